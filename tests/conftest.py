@@ -36,3 +36,24 @@ def trec6_dir():
 @pytest.fixture(scope="session")
 def davidson_dir():
     return _require_shared("davidson_hate_offensive")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny randomly initialised BERT classifier saved as a local model folder (seconds, not minutes).
+
+    It shares the packaged MiniLM's tokenizer so real text works; only the network is small.
+    """
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from prune_core.models import load_tokenizer
+
+    path = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = load_tokenizer(None)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128, num_labels=2)
+    BertForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

