@@ -1,0 +1,117 @@
+"""Representations of every example at one checkpoint: eval-mode outputs, hidden states, gradients.
+
+- :func:`forward_features`: one batched eval-mode pass giving logits, per-example loss, the last-layer
+  hidden state pooled at the first token (Du et al.'s [CLS]; the last real token for decoder-only models)
+  and by mean pooling, and the input of the final linear layer (for last-layer influence).
+- :func:`gradient_features`: per-example gradients of a parameter subset (``gradients.py``), their exact
+  norms (GraNd), and their projections — plain (SGD) and, given the checkpoint's Adam moments, LESS's
+  Adam-preconditioned direction.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from prune_core.models import autocast, classification_head
+from prune_core.represent.gradients import PerExampleGradients, project_with_adam
+from prune_core.represent.projection import Projector
+from prune_core.tokenize import Encoded, collate, length_sorted_batches
+
+
+def _pool(hidden: torch.Tensor, mask: torch.Tensor, decoder_only: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """First-token (last real token for decoder-only models) and mean pooling of [B, L, H] states."""
+    if decoder_only:
+        last = mask.sum(dim=1) - 1
+        first = hidden[torch.arange(hidden.shape[0]), last]
+    else:
+        first = hidden[:, 0]
+    weights = mask[:, :, None].to(hidden.dtype)
+    mean = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
+    return first, mean
+
+
+_DECODER_ONLY_TYPES = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "opt", "llama", "mistral", "qwen2", "qwen3",
+                       "phi", "phi3", "gemma", "gemma2", "bloom", "falcon"}
+
+
+def is_decoder_only(model: torch.nn.Module) -> bool:
+    """Decoder-only models read a sequence left to right, so their summary token is the last real one."""
+    config = getattr(model, "config", None)
+    if config is None or getattr(config, "is_encoder_decoder", False):
+        return False
+    return bool(getattr(config, "is_decoder", False)) or getattr(config, "model_type", "") in _DECODER_ONLY_TYPES
+
+
+@torch.no_grad()
+def forward_features(model: torch.nn.Module, encoded: Encoded, labels: np.ndarray, device: torch.device, *,
+                     batch_size: int = 64, progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """Eval-mode logits [n, C], loss [n], hidden_cls / hidden_mean [n, H] and head_input [n, H']."""
+    model.eval().to(device)
+    head = classification_head(model)
+    captured: list[torch.Tensor] = []
+    hook = head.register_forward_hook(lambda _m, inputs, _o: captured.append(inputs[0].detach()))
+    decoder_only = is_decoder_only(model)
+    n = len(encoded)
+    out: dict[str, np.ndarray] = {}
+    label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long)
+    try:
+        for idx in length_sorted_batches(encoded, batch_size):
+            batch = collate(encoded, idx, device)
+            captured.clear()
+            with autocast(device):
+                result = model(**batch, output_hidden_states=True)
+            logits = result.logits.float()
+            first, mean = _pool(result.hidden_states[-1].float(), batch["attention_mask"], decoder_only)
+            head_in = captured[-1].float()
+            if head_in.dim() == 3:  # heads that pool inside (e.g. decoder-only "score" layers see every token)
+                head_in, _ = _pool(head_in, batch["attention_mask"], True)
+            values = {
+                "logits": logits,
+                "loss": F.cross_entropy(logits, label_tensor[idx].to(device), reduction="none"),
+                "hidden_cls": first, "hidden_mean": mean, "head_input": head_in,
+            }
+            for name, value in values.items():
+                if name not in out:
+                    out[name] = np.zeros((n, *value.shape[1:]), dtype=np.float32)
+                out[name][idx] = value.cpu().numpy()
+            if progress is not None:
+                progress(len(idx))
+    finally:
+        hook.remove()
+    return out
+
+
+def gradient_features(model: torch.nn.Module, param_names: list[str], encoded: Encoded, labels: np.ndarray,
+                      projector: Projector, device: torch.device, *, batch_size: int = 16,
+                      adam_moments: tuple[torch.Tensor, torch.Tensor] | None = None,
+                      adam_betas: tuple[float, float] = (0.9, 0.999), adam_eps: float = 1e-8,
+                      progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """Projected per-example gradients ``sgd`` [n, d] (+ ``adam`` [n, d]) and exact norms ``norm`` [n]."""
+    model.to(device)
+    compute = PerExampleGradients(model, param_names)
+    if projector.spec.input_dim != compute.num_params:
+        raise ValueError(f"projector expects {projector.spec.input_dim} gradient entries, "
+                         f"the parameter subset has {compute.num_params}")
+    n, d = len(encoded), projector.spec.dim
+    out = {"sgd": np.zeros((n, d), np.float32), "norm": np.zeros(n, np.float32)}
+    if adam_moments is not None:
+        out["adam"] = np.zeros((n, d), np.float32)
+        exp_avg, exp_avg_sq = (t.to(device, torch.float32) for t in adam_moments)
+    label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long)
+    for idx in length_sorted_batches(encoded, batch_size):
+        batch = collate(encoded, idx, device)
+        grads = compute(batch, label_tensor[idx].to(device))
+        out["norm"][idx] = grads.norm(dim=1).cpu().numpy()
+        if adam_moments is None:
+            out["sgd"][idx] = projector(grads).cpu().numpy()
+        else:
+            sgd, adam = project_with_adam(grads, projector, exp_avg, exp_avg_sq, beta1=adam_betas[0],
+                                          beta2=adam_betas[1], eps=adam_eps)
+            out["sgd"][idx], out["adam"][idx] = sgd.cpu().numpy(), adam.cpu().numpy()
+        if progress is not None:
+            progress(len(idx))
+    return out
