@@ -87,6 +87,11 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file (exports, manifests) atomically."""
+    _atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
 def _save_npy(path: Path, array: np.ndarray) -> None:
     # Through a handle: given a name, np.save would append ".npy" to our temporary name.
     with open(path, "wb") as handle:
@@ -437,6 +442,7 @@ class Run:
             "arrays": [{"key": a.key, "shape": list(a.shape), "dtype": a.dtype, **a.meta} for a in self.arrays()],
             "tables": {k: {"rows": v.get("rows"), "columns": v.get("columns")}
                        for k, v in m.get("files", {}).items() if v.get("kind") == "table"},
+            "methods": self.read_json("methods") if self.has("methods") else {},
             "versions": m.get("versions", {}), "size_bytes": self.size_bytes(),
         }
 

@@ -57,3 +57,17 @@ def tiny_model_dir(tmp_path_factory):
     BertForSequenceClassification(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def minilm_run(sst2_dir, tmp_path_factory):
+    """The backend's integration run, computed once per session with the real packaged MiniLM:
+    300 SST-2 training and 100 validation examples, 2 epochs. Tests may add to it (select, maps)."""
+    from prune_core.cli import main
+    from prune_core.store import RunStore
+
+    runs_dir = tmp_path_factory.mktemp("minilm-runs")
+    args = ["compute", "--data", str(sst2_dir), "--limit", "300", "--limit-validation", "100", "--epochs", "2",
+            "--runs-dir", str(runs_dir), "--quiet"]
+    assert main(args) == 0
+    return RunStore(runs_dir).runs()[0]

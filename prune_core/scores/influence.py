@@ -85,6 +85,8 @@ def _damped_hessian(x: np.ndarray, p: np.ndarray, damping: float, relative: bool
                          "for NaN or inf")
     mean_diag = float(np.mean(np.diag(hess)))
     lam = damping * mean_diag if relative and mean_diag > 0 else damping
+    # A near-zero Hessian (confident predictions, one class, tiny n) would make lambda vanish too.
+    lam = max(lam, 1e-8)
     hess[np.diag_indices(dim)] += lam
     try:
         return cho_factor(hess, lower=True)
