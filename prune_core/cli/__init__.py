@@ -1,0 +1,47 @@
+"""``python -m prune_core``: one command line for every stage.
+
+One module per group of subcommands, each with ``add_<name>(subparsers)`` registering its parser and a
+``cmd_<name>(args)`` running it; adding a command is one module and one line in ``COMMANDS``. Errors the
+user can fix (bad data, unknown run, bad budget) print one clear line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from prune_core.cli.common import UsageError
+from prune_core.cli.compute import add_compute, add_info
+from prune_core.cli.maps import add_maps
+from prune_core.cli.select import add_export, add_methods, add_select
+
+COMMANDS = [add_compute, add_info, add_select, add_methods, add_export, add_maps]
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from prune_core.data import DataError
+    from prune_core.models import ModelError
+    from prune_core.store import StoreError
+
+    return (UsageError, DataError, ModelError, StoreError, ValueError, FileNotFoundError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m prune_core",
+                                     description="PruneScope: compute, compare and export data-pruning methods.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except _user_errors() as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished stages are kept; run the same command again to resume", file=sys.stderr)
+        return 130

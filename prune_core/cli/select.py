@@ -1,0 +1,110 @@
+"""`select` (every method at every budget), `methods` (the registry) and `export` (chosen uids)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from prune_core.cli.common import add_common, parse_budgets
+
+
+def add_select(sub) -> None:
+    p = sub.add_parser("select", help="compute every method's scores and selections at every budget",
+                       description="Score and select with every preset (or --methods) at budgets 5%..100%, "
+                                   "plain and label-balanced; cached in the run, reused on re-runs.")
+    add_common(p)
+    p.add_argument("run", help="run id or path")
+    p.add_argument("--methods", help="comma-separated method ids (presets or <selector>@<representation>); "
+                                     "default: every preset; 'grid' adds every grid cell")
+    p.add_argument("--budgets", help="comma-separated fractions (0.1,0.3) or counts (500); default 0.05..1.0")
+    p.add_argument("--rule", choices=["exact", "quantile"], default="exact",
+                   help="score methods: exactly k by score, or Du et al.'s quantile rule (may exceed k on ties)")
+    p.add_argument("--balance-mode", choices=["stratified", "equal"], default="stratified",
+                   help="label-balanced variant: keep each label's share (stratified) or equal counts")
+    p.add_argument("--json", action="store_true", help="print the per-method report as JSON")
+    p.set_defaults(func=cmd_select)
+
+
+def method_list(text: str | None) -> list[str] | None:
+    from prune_core.methods import PRESETS, all_grid_cells, get_method
+
+    if not text:
+        return None
+    ids = []
+    for item in (x.strip() for x in text.split(",") if x.strip()):
+        if item == "grid":
+            ids += list(PRESETS) + all_grid_cells()
+        else:
+            get_method(item)  # unknown ids fail before any work starts
+            ids.append(item)
+    return list(dict.fromkeys(ids))
+
+
+def cmd_select(args) -> int:
+    from prune_core.methods.cache import select_methods
+    from prune_core.store import RunStore
+
+    run = RunStore(args.runs_dir).open(args.run)
+    methods, budgets = method_list(args.methods), parse_budgets(args.budgets)
+    log = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
+    with run.lock("select"):
+        report = select_methods(run, methods, budgets=budgets, rule=args.rule, balance_mode=args.balance_mode,
+                                log=log)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    failed = {m: r for m, r in report.items() if r["status"] == "failed"}
+    for method, record in failed.items():
+        print(f"error: {method}: {record['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def add_methods(sub) -> None:
+    p = sub.add_parser("methods", help="list the method registry (presets, selectors, representations)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_methods)
+
+
+def cmd_methods(args) -> int:
+    from prune_core.methods import GRID_SELECTORS, PRESETS, REPRESENTATIONS, all_grid_cells
+
+    listing = {"presets": [m.describe() for m in PRESETS.values()],
+               "selectors": {name: {"objective": v[0], "kind": v[1], "needs_validation": v[2]}
+                             for name, v in GRID_SELECTORS.items()},
+               "representations": {k: {"family": v.family, "title": v.title, "has_validation": v.has_validation}
+                                   for k, v in REPRESENTATIONS.items()},
+               "grid": all_grid_cells()}
+    if args.json:
+        print(json.dumps(listing, indent=1))
+        return 0
+    for m in listing["presets"]:
+        print(f"{m['id']:<18} {m['objective']:<11} {m['family']:<18} {m['selector']:<17} {m['title']}")
+    print(f"\ngrid cells (<selector>@<representation>): {len(listing['grid'])}, e.g. {', '.join(listing['grid'][:4])}")
+    return 0
+
+
+def add_export(sub) -> None:
+    p = sub.add_parser("export", help="write the uids a method keeps, with a manifest beside them")
+    add_common(p)
+    p.add_argument("run", help="run id or path")
+    p.add_argument("--method", required=True)
+    p.add_argument("--budget", help="fraction in (0, 1] or a count of examples")
+    p.add_argument("--balanced", action="store_true", help="the label-balanced subset")
+    p.add_argument("--ranking", action="store_true", help="every uid in the method's keep order (curricula)")
+    p.add_argument("--format", choices=["csv", "json", "txt", "jsonl"], default="txt")
+    p.add_argument("--output", required=True, help="output file (its manifest goes beside it)")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args) -> int:
+    from prune_core.export import build_export, write_export
+    from prune_core.results import Results
+    from prune_core.store import RunStore
+
+    budget = None
+    if args.budget is not None:
+        budget = parse_budgets(args.budget)[0]
+    results = Results(RunStore(args.runs_dir).open(args.run))
+    export = build_export(results, args.method, budget, balanced=args.balanced, ranking=args.ranking)
+    path, manifest = write_export(export, args.format, args.output)
+    print(f"{len(export.frame)} uids -> {path} (manifest {manifest.name})")
+    return 0
