@@ -167,7 +167,8 @@ class Compute:
 
     def _represent_params(self, checkpoint: str) -> dict:
         with_grads = checkpoint != PRETRAINED and int(checkpoint.split("-")[1]) in self.config.grad_epochs()
-        return {"key": run_key(self.config, self.dataset), "checkpoint": checkpoint, "gradients": with_grads}
+        return {"key": run_key(self.config, self.dataset), "checkpoint": checkpoint, "gradients": with_grads,
+                "test_split": checkpoint == PRETRAINED}
 
     # ------------------------------------------------------------------ stages
     def _data_stage(self) -> dict:
@@ -267,7 +268,9 @@ class Compute:
         model = self._build_model(checkpoint)
         params = self._represent_params(checkpoint)
         written = {}
-        splits = [s for s in ("train", "validation") if self.dataset.sizes.get(s)]
+        # The test split only at the pre-trained model: its hidden states feed the fast evaluation probe.
+        wanted = ("train", "validation", "test") if checkpoint == PRETRAINED else ("train", "validation")
+        splits = [s for s in wanted if self.dataset.sizes.get(s)]
         encoded = {s: self._encoded(s) for s in splits}
         total = sum(len(encoded[s][0]) for s in splits)
         with StageProgress(run, f"represent:{checkpoint} outputs", total, show=self.show_progress) as bar:
@@ -287,7 +290,7 @@ class Compute:
                                 stage=f"represent:{checkpoint}", meta={**base, "representation": "head input"})
                 written[split] = len(feats["loss"])
         if params["gradients"]:
-            self._gradients(model, checkpoint, encoded)
+            self._gradients(model, checkpoint, {s: encoded[s] for s in ("train", "validation") if s in encoded})
         return {"examples": written}
 
     def _gradients(self, model, checkpoint: str, encoded: dict) -> None:

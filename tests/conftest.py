@@ -67,7 +67,7 @@ def minilm_run(sst2_dir, tmp_path_factory):
     from prune_core.store import RunStore
 
     runs_dir = tmp_path_factory.mktemp("minilm-runs")
-    args = ["compute", "--data", str(sst2_dir), "--limit", "300", "--limit-validation", "100", "--epochs", "2",
-            "--runs-dir", str(runs_dir), "--quiet"]
+    args = ["compute", "--data", str(sst2_dir), "--limit", "300", "--limit-validation", "100", "--limit-test", "200",
+            "--epochs", "2", "--runs-dir", str(runs_dir), "--quiet"]
     assert main(args) == 0
     return RunStore(runs_dir).runs()[0]

@@ -18,11 +18,11 @@ from prune_core.store import RunStore
 
 
 def compute_args(data_dir, runs_dir, model, *extra):
-    return ["compute", "--data", str(data_dir), "--limit", "300", "--limit-validation", "100", "--epochs", "2",
-            "--runs-dir", str(runs_dir), "--model", str(model), "--quiet", *extra]
+    return ["compute", "--data", str(data_dir), "--limit", "300", "--limit-validation", "100", "--limit-test", "200",
+            "--epochs", "2", "--runs-dir", str(runs_dir), "--model", str(model), "--quiet", *extra]
 
 
-def expected_arrays(n_train: int, n_val: int, hidden: int, classes: int, dim: int) -> dict[str, tuple]:
+def expected_arrays(n_train: int, n_val: int, hidden: int, classes: int, dim: int, n_test: int = 200) -> dict[str, tuple]:
     """Every array a 2-epoch compute must leave behind, with its shape and dtype."""
     found = {}
     for name in ("p_gold", "loss", "margin", "correct"):
@@ -37,6 +37,12 @@ def expected_arrays(n_train: int, n_val: int, hidden: int, classes: int, dim: in
         found[f"grads/{split}/epoch-2/sgd"] = ((n, dim), "float16")
         found[f"grad_norms/{split}/epoch-2"] = ((n,), "float32")
     found["grads/train/epoch-2/adam"] = ((n_train, dim), "float16")
+    if n_test:  # the pre-trained model also sees the test split (for the fast evaluation probe)
+        found["outputs/test/pretrained/logits"] = ((n_test, classes), "float32")
+        found["outputs/test/pretrained/loss"] = ((n_test,), "float32")
+        found["hidden/test/pretrained/cls"] = ((n_test, hidden), "float16")
+        found["hidden/test/pretrained/mean"] = ((n_test, hidden), "float16")
+        found["head_input/test/pretrained"] = ((n_test, hidden), "float16")
     return found
 
 
