@@ -267,31 +267,36 @@ class Compute:
         run, rcfg = self.run_, self.config.represent
         model = self._build_model(checkpoint)
         params = self._represent_params(checkpoint)
-        written = {}
         # The test split only at the pre-trained model: its hidden states feed the fast evaluation probe.
         wanted = ("train", "validation", "test") if checkpoint == PRETRAINED else ("train", "validation")
-        splits = [s for s in wanted if self.dataset.sizes.get(s)]
-        encoded = {s: self._encoded(s) for s in splits}
-        total = sum(len(encoded[s][0]) for s in splits)
-        with StageProgress(run, f"represent:{checkpoint} outputs", total, show=self.show_progress) as bar:
-            for split in splits:
-                feats = forward_features(model, *encoded[split], self.device, batch_size=rcfg.batch_size,
-                                         progress=bar)
-                base = {"split": split, "checkpoint": checkpoint}
-                run.write_array(f"outputs/{split}/{checkpoint}/logits", feats["logits"], stage=f"represent:{checkpoint}",
-                                meta={**base, "representation": "eval logits"})
-                run.write_array(f"outputs/{split}/{checkpoint}/loss", feats["loss"], stage=f"represent:{checkpoint}",
-                                meta={**base, "representation": "eval loss"})
-                for pool in ("cls", "mean"):
-                    run.write_array(f"hidden/{split}/{checkpoint}/{pool}", feats[f"hidden_{pool}"], dtype="float16",
-                                    stage=f"represent:{checkpoint}",
-                                    meta={**base, "representation": "hidden states", "pooling": pool, "layer": -1})
-                run.write_array(f"head_input/{split}/{checkpoint}", feats["head_input"], dtype="float16",
-                                stage=f"represent:{checkpoint}", meta={**base, "representation": "head input"})
-                written[split] = len(feats["loss"])
-        if params["gradients"]:
-            self._gradients(model, checkpoint, {s: encoded[s] for s in ("train", "validation") if s in encoded})
-        return {"examples": written}
+        encoded = {s: self._encoded(s) for s in wanted if self.dataset.sizes.get(s)}
+        # Splits with gradient features take their outputs from the gradient pass's own forward.
+        grad_splits = [s for s in ("train", "validation") if s in encoded] if params["gradients"] else []
+        forward_splits = [s for s in encoded if s not in grad_splits]
+        total = sum(len(encoded[s][0]) for s in forward_splits)
+        if forward_splits:
+            with StageProgress(run, f"represent:{checkpoint} outputs", total, show=self.show_progress) as bar:
+                for split in forward_splits:
+                    feats = forward_features(model, *encoded[split], self.device, batch_size=rcfg.batch_size,
+                                             progress=bar)
+                    self._write_outputs(split, checkpoint, feats)
+        if grad_splits:
+            self._gradients(model, checkpoint, {s: encoded[s] for s in grad_splits})
+        return {"examples": {s: len(encoded[s][0]) for s in encoded}}
+
+    def _write_outputs(self, split: str, checkpoint: str, feats: dict[str, np.ndarray]) -> None:
+        run, stage = self.run_, f"represent:{checkpoint}"
+        base = {"split": split, "checkpoint": checkpoint}
+        run.write_array(f"outputs/{split}/{checkpoint}/logits", feats["logits"], stage=stage,
+                        meta={**base, "representation": "eval logits"})
+        run.write_array(f"outputs/{split}/{checkpoint}/loss", feats["loss"], stage=stage,
+                        meta={**base, "representation": "eval loss"})
+        for pool in ("cls", "mean"):
+            run.write_array(f"hidden/{split}/{checkpoint}/{pool}", feats[f"hidden_{pool}"], dtype="float16",
+                            stage=stage, meta={**base, "representation": "hidden states", "pooling": pool,
+                                               "layer": -1})
+        run.write_array(f"head_input/{split}/{checkpoint}", feats["head_input"], dtype="float16", stage=stage,
+                        meta={**base, "representation": "head input"})
 
     def _gradients(self, model, checkpoint: str, encoded: dict) -> None:
         run, rcfg = self.run_, self.config.represent
@@ -309,8 +314,9 @@ class Compute:
         with StageProgress(run, f"{stage} gradients", total, show=self.show_progress) as bar:
             for split, (enc, labels) in encoded.items():
                 grads = gradient_features(model, names, enc, labels, projector, self.device,
-                                          batch_size=rcfg.grad_batch_size,
+                                          batch_size=rcfg.grad_batch_size, with_outputs=True,
                                           adam_moments=adam if split == "train" else None, progress=bar)
+                self._write_outputs(split, checkpoint, grads)
                 for kind in ("sgd", "adam"):
                     if kind in grads:
                         run.write_array(f"grads/{split}/{checkpoint}/{kind}", grads[kind], dtype="float16",

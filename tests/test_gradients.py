@@ -162,3 +162,15 @@ def test_forward_features_pool_hidden_states_and_capture_the_head_input():
     with torch.no_grad():
         pooled = model.bert.pooler(result.hidden_states[-1])
     np.testing.assert_allclose(out["head_input"][4], pooled[0].numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_gradient_pass_outputs_equal_a_separate_forward_pass():
+    model = tiny_bert()
+    encoded, labels = tiny_batch(n=9)
+    names = gradient_parameter_names(model, "top")
+    size = sum(dict(model.named_parameters())[n].numel() for n in names)
+    fused = gradient_features(model, names, encoded, labels.numpy(), make_projector(size, 8, 0),
+                              torch.device("cpu"), batch_size=4, with_outputs=True)
+    separate = forward_features(model, encoded, labels.numpy(), torch.device("cpu"), batch_size=5)
+    for key in ("logits", "loss", "hidden_cls", "hidden_mean", "head_input"):
+        np.testing.assert_allclose(fused[key], separate[key], rtol=1e-4, atol=1e-5, err_msg=key)

@@ -46,16 +46,34 @@ def is_decoder_only(model: torch.nn.Module) -> bool:
     return bool(getattr(config, "is_decoder", False)) or getattr(config, "model_type", "") in _DECODER_ONLY_TYPES
 
 
+def _output_values(logits: torch.Tensor, last_hidden: torch.Tensor, head_in: torch.Tensor, mask: torch.Tensor,
+                   labels: torch.Tensor, decoder_only: bool) -> dict[str, torch.Tensor]:
+    """The per-example outputs stored at every checkpoint, from one forward pass's tensors."""
+    logits = logits.float()
+    first, mean = _pool(last_hidden.float(), mask, decoder_only)
+    head_in = head_in.float()
+    if head_in.dim() == 3:  # heads that pool inside (e.g. decoder-only "score" layers see every token)
+        head_in, _ = _pool(head_in, mask, True)
+    return {"logits": logits, "loss": F.cross_entropy(logits, labels, reduction="none"),
+            "hidden_cls": first, "hidden_mean": mean, "head_input": head_in}
+
+
+def _put(out: dict[str, np.ndarray], n: int, idx: np.ndarray, values: dict[str, torch.Tensor]) -> None:
+    """Write one batch's rows (in length-sorted order) into the full [n, ...] arrays."""
+    for name, value in values.items():
+        if name not in out:
+            out[name] = np.zeros((n, *value.shape[1:]), dtype=np.float32)
+        out[name][idx] = value.detach().cpu().numpy()
+
+
 @torch.no_grad()
 def forward_features(model: torch.nn.Module, encoded: Encoded, labels: np.ndarray, device: torch.device, *,
                      batch_size: int = 64, progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
     """Eval-mode logits [n, C], loss [n], hidden_cls / hidden_mean [n, H] and head_input [n, H']."""
     model.eval().to(device)
-    head = classification_head(model)
     captured: list[torch.Tensor] = []
-    hook = head.register_forward_hook(lambda _m, inputs, _o: captured.append(inputs[0].detach()))
+    hook = classification_head(model).register_forward_hook(lambda _m, args, _o: captured.append(args[0]))
     decoder_only = is_decoder_only(model)
-    n = len(encoded)
     out: dict[str, np.ndarray] = {}
     label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long)
     try:
@@ -64,20 +82,9 @@ def forward_features(model: torch.nn.Module, encoded: Encoded, labels: np.ndarra
             captured.clear()
             with autocast(device):
                 result = model(**batch, output_hidden_states=True)
-            logits = result.logits.float()
-            first, mean = _pool(result.hidden_states[-1].float(), batch["attention_mask"], decoder_only)
-            head_in = captured[-1].float()
-            if head_in.dim() == 3:  # heads that pool inside (e.g. decoder-only "score" layers see every token)
-                head_in, _ = _pool(head_in, batch["attention_mask"], True)
-            values = {
-                "logits": logits,
-                "loss": F.cross_entropy(logits, label_tensor[idx].to(device), reduction="none"),
-                "hidden_cls": first, "hidden_mean": mean, "head_input": head_in,
-            }
-            for name, value in values.items():
-                if name not in out:
-                    out[name] = np.zeros((n, *value.shape[1:]), dtype=np.float32)
-                out[name][idx] = value.cpu().numpy()
+            _put(out, len(encoded), idx, _output_values(result.logits, result.hidden_states[-1], captured[-1],
+                                                        batch["attention_mask"], label_tensor[idx].to(device),
+                                                        decoder_only))
             if progress is not None:
                 progress(len(idx))
     finally:
@@ -89,8 +96,13 @@ def gradient_features(model: torch.nn.Module, param_names: list[str], encoded: E
                       projector: Projector, device: torch.device, *, batch_size: int = 16,
                       adam_moments: tuple[torch.Tensor, torch.Tensor] | None = None,
                       adam_betas: tuple[float, float] = (0.9, 0.999), adam_eps: float = 1e-8,
+                      with_outputs: bool = False,
                       progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
-    """Projected per-example gradients ``sgd`` [n, d] (+ ``adam`` [n, d]) and exact norms ``norm`` [n]."""
+    """Projected per-example gradients ``sgd`` [n, d] (+ ``adam`` [n, d]) and exact norms ``norm`` [n].
+
+    ``with_outputs`` also returns what :func:`forward_features` would, from the gradient pass's own
+    forward (saving a whole forward pass at checkpoints that have gradient features).
+    """
     model.to(device)
     compute = PerExampleGradients(model, param_names)
     if projector.spec.input_dim != compute.num_params:
@@ -102,9 +114,14 @@ def gradient_features(model: torch.nn.Module, param_names: list[str], encoded: E
         out["adam"] = np.zeros((n, d), np.float32)
         exp_avg, exp_avg_sq = (t.to(device, torch.float32) for t in adam_moments)
     label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long)
+    decoder_only = is_decoder_only(model)
     for idx in length_sorted_batches(encoded, batch_size):
         batch = collate(encoded, idx, device)
-        grads = compute(batch, label_tensor[idx].to(device))
+        targets = label_tensor[idx].to(device)
+        grads, outputs = compute.with_outputs(batch, targets, outputs=with_outputs)
+        if with_outputs:
+            _put(out, n, idx, _output_values(outputs["logits"], outputs["last_hidden"], outputs["head_input"],
+                                             batch["attention_mask"], targets, decoder_only))
         out["norm"][idx] = grads.norm(dim=1).cpu().numpy()
         if adam_moments is None:
             out["sgd"][idx] = projector(grads).cpu().numpy()

@@ -89,28 +89,42 @@ class PerExampleGradients:
             base.set_attn_implementation("eager")
 
     def __call__(self, batch: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+        return self.with_outputs(batch, labels, outputs=False)[0]
+
+    def with_outputs(self, batch: dict[str, torch.Tensor], labels: torch.Tensor, *,
+                     outputs: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Gradients ``[B, P]`` and, from the same forward pass, eval-mode ``logits`` [B, C],
+        ``last_hidden`` [B, L, H] and ``head_input`` (the final linear layer's input) — so a checkpoint
+        with gradient features needs no separate forward pass for its other representations."""
         model = self.model
         named = dict(model.named_parameters())
         params = {n: named[n].detach() for n in self.names}
         constants = {n: p.detach() for n, p in named.items() if n not in params}
         constants.update(dict(model.named_buffers()))
         extra = {k: v for k, v in batch.items() if k not in ("input_ids", "attention_mask")}
+        captured: list[torch.Tensor] = []
+        hook = classification_head(model).register_forward_hook(lambda _m, args, _o: captured.append(args[0]))
 
         def loss_of_one(p, input_ids, mask4, label, extras):
-            kwargs = {"input_ids": input_ids[None], "attention_mask": mask4[None]}
+            kwargs = {"input_ids": input_ids[None], "attention_mask": mask4[None], "output_hidden_states": outputs}
             kwargs.update({k: v[None] for k, v in extras.items()})
-            logits = functional_call(model, (p, constants), args=(), kwargs=kwargs).logits
-            return F.cross_entropy(logits.float(), label[None])
+            result = functional_call(model, (p, constants), args=(), kwargs=kwargs)
+            logits = result.logits.float()
+            aux = (logits[0], result.hidden_states[-1][0], captured[-1][0]) if outputs else ()
+            return F.cross_entropy(logits, label[None]), aux
 
         mask4 = additive_mask(batch["attention_mask"])
         was_training = model.training
         model.eval()  # per-example gradients are taken without dropout
         try:
-            grads = vmap(grad(loss_of_one), in_dims=(None, 0, 0, 0, 0), chunk_size=self.chunk_size)(
-                params, batch["input_ids"], mask4, labels, extra)
+            grads, aux = vmap(grad(loss_of_one, has_aux=True), in_dims=(None, 0, 0, 0, 0),
+                              chunk_size=self.chunk_size)(params, batch["input_ids"], mask4, labels, extra)
         finally:
+            hook.remove()
             model.train(was_training)
-        return torch.cat([grads[n].reshape(len(labels), -1).float() for n in self.names], dim=1)
+        flat = torch.cat([grads[n].reshape(len(labels), -1).float() for n in self.names], dim=1)
+        found = dict(zip(("logits", "last_hidden", "head_input"), aux)) if outputs else {}
+        return flat, found
 
 
 def head_gradients(head_input: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor,
