@@ -1,29 +1,10 @@
-"""The run store: one directory per run, the only module that touches files.
-
-Layout of a run directory (``<runs_dir>/<run_id>/``)::
-
-    manifest.json        config, versions, dataset summary, per-stage status, every file with its
-                         shape / dtype / sha256 (rewritten atomically on every change)
-    examples.parquet     uid, split, label, text[, text_pair], length — the key of every other table
-    arrays/<key>.npy     dense arrays, e.g. arrays/hidden/train/epoch-2/cls.npy (memory-mapped on read)
-    tables/<name>.parquet  per-example tables keyed by uid (scores) and long tables (selections)
-    json/<name>.json     small structured results
-    checkpoints/<id>/    model weights and optimizer state (safetensors, never pickle)
-    run.lock             held by whichever process computes on the run
-
-Rules (DESIGN.md): write to a temporary name then rename; validate shape / dtype / checksum on read and
-report what fails so its stage is recomputed; never pickle; a lock so two computations on one run cannot
-interleave.
-"""
+"""One run directory: its manifest, stages, arrays, tables, JSON results, checkpoints and lock."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,73 +14,10 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from prune_core.paths import runs_dir
+from prune_core.store.errors import CorruptFileError, RunLockedError, StoreError
+from prune_core.store.files import atomic_write, file_sha256, now, save_npy, stable_hash
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
-
-
-class StoreError(RuntimeError):
-    """Something in the run store is missing or inconsistent; the message names the run and file."""
-
-
-class RunLockedError(StoreError):
-    """Another process is computing on this run."""
-
-
-class CorruptFileError(StoreError):
-    """A stored file does not match what the manifest recorded (truncated, altered or missing)."""
-
-    def __init__(self, run: "Run", key: str, reason: str):
-        self.key = key
-        self.stage = (run.manifest.get("files", {}).get(key) or {}).get("stage")
-        super().__init__(f"run {run.id}: stored file {key!r} is unusable ({reason}); "
-                         f"stage {self.stage!r} will recompute it on the next `compute`")
-
-
-def stable_hash(obj: Any, length: int = 12) -> str:
-    """Short sha256 of a JSON-able object with sorted keys (the key of runs and cached results)."""
-    text = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write through ``write(tmp_path)`` then rename: a crash never leaves half a file that looks whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file (exports, manifests) atomically."""
-    _atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    # Through a handle: given a name, np.save would append ".npy" to our temporary name.
-    with open(path, "wb") as handle:
-        np.save(handle, array, allow_pickle=False)
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 @dataclass(frozen=True)
@@ -146,8 +64,8 @@ class Run:
         with FileLock(str(self.path / ".manifest.lock"), timeout=60):
             manifest = self._read_manifest()
             yield manifest
-            manifest["updated"] = _now()
-            _atomic_write(self.path / MANIFEST,
+            manifest["updated"] = now()
+            atomic_write(self.path / MANIFEST,
                           lambda tmp: tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True)))
             self._manifest = manifest
 
@@ -175,7 +93,7 @@ class Run:
             raise RunLockedError(f"run {self.id} is busy: another computation holds its lock ({holder}); "
                                  "wait for it to finish or stop it") from err
         try:
-            (self.path / "run.lock.owner").write_text(f"{what} pid {os.getpid()} since {_now()}")
+            (self.path / "run.lock.owner").write_text(f"{what} pid {os.getpid()} since {now()}")
             yield
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -195,7 +113,7 @@ class Run:
     def write_progress(self, status: dict) -> None:
         """The running stage's progress (not a result: not in the manifest, overwritten freely)."""
         body = {**status, "pid": os.getpid(), "updated": time.time()}
-        _atomic_write(self.path / "progress.json", lambda tmp: tmp.write_text(json.dumps(body)))
+        atomic_write(self.path / "progress.json", lambda tmp: tmp.write_text(json.dumps(body)))
 
     def read_progress(self) -> dict | None:
         try:
@@ -214,19 +132,19 @@ class Run:
         with self._editing() as manifest:
             manifest.setdefault("stages", {})[name] = {
                 "status": "running", "params": params or {}, "params_hash": stable_hash(params or {}),
-                "started": _now(), "pid": os.getpid()}
+                "started": now(), "pid": os.getpid()}
 
     def finish_stage(self, name: str, seconds: float, **extra: Any) -> None:
         with self._editing() as manifest:
             record = manifest.setdefault("stages", {}).setdefault(name, {})
-            record.update(status="done", finished=_now(), seconds=round(seconds, 3), **extra)
+            record.update(status="done", finished=now(), seconds=round(seconds, 3), **extra)
             record.pop("pid", None)
             record.pop("error", None)
 
     def fail_stage(self, name: str, error: str) -> None:
         with self._editing() as manifest:
             record = manifest.setdefault("stages", {}).setdefault(name, {})
-            record.update(status="failed", error=error, finished=_now())
+            record.update(status="failed", error=error, finished=now())
             record.pop("pid", None)
 
     def stage_files(self, name: str) -> list[str]:
@@ -253,7 +171,7 @@ class Run:
     def _register(self, key: str, rel_path: str, stage: str, **info: Any) -> None:
         path = self.path / rel_path
         record = {"path": rel_path, "stage": stage, "bytes": path.stat().st_size,
-                  "sha256": file_sha256(path), "written": _now(), **info}
+                  "sha256": file_sha256(path), "written": now(), **info}
         with self._editing() as manifest:
             manifest.setdefault("files", {})[key] = record
         self._verified[key] = (path.stat().st_mtime, path.stat().st_size)
@@ -312,7 +230,7 @@ class Run:
         if array.dtype == object:
             raise StoreError(f"refusing to store {key!r}: object arrays would need pickle")
         rel = f"arrays/{key}.npy"
-        _atomic_write(self.path / rel, lambda tmp: _save_npy(tmp, array))
+        atomic_write(self.path / rel, lambda tmp: save_npy(tmp, array))
         self._register(key, rel, stage, kind="array", shape=list(array.shape), dtype=str(array.dtype),
                        meta=meta or {})
 
@@ -343,7 +261,7 @@ class Run:
     # ----------------------------------------------------------------------------- tables and json
     def write_table(self, name: str, frame: pd.DataFrame, *, stage: str, meta: dict | None = None) -> None:
         rel = f"tables/{name}.parquet"
-        _atomic_write(self.path / rel, lambda tmp: frame.to_parquet(tmp, index=False))
+        atomic_write(self.path / rel, lambda tmp: frame.to_parquet(tmp, index=False))
         self._register(name, rel, stage, kind="table", rows=len(frame), columns=list(map(str, frame.columns)),
                        meta=meta or {})
 
@@ -360,7 +278,7 @@ class Run:
 
     def write_json(self, name: str, obj: Any, *, stage: str) -> None:
         rel = f"json/{name}.json"
-        _atomic_write(self.path / rel, lambda tmp: tmp.write_text(json.dumps(obj, indent=1, sort_keys=True)))
+        atomic_write(self.path / rel, lambda tmp: tmp.write_text(json.dumps(obj, indent=1, sort_keys=True)))
         self._register(name, rel, stage, kind="json")
 
     def read_json(self, name: str, *, verify: bool = True) -> Any:
@@ -393,8 +311,8 @@ class Run:
             (folder / "state.json").unlink()
         for group, tensors in groups.items():
             payload = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
-            _atomic_write(folder / f"{group}.safetensors", lambda tmp, p=payload: save_file(p, str(tmp)))
-        _atomic_write(folder / "state.json", lambda tmp: tmp.write_text(json.dumps(state, indent=1)))
+            atomic_write(folder / f"{group}.safetensors", lambda tmp, p=payload: save_file(p, str(tmp)))
+        atomic_write(folder / "state.json", lambda tmp: tmp.write_text(json.dumps(state, indent=1)))
 
     def checkpoint_state(self, checkpoint_id: str) -> dict | None:
         path = self.checkpoint_dir(checkpoint_id) / "state.json"
@@ -445,45 +363,3 @@ class Run:
             "methods": self.read_json("methods") if self.has("methods") else {},
             "versions": m.get("versions", {}), "size_bytes": self.size_bytes(),
         }
-
-
-class RunStore:
-    """A folder of runs (default ``data/runs`` or ``$PRUNESCOPE_RUNS_DIR``)."""
-
-    def __init__(self, root: str | Path | None = None):
-        self.root = Path(root).expanduser().resolve() if root else runs_dir()
-
-    def runs(self) -> list[Run]:
-        """Every run here, newest first (directories without a readable manifest are skipped)."""
-        if not self.root.exists():
-            return []
-        found = []
-        for path in self.root.iterdir():
-            if (path / MANIFEST).is_file():
-                found.append(Run(path))
-        return sorted(found, key=lambda r: (r.path / MANIFEST).stat().st_mtime, reverse=True)
-
-    def open(self, run: str | Path) -> Run:
-        """A run by id (a directory name here) or by path."""
-        candidate = Path(run).expanduser()
-        path = candidate if (candidate / MANIFEST).exists() else self.root / str(run)
-        if not (path / MANIFEST).exists():
-            known = ", ".join(r.id for r in self.runs()[:10]) or "none"
-            raise StoreError(f"no run {str(run)!r} in {self.root} (runs here: {known})")
-        return Run(path)
-
-    def create(self, run_id: str, manifest: dict) -> Run:
-        """Create (or reopen) the run directory ``run_id`` with an initial manifest."""
-        path = self.root / run_id
-        path.mkdir(parents=True, exist_ok=True)
-        if not (path / MANIFEST).exists():
-            body = {"format_version": FORMAT_VERSION, "run_id": run_id, "created": _now(), "stages": {},
-                    "files": {}, **manifest}
-            _atomic_write(path / MANIFEST, lambda tmp: tmp.write_text(json.dumps(body, indent=1, sort_keys=True)))
-        return Run(path)
-
-    def delete(self, run_id: str) -> None:
-        run = self.open(run_id)
-        with run.lock("delete"):
-            pass
-        shutil.rmtree(run.path)

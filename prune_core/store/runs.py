@@ -1,0 +1,56 @@
+"""A folder of runs: list, open, create, delete."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from prune_core.paths import runs_dir
+from prune_core.store.files import atomic_write, now
+from prune_core.store.run import MANIFEST, Run
+from prune_core.store.errors import StoreError
+
+FORMAT_VERSION = 1
+
+
+class RunStore:
+    """A folder of runs (default ``data/runs`` or ``$PRUNESCOPE_RUNS_DIR``)."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root).expanduser().resolve() if root else runs_dir()
+
+    def runs(self) -> list[Run]:
+        """Every run here, newest first (directories without a readable manifest are skipped)."""
+        if not self.root.exists():
+            return []
+        found = []
+        for path in self.root.iterdir():
+            if (path / MANIFEST).is_file():
+                found.append(Run(path))
+        return sorted(found, key=lambda r: (r.path / MANIFEST).stat().st_mtime, reverse=True)
+
+    def open(self, run: str | Path) -> Run:
+        """A run by id (a directory name here) or by path."""
+        candidate = Path(run).expanduser()
+        path = candidate if (candidate / MANIFEST).exists() else self.root / str(run)
+        if not (path / MANIFEST).exists():
+            known = ", ".join(r.id for r in self.runs()[:10]) or "none"
+            raise StoreError(f"no run {str(run)!r} in {self.root} (runs here: {known})")
+        return Run(path)
+
+    def create(self, run_id: str, manifest: dict) -> Run:
+        """Create (or reopen) the run directory ``run_id`` with an initial manifest."""
+        path = self.root / run_id
+        path.mkdir(parents=True, exist_ok=True)
+        if not (path / MANIFEST).exists():
+            body = {"format_version": FORMAT_VERSION, "run_id": run_id, "created": now(), "stages": {},
+                    "files": {}, **manifest}
+            atomic_write(path / MANIFEST, lambda tmp: tmp.write_text(json.dumps(body, indent=1, sort_keys=True)))
+        return Run(path)
+
+    def delete(self, run_id: str) -> None:
+        run = self.open(run_id)
+        with run.lock("delete"):
+            pass
+        shutil.rmtree(run.path)
