@@ -1,0 +1,43 @@
+"""PruneScope dashboard entry point: ``streamlit run app/Home.py`` (or ``make run``).
+
+The router runs on every rerun: it draws the sidebar's run picker (shared by all pages, restored from
+``?run=`` after a reload), a note while background jobs compute, and the page navigation built from
+``app.navigation.PAGES`` — one line there per page.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # `streamlit run app/Home.py` puts only app/ on the path
+    sys.path.insert(0, str(REPO_ROOT))
+
+import streamlit as st
+
+from app import state
+from app.navigation import sections
+from prune_core.jobs import job_status, list_jobs
+from prune_core.store import StoreError
+
+st.set_page_config(page_title="PruneScope", page_icon=":material/content_cut:", layout="wide")
+
+store = state.store()
+with st.sidebar:
+    st.markdown("### PruneScope")
+    state.run_picker(store.runs())
+    try:
+        running = [j for j in list_jobs(store.root)[:10] if job_status(j).active]
+    except StoreError:
+        running = []
+    if running:
+        st.info(f"{len(running)} background job{'s' if len(running) > 1 else ''} computing; progress on **Runs**.",
+                icon=":material/hourglass_top:")
+    if state.current_job_id():
+        state.follow_job(state.current_job_id())
+    st.caption(f"Run store: `{store.root}`")
+
+navigation = st.navigation({section: [st.Page(str(p.path), title=p.title, icon=p.icon, default=p.default)
+                                      for p in specs] for section, specs in sections().items()})
+navigation.run()

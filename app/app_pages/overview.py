@@ -1,0 +1,73 @@
+"""Run overview: dataset, label counts, model, stages and their timings, cache size, and which pages the
+run can already show (with the command for each missing piece)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app import loaders, ui
+from app import needs as page_needs
+from app.figures import label_counts_bar, stage_timings_bar
+from app.navigation import PAGES
+from app.views import label_counts, order_methods, stage_summary, stage_table
+
+run = ui.page("Run overview", ("examples",))
+manifest = run.manifest
+dataset, model = manifest.get("dataset", {}), manifest.get("model", {})
+
+with ui.guard(run):
+    examples = loaders.all_examples(run)
+    size = loaders.size_bytes(run)
+
+sizes = dataset.get("sizes", {})
+cols = st.columns(5)
+cols[0].metric("Training examples", f"{sizes.get('train', 0):,}")
+cols[1].metric("Validation examples", f"{sizes.get('validation', 0):,}")
+cols[2].metric("Labels", len(run.label_names))
+cols[3].metric("Model parameters", f"{model.get('parameters', 0) / 1e6:.1f} M" if model.get("parameters") else "—")
+cols[4].metric("Cache size", f"{size / 2**20:,.1f} MiB")
+
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(label_counts_bar(label_counts(examples, run.label_names)), key="label_counts")
+with right:
+    config = manifest.get("config", {})
+    st.markdown("**Dataset**  \n" + "  \n".join(f"{split}: `{path}`" for split, path in dataset.get("sources", {}).items()))
+    st.markdown(f"**Model** `{model.get('name') or config.get('model')}` ({model.get('class', '?')}, "
+                f"device {model.get('device', '?')})  \n"
+                f"**Training** {config.get('train', {}).get('epochs', '?')} epochs, lr {config.get('train', {}).get('lr', '?')}, "
+                f"batch {config.get('train', {}).get('batch_size', '?')}"
+                + (", LoRA" if config.get("train", {}).get("lora") else ", full fine-tune") + "  \n"
+                f"**Checkpoints** {', '.join(c['id'] for c in manifest.get('checkpoints', [])) or 'none yet'}  \n"
+                f"**Created** {manifest.get('created', '?')}  ·  **run folder** `{run.path}`")
+
+st.subheader("Stages")
+stages = stage_table(manifest.get("stages", {}))
+if len(stages):
+    left, right = st.columns([2, 3])
+    left.dataframe(stages, hide_index=True, width="stretch", height=min(400, 36 * len(stages) + 40))
+    right.plotly_chart(stage_timings_bar(stage_summary(stages)), key="stage_timings")
+else:
+    st.info("No stage has run yet.")
+
+st.subheader("What the pages need")
+rows = []
+for spec in PAGES:
+    lacking = page_needs.missing(run, spec.needs)
+    rows.append({"page": spec.title, "needs": ", ".join(page_needs.NEEDS[n].what for n in spec.needs) or "—",
+                 "ready": not lacking,
+                 "to compute": "; ".join(dict.fromkeys(page_needs.command_for(n, run) for n in lacking))})
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+             column_config={"ready": st.column_config.CheckboxColumn("ready")})
+
+with ui.guard(run):
+    methods = loaders.methods(run)
+if methods:
+    st.subheader("Methods")
+    table = pd.DataFrame([{"method": m, "title": methods[m].get("title"), "objective": methods[m].get("objective"),
+                           "family": methods[m].get("family"), "representation": methods[m].get("representation"),
+                           "kind": methods[m].get("kind"), "status": methods[m].get("status"),
+                           "seconds": methods[m].get("seconds"), "error": methods[m].get("error") or ""}
+                          for m in order_methods(methods)])
+    st.dataframe(table, hide_index=True, width="stretch")

@@ -1,0 +1,55 @@
+"""Runs: what is in the store, background jobs with their progress, and the New-run form."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app import state
+from app.job_panel import job_progress, new_run_form
+from prune_core.jobs import job_status, list_jobs, load_job
+from prune_core.store import StoreError
+
+st.title("PruneScope")
+st.caption("Compute every data-pruning method once on your data and model, then see where they disagree.")
+store = state.store()
+runs = store.runs()
+
+jobs = list_jobs(store.root)
+followed = state.current_job_id()
+shown = [j for j in jobs[:10] if j.id == followed or job_status(j).active]
+if followed and followed not in {j.id for j in shown}:
+    try:
+        shown.insert(0, load_job(store.root, followed))
+    except StoreError:
+        state.follow_job(None)
+for job in shown:
+    job_progress(job)
+
+if not runs:
+    st.info("**No run yet.** A run fine-tunes the model once on your dataset, records every representation, then "
+            "scores every pruning method. Start one with the form below, or from a terminal:")
+    st.code("python -m prune_core compute --data PATH/TO/DATASET --limit 2000 --epochs 3\n"
+            "python -m prune_core select RUN\n"
+            "python -m prune_core maps RUN --method pca", language="bash")
+else:
+    rows = []
+    for run in runs:
+        try:
+            manifest = run.manifest
+        except StoreError as err:
+            rows.append({"run": run.id, "dataset": f"unreadable: {err}"})
+            continue
+        stages = manifest.get("stages", {})
+        rows.append({"run": run.id, "dataset": ", ".join(f"{k} {v:,}" for k, v in
+                                                         manifest.get("dataset", {}).get("sizes", {}).items()),
+                     "labels": len(manifest.get("dataset", {}).get("label_names", [])),
+                     "model": manifest.get("model", {}).get("name") or manifest.get("config", {}).get("model"),
+                     "stages done": sum(s.get("status") == "done" for s in stages.values()),
+                     "methods": sum(k.startswith("select:") and s.get("status") == "done" for k, s in stages.items()),
+                     "created": manifest.get("created")})
+    st.subheader("Runs in the store")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption("Pick the run to look at in the sidebar; every page shows that run.")
+
+new_run_form(store, expanded=not runs)

@@ -1,0 +1,215 @@
+"""Cached loaders: the run store turned into the plain arrays and tables the plot builders take.
+
+Every loader is keyed by the store folder, the run id and a *token*: a hash of the manifest's sha256 of
+exactly the files it reads. Recomputing a stage rewrites its files, changes their checksums and so the
+token, and the next rerun loads afresh; nothing else invalidates the cache. ``st.cache_resource``
+(not ``cache_data``) returns the same object to every session without copying or pickling it, which
+matters for 100 000-row arrays on every rerun; arrays are therefore made read-only and pages never
+modify what a loader returns. (The ``checksum`` arguments are deliberately not named with a leading
+underscore: Streamlit leaves such arguments out of the cache key.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from prune_core.analysis import score_correlations
+from prune_core.export import Export, build_export
+from prune_core.maps import pca_2d
+from prune_core.results import Results
+from prune_core.scores.dynamics import datamap
+from prune_core.store import Run, RunStore, stable_hash
+
+ENTRIES = 16  # per loader: a few runs x a few variants
+
+
+def token(run: Run, *prefixes: str) -> str:
+    """Hash of the recorded checksums of the run's files whose keys start with any of ``prefixes``."""
+    files = run.manifest.get("files", {})
+    parts = [f"{key}:{info.get('sha256')}" for key, info in sorted(files.items())
+             if any(key == p or key.startswith(p) for p in prefixes)]
+    return stable_hash(parts, 16)
+
+
+def _open(root: str, run_id: str) -> Run:
+    return RunStore(root).open(run_id)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.array(array)  # a private in-memory copy, never a memory map into a file that may be rewritten
+    array.setflags(write=False)
+    return array
+
+
+def _key(run: Run) -> tuple[str, str]:
+    return str(run.path.parent), run.id
+
+
+SELECTION_FILES = ("methods", "rankings/", "selections/")
+
+
+# ---------------------------------------------------------------------------------------------- examples
+@st.cache_resource(max_entries=ENTRIES, show_spinner=False)
+def _train(root: str, run_id: str, checksum: str) -> pd.DataFrame:
+    return _open(root, run_id).examples("train")
+
+
+def train_examples(run: Run) -> pd.DataFrame:
+    """The training split (uid, label, text, ...) in row order: the order of every per-example array."""
+    return _train(*_key(run), token(run, "examples"))
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner=False)
+def _all_examples(root: str, run_id: str, checksum: str) -> pd.DataFrame:
+    return _open(root, run_id).examples()
+
+
+def all_examples(run: Run) -> pd.DataFrame:
+    return _all_examples(*_key(run), token(run, "examples"))
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner=False)
+def _size(root: str, run_id: str, updated: str) -> int:
+    return _open(root, run_id).size_bytes()
+
+
+def size_bytes(run: Run) -> int:
+    """Disk size of the run folder (re-measured when the manifest changes)."""
+    return _size(*_key(run), str(run.manifest.get("updated")))
+
+
+# ---------------------------------------------------------------------------------------------- methods
+@st.cache_resource(max_entries=ENTRIES, show_spinner=False)
+def _methods(root: str, run_id: str, checksum: str) -> dict:
+    return Results(_open(root, run_id)).methods
+
+
+def methods(run: Run) -> dict[str, dict]:
+    """Every method the run attempted: description, status, seconds, budgets."""
+    return _methods(*_key(run), token(run, "methods"))
+
+
+def done_methods(run: Run, kind: str | None = None) -> dict[str, dict]:
+    return {m: info for m, info in methods(run).items()
+            if info.get("status") == "done" and run.has(f"selections/{m}/plain")
+            and (kind is None or info.get("kind") == kind)}
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner=False)
+def _scores(root: str, run_id: str, checksum: str) -> pd.DataFrame:
+    return Results(_open(root, run_id)).scores
+
+
+def scores(run: Run) -> pd.DataFrame:
+    """uid-indexed table, one column per score method, oriented higher = keep."""
+    return _scores(*_key(run), token(run, "scores"))
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner="Correlating scores...")
+def _correlations(root: str, run_id: str, checksum: str, measure: str, ids: tuple[str, ...]) -> pd.DataFrame:
+    table = Results(_open(root, run_id)).scores
+    return score_correlations(table[list(ids)], measure)
+
+
+def correlations(run: Run, measure: str, ids: list[str]) -> pd.DataFrame:
+    """Correlation matrix of the given score methods (Kendall takes seconds at 100 000 examples: cached)."""
+    return _correlations(*_key(run), token(run, "scores"), measure, tuple(ids))
+
+
+# ---------------------------------------------------------------------------------------------- selections
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _selection(root: str, run_id: str, checksum: str, method: str, budget: float, balanced: bool) -> np.ndarray:
+    return _frozen(Results(_open(root, run_id)).selection(method, float(budget), balanced))
+
+
+def selection(run: Run, method: str, budget: float, balanced: bool = False) -> np.ndarray:
+    """Row positions ``method`` keeps at a cached ``budget``, in keep order."""
+    return _selection(*_key(run), token(run, *SELECTION_FILES), method, float(budget), bool(balanced))
+
+
+def selections(run: Run, ids: list[str], budget: float, balanced: bool = False) -> dict[str, np.ndarray]:
+    return {m: selection(run, m, budget, balanced) for m in ids}
+
+
+def membership(run: Run, method: str, budget: float, balanced: bool = False) -> np.ndarray:
+    """Boolean mask over the training rows: kept by ``method`` at ``budget``."""
+    mask = np.zeros(len(train_examples(run)), dtype=bool)
+    mask[selection(run, method, budget, balanced)] = True
+    return mask
+
+
+def budgets(run: Run, method: str, balanced: bool = False) -> list[float]:
+    """Budgets cached for a method (from the selections' meta; no file is read)."""
+    variant = "balanced" if balanced else "plain"
+    return [float(b) for b in run.array_meta(f"selections/{method}/{variant}").get("budgets", [])]
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner="Reading every method's keep order...")
+def _rank_positions(root: str, run_id: str, checksum: str, ids: tuple[str, ...]) -> dict[str, np.ndarray]:
+    results = Results(_open(root, run_id))
+    positions = {}
+    for method in ids:
+        order = results.ranking(method)
+        inverse = np.empty(len(order), dtype=np.int64)
+        inverse[order] = np.arange(len(order))
+        positions[method] = _frozen(inverse)
+    return positions
+
+
+def rank_positions(run: Run, ids: list[str]) -> dict[str, np.ndarray]:
+    """method -> each example's 0-based position in the method's keep order (its rank - 1)."""
+    return _rank_positions(*_key(run), token(run, *SELECTION_FILES), tuple(ids))
+
+
+@st.cache_resource(max_entries=32, show_spinner="Preparing the export...")
+def _export(root: str, run_id: str, checksum: str, method: str, budget: float | None, balanced: bool,
+            ranking: bool) -> Export:
+    return build_export(Results(_open(root, run_id)), method, budget, balanced=balanced, ranking=ranking)
+
+
+def export(run: Run, method: str, budget: float | None, balanced: bool, ranking: bool = False) -> Export:
+    """The CLI's export (frame + manifest) of a cached selection or a method's whole keep order."""
+    return _export(*_key(run), token(run, "examples", *SELECTION_FILES), method,
+                   None if ranking else float(budget), bool(balanced), bool(ranking))
+
+
+# ---------------------------------------------------------------------------------------------- maps
+@st.cache_resource(max_entries=ENTRIES, show_spinner="Loading the map...")
+def _map(root: str, run_id: str, checksum: str, key: str) -> np.ndarray:
+    return _frozen(np.asarray(_open(root, run_id).read_array(key), dtype=np.float32))
+
+
+def map_coords(run: Run, key: str) -> np.ndarray:
+    """Cached 2-D coordinates ``maps/<representation>/<umap|pca>`` [n, 2] float32 (training row order)."""
+    return _map(*_key(run), token(run, key), key)
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner="Projecting hidden states with PCA...")
+def _live_pca(root: str, run_id: str, checksum: str, key: str) -> np.ndarray:
+    return _frozen(pca_2d(np.asarray(_open(root, run_id).read_array(key), dtype=np.float32)))
+
+
+def live_pca(run: Run, key: str) -> np.ndarray:
+    """PCA of a stored hidden-state array, computed here once (seconds at 100 000 x 384) and cached."""
+    return _live_pca(*_key(run), token(run, key), key)
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner=False)
+def _data_map(root: str, run_id: str, checksum: str) -> dict[str, np.ndarray]:
+    run = _open(root, run_id)
+    coords = datamap(np.asarray(run.read_array("dynamics/train/p_gold"), dtype=np.float64),
+                     np.asarray(run.read_array("dynamics/train/correct")))
+    return {k: _frozen(coords[k]) for k in ("confidence", "variability", "correctness")}
+
+
+def data_map_coords(run: Run) -> dict[str, np.ndarray]:
+    """Confidence, variability and correctness per training example (Swayamdipta et al. 2020)."""
+    return _data_map(*_key(run), token(run, "dynamics/train/p_gold", "dynamics/train/correct"))
+
+
+def clear() -> None:
+    """Forget every cached load (tests call this between cases)."""
+    st.cache_resource.clear()
+    st.cache_data.clear()

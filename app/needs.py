@@ -1,0 +1,108 @@
+"""What each page needs from a run, whether the run has it, and the command that computes it.
+
+A run may be half-computed (``compute`` only, ``select`` failed, no maps yet). Instead of a traceback a
+page lists the missing pieces with the stage's status and the exact command (DESIGN.md "App"). Checks
+read only the manifest, so they cost nothing on a rerun.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from prune_core.paths import REPO_ROOT
+from prune_core.store import Run
+
+
+@dataclass(frozen=True)
+class Need:
+    key: str
+    what: str                         # in the user's words
+    check: Callable[[Run], bool]
+    verb: str                         # CLI subcommand that computes it
+    extra: str = ""                   # extra CLI arguments
+    stage_prefix: str = ""            # manifest stages whose status explains a gap
+
+
+def _methods_with(run: Run, prefix: str) -> set[str]:
+    return {key.split("/")[1] for key in run.keys(prefix)}
+
+
+NEEDS: dict[str, Need] = {need.key: need for need in [
+    Need("examples", "the dataset's examples", lambda r: r.has("examples"), "compute", "--data PATH", "data"),
+    Need("dynamics", "training dynamics (p(gold) and correctness per epoch)",
+         lambda r: r.has("dynamics/train/p_gold") and r.has("dynamics/train/correct"), "compute", "--data PATH",
+         "train"),
+    Need("scores", "scores of at least two score-based methods",
+         lambda r: r.has("scores") and len(_methods_with(r, "scores/")) >= 2, "select", "", "select:"),
+    Need("selections", "cached selections of at least one method",
+         lambda r: r.has("methods") and len(_methods_with(r, "selections/")) >= 1, "select", "", "select:"),
+    Need("two_selections", "cached selections of at least two methods",
+         lambda r: r.has("methods") and len(_methods_with(r, "selections/")) >= 2, "select", "", "select:"),
+    Need("maps", "a 2-D map (UMAP or PCA) or hidden states to map",
+         lambda r: bool(r.keys("maps/")) or bool(r.keys("hidden/train/")), "maps", "--method pca", "map:"),
+]}
+
+
+def _runs_arg(run: Run) -> str:
+    """``--runs-dir`` unless the run is in the built-in store: the terminal the command is pasted into may
+    not share the dashboard's ``$PRUNESCOPE_RUNS_DIR``."""
+    return "" if run.path.parent == (REPO_ROOT / "data" / "runs").resolve() else f" --runs-dir {run.path.parent}"
+
+
+def compute_command(run: Run) -> str:
+    """The ``compute`` command that (re)builds this run: its own dataset, model, epochs and limits."""
+    config = run.config
+    dataset = config.get("dataset", {})
+    parts = ["python -m prune_core compute", f"--data {dataset.get('train') or 'PATH'}"]
+    if config.get("model"):
+        parts.append(f"--model {config['model']}")
+    if config.get("train", {}).get("epochs"):
+        parts.append(f"--epochs {config['train']['epochs']}")
+    for option, field in (("--limit", "limit"), ("--limit-validation", "limit_validation")):
+        if dataset.get(field):
+            parts.append(f"{option} {dataset[field]}")
+    return " ".join(parts) + _runs_arg(run)
+
+
+def command_for(need: Need, run: Run) -> str:
+    """The shell command that computes ``need`` for ``run``."""
+    if need.verb == "compute":
+        return compute_command(run)
+    return f"python -m prune_core {need.verb} {run.id}{_runs_arg(run)} {need.extra}".strip()
+
+
+def recompute_command(run: Run, stage: str | None) -> str:
+    """The command that rewrites a damaged file written by ``stage`` (each stage verifies its files)."""
+    stage = stage or ""
+    if stage.startswith("select"):
+        return f"python -m prune_core select {run.id}{_runs_arg(run)}"
+    if stage.startswith("map:") and stage.count(":") == 2:
+        _, representation, method = stage.split(":")
+        return (f"python -m prune_core maps {run.id}{_runs_arg(run)} --representations {representation} "
+                f"--method {method}")
+    return compute_command(run)
+
+
+def stage_note(need: Need, run: Run) -> str:
+    """Why a need is missing, from the manifest: stages still running or failed (with their error)."""
+    if not need.stage_prefix:
+        return ""
+    stages = {k: v for k, v in run.manifest.get("stages", {}).items() if k.startswith(need.stage_prefix)}
+    running = sorted(k for k, v in stages.items() if v.get("status") == "running")
+    failed = {k: v.get("error", "") for k, v in stages.items() if v.get("status") == "failed"}
+    notes = []
+    if running:
+        notes.append(f"running now: {', '.join(running)}")
+    if failed:
+        first = next(iter(sorted(failed)))
+        notes.append(f"{len(failed)} failed (e.g. {first}: {failed[first]})")
+    return "; ".join(notes)
+
+
+def missing(run: Run, keys: Iterable[str]) -> list[Need]:
+    """The needs among ``keys`` that ``run`` does not satisfy, in the order given."""
+    unknown = [k for k in keys if k not in NEEDS]
+    if unknown:
+        raise KeyError(f"unknown page needs {unknown}; known: {', '.join(NEEDS)}")
+    return [NEEDS[k] for k in keys if not NEEDS[k].check(run)]

@@ -1,0 +1,98 @@
+"""Streamlit pieces every page shares: the page preamble, clear messages for missing or damaged data,
+budget and method pickers, and download buttons for an export.
+
+A page starts with ``run = ui.page(title, needs)``: it stops with a message (never a traceback) when no
+run is open or the run lacks what the page needs, and names the command that computes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Mapping
+
+import streamlit as st
+
+from app import needs as page_needs
+from app import state
+from app.views import budget_text, default_budget, method_label
+from prune_core.export import Export, render
+from prune_core.results import MissingSelection
+from prune_core.store import CorruptFileError, Run, StoreError
+
+MIME = {"csv": "text/csv", "json": "application/json", "txt": "text/plain", "jsonl": "application/jsonl"}
+
+
+def page(title: str, needs: tuple[str, ...] = (), caption: str = "") -> Run:
+    """Title the page and return the current run, or stop with a message saying what is missing."""
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    run = state.current_run()
+    if run is None:
+        st.info("No run is open. Make one on the **Runs** page (the *New run* form), or from a terminal: "
+                "`python -m prune_core compute --data PATH`, then `select RUN` and `maps RUN`.")
+        st.page_link("app_pages/runs.py", label="Go to Runs", icon=":material/home:")
+        st.stop()
+    with guard(run):
+        lacking = page_needs.missing(run, needs)
+    if lacking:
+        show_missing(run, lacking)
+        st.stop()
+    return run
+
+
+def show_missing(run: Run, lacking: list[page_needs.Need]) -> None:
+    """One warning listing what the run lacks, why (stage status) and the command that computes it."""
+    lines = [f"Run `{run.id}` cannot show this page yet. It needs:"]
+    for need in lacking:
+        note = page_needs.stage_note(need, run)
+        lines.append(f"- **{need.what}**" + (f" ({note})" if note else ""))
+    st.warning("\n".join(lines))
+    commands = list(dict.fromkeys(page_needs.command_for(need, run) for need in lacking))
+    st.code("\n".join(commands), language="bash")
+
+
+@contextlib.contextmanager
+def guard(run: Run) -> Iterator[None]:
+    """Turn a damaged cache file or a missing selection into a message and stop the page there."""
+    try:
+        yield
+    except CorruptFileError as err:
+        st.error(f"A cached file of run `{run.id}` is damaged and was not used.\n\n{err}")
+        st.code(page_needs.recompute_command(run, err.stage), language="bash")
+        st.stop()
+    except MissingSelection as err:
+        st.warning(str(err))
+        st.stop()
+    except StoreError as err:
+        st.error(f"The run store could not give this page what it needs: {err}")
+        st.stop()
+
+
+def budget_picker(budgets: list[float], *, key: str, label: str = "Budget (share of training examples kept)",
+                  preferred: float = 0.3) -> float:
+    """A slider over the cached budgets only (other budgets would need a computation)."""
+    if not budgets:
+        st.warning("No budget is cached for every chosen method; run `select` again with `--budgets`.")
+        st.stop()
+    return st.select_slider(label, options=budgets, value=default_budget(budgets, preferred), format_func=budget_text,
+                            key=key)
+
+
+def method_picker(label: str, ids: list[str], methods: Mapping[str, dict], *, key: str, index: int = 0) -> str:
+    return st.selectbox(label, ids, index=min(index, len(ids) - 1), key=key,
+                        format_func=lambda m: method_label(m, methods))
+
+
+def export_downloads(export: Export, fmt: str, base_name: str, *, key: str) -> None:
+    """Download buttons for the file and its manifest: the same two files ``prune_core export`` writes."""
+    file_name = f"{base_name}.{fmt}"
+    manifest = {**export.manifest, "format": fmt, "file": file_name}
+    left, right = st.columns(2)
+    left.download_button(f"Download {file_name} ({len(export.frame):,} uids)", data=lambda: render(export, fmt),
+                         file_name=file_name, mime=MIME.get(fmt, "text/plain"), key=f"{key}-file",
+                         on_click="ignore", type="primary", icon=":material/download:")
+    right.download_button(f"Download {base_name}.manifest.json", data=json.dumps(manifest, indent=1),
+                          file_name=f"{base_name}.manifest.json", mime="application/json",
+                          key=f"{key}-manifest", on_click="ignore", icon=":material/description:")

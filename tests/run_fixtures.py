@@ -1,0 +1,82 @@
+"""A small real run shared by the app, browser and job tests, built once per test session.
+
+``compute`` on 300 SST-2 examples with the tiny random BERT (seconds), ``select`` with a spread of
+methods (score- and set-based, every representation family; the slow group-annealing search is left
+out), and PCA maps. Test modules import the fixtures below; the run is built once per process and
+reused, since each module that imports a fixture gets its own copy of the fixture definition.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from prune_core.paths import REPO_ROOT
+
+TEST_METHODS = ("el2n", "forgetting", "aum", "datamap-hard", "datamap-ambiguous", "datamap-easy", "s2l",
+                "prototypicality", "semdedup", "kcenter", "moderate", "memorization", "tracin", "less",
+                "gradmatch", "ccs", "influence", "random")
+_BUILT: dict[str, Path] = {}
+
+
+def cli(*args: str, env: dict | None = None) -> str:
+    """Run ``python -m prune_core ...`` and return its stdout; fail the test with its stderr."""
+    done = subprocess.run([sys.executable, "-m", "prune_core", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"`prune_core {' '.join(args)}` exited {done.returncode}:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def build_small_run(store: Path, model_dir: Path, data_dir: Path) -> Path:
+    """compute -> select -> maps (PCA) into ``store``; returns the run folder."""
+    out = cli("compute", "--data", str(data_dir), "--limit", "300", "--limit-validation", "100", "--epochs", "2",
+              "--model", str(model_dir), "--runs-dir", str(store), "--quiet")
+    run_path = Path(out.strip().splitlines()[-1])
+    cli("select", str(run_path), "--runs-dir", str(store), "--methods", ",".join(TEST_METHODS),
+        "--budgets", "0.1,0.3,0.5,1.0")
+    cli("maps", str(run_path), "--runs-dir", str(store), "--method", "pca")
+    return run_path
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory, tiny_model_dir, sst2_dir) -> Path:
+    """The folder of the shared small run (its store is the parent folder)."""
+    if "run" not in _BUILT:
+        _BUILT["run"] = build_small_run(tmp_path_factory.mktemp("app-store"), tiny_model_dir, sst2_dir)
+    return _BUILT["run"]
+
+
+@pytest.fixture
+def app_env(small_run, monkeypatch):
+    """Point the app at the small run's store and start every test with empty Streamlit caches."""
+    from app import loaders
+
+    monkeypatch.setenv("PRUNESCOPE_RUNS_DIR", str(small_run.parent))
+    loaders.clear()
+    yield small_run
+    loaders.clear()
+
+
+# ---------------------------------------------------------------------------------------------- AppTest helpers
+def decode(value) -> np.ndarray:
+    """A plotly array from a figure spec: a plain list, or a base64 typed array {"dtype", "bdata"[, "shape"]}."""
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        if "shape" in value:
+            array = array.reshape([int(s) for s in str(value["shape"]).split(",")])
+        return array
+    return np.asarray(value)
+
+
+def chart_specs(at) -> dict[str, dict]:
+    """Plotly figure specs of an AppTest run by element key (``st.plotly_chart`` is not a typed element;
+    its protobuf carries the spec as JSON and an id ``$$ID-<hash>-<user key>``)."""
+    return {element.proto.id.split("-", 2)[-1]: json.loads(element.proto.spec) for element in at.get("plotly_chart")}

@@ -1,0 +1,215 @@
+"""The dashboard in a real headless Chromium against a live Streamlit server (marker ``browser``).
+
+Every page opens without an exception box and draws its charts; a heatmap click picks a pair; a box
+dragged over the embedding map lists, and exports, exactly the examples inside it. A screenshot of
+each page lands in tests/artifacts/ (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.navigation import PAGES
+from prune_core.paths import REPO_ROOT
+from prune_core.results import Results
+from prune_core.store import RunStore
+from tests.run_fixtures import small_run  # noqa: F401  (shared session fixture)
+
+pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+if not CHROMIUM.exists():
+    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)",
+                allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+
+# What a page looks like while Streamlit still works: a running script, skeletons, charts not drawn yet.
+PAGE_STATE = """() => {
+  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  return {charts: charts.length, drawn: charts.filter(c => c.querySelector('.main-svg')).length,
+          running: !!document.querySelector('[data-testid="stStatusWidget"]'),
+          skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
+          exceptions: document.querySelectorAll('[data-testid="stException"]').length};
+}"""
+
+
+def settle(page, *, charts: int = 0, quiet: float = 0.8, timeout: float = 60.0) -> dict:
+    """Wait until the script is idle, at least ``charts`` charts are drawn and nothing changed for ``quiet`` s."""
+    started, last, since = time.monotonic(), None, time.monotonic()
+    while time.monotonic() - started < timeout:
+        state = page.evaluate(PAGE_STATE)
+        ready = (state["charts"] >= charts and state["drawn"] == state["charts"] and not state["running"]
+                 and not state["skeletons"])
+        if state != last or not ready:
+            last, since = state, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"page did not settle in {timeout} s: {last}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(small_run, tmp_path_factory):  # noqa: F811
+    """``streamlit run app/Home.py`` on a free loopback port, polled on /_stcore/health."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = {**os.environ, "PRUNESCOPE_RUNS_DIR": str(small_run.parent), "HF_HUB_OFFLINE": "1"}
+    with open(log_path, "wb") as log:  # a file, not a pipe: a full pipe would block the server
+        process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app" / "Home.py"),
+                                    "--server.port", str(port), "--server.address", "127.0.0.1",
+                                    "--server.headless", "true", "--browser.gatherUsageStats", "false",
+                                    # no "source file changed" prompt when someone edits the code meanwhile
+                                    "--server.fileWatcherType", "none"],
+                                   cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not come up on {url}:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1500}, accept_downloads=True)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def url_path(script: str) -> str:
+    """The URL of a page: Streamlit names it after the script's file name."""
+    return Path(script).stem
+
+
+EXPECTED_CHARTS = {"runs": 0, "overview": 2, "correlations": 2, "overlap": 2, "label_balance": 2, "embedding_map": 1,
+                   "data_map": 1, "inspector": 1, "export": 0}
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[url_path(p.script) for p in PAGES])
+def test_every_page_opens_without_an_exception_and_draws_its_charts(server, page, spec):
+    name = url_path(spec.script)
+    page.goto(f"{server}/{'' if spec.default else name}")
+    page.wait_for_selector('[data-testid="stAppViewContainer"]')
+    state = settle(page, charts=EXPECTED_CHARTS.get(name, 0))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"), full_page=True)
+    assert state["exceptions"] == 0, page.locator('[data-testid="stException"]').first.inner_text()
+    if name in EXPECTED_CHARTS:  # pages added later by others check their own charts
+        assert state["charts"] == EXPECTED_CHARTS[name]
+    assert page.get_by_role("heading", name=spec.title if not spec.default else "PruneScope").first.is_visible()
+
+
+def plot_geometry(page, index: int = 0) -> dict:
+    """Screen position and size of a chart's axes (plotly's own offsets) and their ranges / categories."""
+    return page.evaluate("""(index) => {
+        const gd = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[index];
+        const box = gd.getBoundingClientRect(), xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        return {left: box.left + xa._offset, top: box.top + ya._offset, width: xa._length, height: ya._length,
+                xrange: xa.range, yrange: ya.range, xcats: xa._categories || [], ycats: ya._categories || []};
+    }""", index)
+
+
+def test_clicking_a_correlation_cell_shows_that_pair(server, page):
+    page.goto(f"{server}/correlations")
+    settle(page, charts=2)
+    geo = plot_geometry(page)
+    row, column = 3, 1
+    # Category i sits at value i of its axis: convert the cell centre to pixels.
+    (x0, x1), (y0, y1) = geo["xrange"], geo["yrange"]
+    x = geo["left"] + (column - x0) / (x1 - x0) * geo["width"]
+    y = geo["top"] + (y1 - row) / (y1 - y0) * geo["height"]  # pixels grow downwards (this axis is reversed)
+    page.mouse.move(x - 4, y - 4)
+    page.mouse.move(x, y, steps=4)  # plotly selects the hovered point on click
+    time.sleep(0.4)
+    page.mouse.down()
+    page.mouse.up()
+    settle(page, charts=2)
+    title = page.locator('[data-testid="stPlotlyChart"]').nth(1).locator(".gtitle").text_content()
+    assert title.startswith(f"{geo['ycats'][row]} against {geo['xcats'][column]}")
+
+
+def choose_box(coords: np.ndarray, geo: dict, *, want: tuple[int, int] = (3, 9), margin_px: float = 4.0):
+    """A data-space box holding a few points, none of them within ``margin_px`` of its edges."""
+    (x0, x1), (y0, y1) = geo["xrange"], geo["yrange"]
+    px = (coords[:, 0] - x0) / (x1 - x0) * geo["width"]
+    py = (y1 - coords[:, 1]) / (y1 - y0) * geo["height"]
+    order = np.argsort(np.hypot(px - np.median(px), py - np.median(py)))
+    for centre in order[:50]:
+        for half in np.arange(8.0, 120.0, 3.0):
+            dx, dy = np.abs(px - px[centre]), np.abs(py - py[centre])
+            inside = (dx < half) & (dy < half)
+            near_edge = (np.abs(dx - half) < margin_px) & (dy < half + margin_px) | \
+                        (np.abs(dy - half) < margin_px) & (dx < half + margin_px)
+            if want[0] <= inside.sum() <= want[1] and not near_edge.any():
+                return (px[centre] - half, py[centre] - half, px[centre] + half, py[centre] + half), inside
+    raise AssertionError("no box with a handful of well-separated points on this map")
+
+
+def test_a_box_on_the_embedding_map_lists_and_exports_exactly_the_points_inside(server, page, small_run):  # noqa: F811
+    results = Results(RunStore(small_run.parent).open(small_run.name))
+    coords = np.asarray(results.run.read_array("maps/hs/pca"), dtype=np.float64)
+    page.goto(f"{server}/embedding_map")
+    settle(page, charts=1)
+    geo = plot_geometry(page)
+    (left, top, right, bottom), inside = choose_box(coords, geo)
+    expected = results.train["uid"].to_numpy()[np.flatnonzero(inside)].tolist()  # row order, as the table
+
+    page.mouse.move(geo["left"] + left, geo["top"] + top)
+    page.mouse.down()
+    page.mouse.move(geo["left"] + (left + right) / 2, geo["top"] + (top + bottom) / 2, steps=5)
+    page.mouse.move(geo["left"] + right, geo["top"] + bottom, steps=5)
+    page.mouse.up()
+    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=30_000)
+    settle(page, charts=1)
+    page.screenshot(path=str(ARTIFACTS / "embedding-map-box-selection.png"), full_page=True)
+
+    assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == str(len(expected))
+    grid = page.locator('[data-testid="stDataFrame"] table[role="grid"]')
+    assert grid.get_attribute("aria-rowcount") == str(len(expected) + 1)  # header + one row per example
+    shown = [grid.locator(f'[data-testid="glide-cell-0-{i}"]').inner_text() for i in range(len(expected))]
+    assert shown == expected
+
+    with page.expect_download() as download:
+        page.locator('[data-testid="stDownloadButton"] button').first.click()
+    assert download.value.suggested_filename.endswith(f"map-selection-{len(expected)}.txt")
+    assert Path(download.value.path()).read_text().split() == expected
