@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prune_core.select import SELECTORS, BudgetError
+from prune_core.select import SELECTORS, BudgetError, top_k
 
 NAMES = sorted(SELECTORS)
 
@@ -102,8 +102,6 @@ def test_every_selector_declares_its_inputs_kind_and_citation(name):
 
 @pytest.mark.parametrize("name", [n for n in NAMES if SELECTORS[n].kind == "score" and n != "quantile"])
 def test_score_kind_selectors_keep_the_top_of_their_score(name):
-    from prune_core.select import top_k
-
     inputs = make_inputs(30, 3)
     info = SELECTORS[name]
     scores = info.score_function(n=30, seed=3, **{key: inputs[key] for key in info.inputs})

@@ -84,11 +84,16 @@ def as_labels(labels: object, n: int | None, *, where: str) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
+def row_norms(features: np.ndarray) -> np.ndarray:
+    """L2 norm of every row, accumulated in float64 (einsum: no n x d temporary, unlike np.linalg.norm)."""
+    return np.sqrt(np.einsum("ij,ij->i", features, features, dtype=np.float64))
+
+
 def l2_normalize(features: np.ndarray) -> np.ndarray:
     """Divide each row by its L2 norm; a zero row keeps norm 1 (stays zero) instead of dividing by 0."""
-    norms = np.linalg.norm(features, axis=1, keepdims=True)
+    norms = row_norms(features)
     norms[norms == 0] = 1.0
-    return (features / norms).astype(features.dtype, copy=False)
+    return (features / norms[:, None].astype(features.dtype)).astype(features.dtype, copy=False)
 
 
 def tie_break_rank(n: int, seed: int) -> np.ndarray:

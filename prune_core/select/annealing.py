@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from prune_core.select._validate import as_features, check_count, empty_indices, order_descending
+from prune_core.select._validate import as_features, check_count, empty_indices, order_descending, row_norms
 
 _RESYNC_EVERY = 10_000
 
@@ -38,7 +38,7 @@ def _initial_temperature(vectors: np.ndarray, pruned: np.ndarray, kept: np.ndarr
     out_pos = rng.integers(pruned.shape[0], size=200)
     in_pos = rng.integers(kept.shape[0], size=200)
     moved = total[None, :] - vectors[pruned[out_pos]] + vectors[kept[in_pos]]
-    increases = np.linalg.norm(moved, axis=1) - base
+    increases = row_norms(moved) - base
     increases = increases[increases > 0]
     return float(np.median(increases)) if increases.size else 1.0
 
@@ -58,7 +58,7 @@ def group_annealing(influence_vectors: np.ndarray, k: int, *, seed: int = 0, n_s
         raise ValueError(f"group_annealing: expected n_steps >= 0, found {n_steps}")
     if k == 0:
         return empty_indices()
-    norms = np.linalg.norm(vectors, axis=1)
+    norms = row_norms(vectors)
     by_influence = order_descending(norms, seed)
     m = n - k
     if m == 0 or n_steps == 0:
@@ -70,35 +70,39 @@ def group_annealing(influence_vectors: np.ndarray, k: int, *, seed: int = 0, n_s
     temperature = _initial_temperature(vectors, pruned, kept, total, rng) if t0 is None else float(t0)
     factor = (1e-4) ** (1.0 / n_steps) if cooling is None else float(cooling)
     if not (temperature > 0 and 0 < factor <= 1):
-        raise ValueError(f"group_annealing: expected t0 > 0 and 0 < cooling <= 1, found {temperature}, {factor}")
+        raise ValueError(f"group_annealing: expected t0 > 0 and 0 < cooling <= 1, "
+                         f"found t0 = {temperature}, cooling = {factor}")
 
-    sq_norms = norms ** 2
+    sq_norms = (norms ** 2).tolist()
     energy_sq = float(total @ total)
     best_sq, swaps, best_at = energy_sq, [], 0
-    out_positions = rng.integers(m, size=n_steps)
-    in_positions = rng.integers(k, size=n_steps)
-    thresholds = rng.random(n_steps)
+    # Python lists: one move touches a handful of scalars, where numpy scalar indexing costs most.
+    kept_list, pruned_list = kept.tolist(), pruned.tolist()
+    out_positions = rng.integers(m, size=n_steps).tolist()
+    in_positions = rng.integers(k, size=n_steps).tolist()
+    thresholds = rng.random(n_steps).tolist()
     for step in range(n_steps):
-        a, b = pruned[out_positions[step]], kept[in_positions[step]]
+        out_pos, in_pos = out_positions[step], in_positions[step]
+        a, b = pruned_list[out_pos], kept_list[in_pos]
         va, vb = vectors[a], vectors[b]
         new_sq = (energy_sq + sq_norms[a] + sq_norms[b]
                   - 2.0 * float(total @ va) + 2.0 * float(total @ vb) - 2.0 * float(va @ vb))
         increase = math.sqrt(max(new_sq, 0.0)) - math.sqrt(energy_sq)
         if increase <= 0.0 or thresholds[step] < math.exp(-increase / temperature):
             total += vb - va
-            pruned[out_positions[step]], kept[in_positions[step]] = b, a
-            swaps.append((out_positions[step], in_positions[step]))
-            energy_sq = float(total @ total)
+            pruned_list[out_pos], kept_list[in_pos] = b, a
+            swaps.append((out_pos, in_pos))
             if len(swaps) % _RESYNC_EVERY == 0:
-                total = vectors[pruned].sum(axis=0)
-                energy_sq = float(total @ total)
+                total = vectors[pruned_list].sum(axis=0)
+            energy_sq = float(total @ total)
             if energy_sq < best_sq:
                 best_sq, best_at = energy_sq, len(swaps)
         temperature *= factor
 
     # Undo the accepted swaps made after the best state, newest first.
     for out_pos, in_pos in reversed(swaps[best_at:]):
-        pruned[out_pos], kept[in_pos] = kept[in_pos], pruned[out_pos]
+        pruned_list[out_pos], kept_list[in_pos] = kept_list[in_pos], pruned_list[out_pos]
+    kept = np.asarray(kept_list, dtype=np.int64)
     position = np.empty(n, dtype=np.int64)
     position[by_influence] = np.arange(n)
     return kept[np.argsort(position[kept])]

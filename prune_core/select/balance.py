@@ -56,7 +56,8 @@ def label_quota(labels: np.ndarray, k: int, mode: str = "stratified", *, seed: i
     return {int(v): int(q) for v, q in zip(values, quota)}
 
 
-def on_subset(function: Callable[..., object], *arrays: np.ndarray, **params: object) -> Callable[[np.ndarray, int], np.ndarray]:
+def on_subset(function: Callable[..., object], *arrays: np.ndarray,
+              **params: object) -> Callable[[np.ndarray, int], np.ndarray]:
     """Adapt ``function(*arrays, k, **params)`` to the ``select(sub_idx, k_c)`` contract of label_balanced.
 
     Each array is sliced to the label's rows; a function returning (indices, weights) (the pursuits)
@@ -75,7 +76,8 @@ def _checked_positions(positions: object, size: int, quota: int, label: int) -> 
                          f"more than its quota of {quota}")
     if pos.size and (pos.min() < 0 or pos.max() >= size or np.unique(pos).size != pos.size):
         raise ValueError(f"label_balanced: expected distinct positions in 0..{size - 1} for label {label}, "
-                         f"found values {pos.min()}..{pos.max()} ({np.unique(pos).size} distinct of {pos.size})")
+                         f"found values {pos.min()}..{pos.max()} "
+                         f"({np.unique(pos).size} distinct of {pos.size})")
     return pos
 
 

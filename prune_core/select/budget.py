@@ -16,14 +16,15 @@ class BudgetError(ValueError):
 
 
 def budget_to_k(budget: float | int, n: int) -> int:
-    """Number of examples kept by ``budget`` out of ``n``: floor(budget * n) for a fraction, itself for a count.
+    """Examples kept by ``budget`` of ``n``: floor(budget * n) for a fraction, the count itself for an int.
 
     A float must lie in (0, 1]; an int must lie in 1..n. Booleans, NaN and anything else raise
     BudgetError. floor() is guarded against binary rounding (0.29 * 100 is 28.999999999999996 in
     floating point but means 29 examples).
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-        raise BudgetError(f"budget_to_k: expected the dataset size n to be a non-negative integer, found {n!r}")
+        raise BudgetError(f"budget_to_k: expected the dataset size n to be a non-negative integer, "
+                          f"found {n!r}")
     n = int(n)
     if isinstance(budget, bool) or type(budget).__name__ == "bool_":
         raise BudgetError(f"budget_to_k: expected a fraction in (0, 1] or an integer count in 1..{n}, "

@@ -113,7 +113,7 @@ def d2(scores: np.ndarray, features: np.ndarray | None, k: int, *, n_neighbors: 
     reverse_weights = np.exp(-gamma_reverse * distances)
 
     rank = tie_break_rank(n, seed)
-    heap = [(-density[i], rank[i], i) for i in range(n)]
+    heap = list(zip((-density).tolist(), rank.tolist(), range(n)))
     heapq.heapify(heap)
     chosen = np.zeros(n, dtype=bool)
     order = []
@@ -126,7 +126,7 @@ def d2(scores: np.ndarray, features: np.ndarray | None, k: int, *, n_neighbors: 
         for j, w in zip(indices[i].tolist(), reverse_weights[i].tolist()):
             if not chosen[j]:
                 density[j] -= w * density[i]
-                heapq.heappush(heap, (-density[j], rank[j], j))
+                heapq.heappush(heap, (-float(density[j]), int(rank[j]), j))
     return np.asarray(order, dtype=np.int64)
 
 

@@ -30,7 +30,13 @@ from prune_core.select.graph import d2, k_center_greedy
 from prune_core.select.pursuit import cosamp_nnls, nn_omp
 from prune_core.select.random import random_subset
 from prune_core.select.submodular import facility_location
-from prune_core.select.topk import moderate_band_scores, moderate_coreset, moderate_distances, top_k, top_quantile
+from prune_core.select.topk import (
+    moderate_band_scores,
+    moderate_coreset,
+    moderate_distances,
+    top_k,
+    top_quantile,
+)
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,8 @@ def _s2l(*, n: int, k: int, features: np.ndarray, seed: int = 0, **params: objec
     return s2l(_rows(features, n, "features", "s2l"), k, seed=seed, **params)
 
 
-def _d2(*, n: int, k: int, scores: np.ndarray, features: np.ndarray, seed: int = 0, **params: object) -> np.ndarray:
+def _d2(*, n: int, k: int, scores: np.ndarray, features: np.ndarray, seed: int = 0,
+        **params: object) -> np.ndarray:
     return d2(_rows(scores, n, "scores", "d2"), _rows(features, n, "features", "d2"), k, seed=seed, **params)
 
 
@@ -108,7 +115,8 @@ def _kcenter(*, n: int, k: int, features: np.ndarray, seed: int = 0, **params: o
     return k_center_greedy(_rows(features, n, "features", "kcenter"), k, seed=seed, **params)
 
 
-def _facility_location(*, n: int, k: int, features: np.ndarray, seed: int = 0, **params: object) -> np.ndarray:
+def _facility_location(*, n: int, k: int, features: np.ndarray, seed: int = 0,
+                       **params: object) -> np.ndarray:
     return facility_location(_rows(features, n, "features", "facility_location"), k, seed=seed, **params)
 
 
@@ -156,7 +164,8 @@ _ENTRIES = (
                  "Rates. ICLR 2023.",
                  "Drop the hardest beta fraction, split the difficulty range into equal-width strata, "
                  "share the budget equally across strata, sample at random inside each."),
-    SelectorInfo("prototypicality", _prototypicality, ("features",), "score", "Prototypicality (k-means distance)",
+    SelectorInfo("prototypicality", _prototypicality, ("features",), "score",
+                 "Prototypicality (k-means distance)",
                  "Sorscher, Geirhos, Shekhar, Ganguli & Morcos (2022). Beyond neural scaling laws: beating "
                  "power law scaling via data pruning. NeurIPS 2022.",
                  "Keep the examples farthest from their nearest k-means centroid (keep='easy' reverses).",
@@ -170,7 +179,8 @@ _ENTRIES = (
                  "Yang, Mishra, Chiang & Mirzasoleiman (2024). SmallToLarge (S2L): Scalable Data Selection "
                  "for Fine-tuning Large Language Models by Summarizing Training Trajectories of Small "
                  "Models. NeurIPS 2024.",
-                 "Cluster the representation (loss trajectories) and draw the budget equally across clusters."),
+                 "Cluster the representation (loss trajectories) and draw the budget equally across "
+                 "clusters."),
     SelectorInfo("d2", _d2, ("scores", "features"), "set", "D2 pruning",
                  "Maharana, Yadav & Bansal (2024). D2 Pruning: Message Passing for Balancing Diversity "
                  "and Difficulty in Data Pruning. ICLR 2024.",
@@ -179,11 +189,13 @@ _ENTRIES = (
     SelectorInfo("kcenter", _kcenter, ("features",), "set", "k-center greedy (core-set)",
                  "Sener & Savarese (2018). Active Learning for Convolutional Neural Networks: A Core-Set "
                  "Approach. ICLR 2018.",
-                 "Repeatedly add the example farthest from those already chosen (2-approximate minimax cover)."),
+                 "Repeatedly add the example farthest from those already chosen (2-approximate minimax "
+                 "cover)."),
     SelectorInfo("facility_location", _facility_location, ("features",), "set", "Facility location (CRAIG)",
                  "Mirzasoleiman, Bilmes & Leskovec (2020). Coresets for Data-efficient Training of Machine "
                  "Learning Models. ICML 2020.",
-                 "Lazy greedy maximisation of sum_i max_{j in S} sim(i, j): a subset that represents everyone."),
+                 "Lazy greedy maximisation of sum_i max_{j in S} sim(i, j): a subset that represents "
+                 "everyone."),
     SelectorInfo("nn_omp", _nn_omp, ("features", "target"), "set", "GradMatch (non-negative OMP)",
                  "Killamsetty, Sivasubramanian, Ramakrishnan, De & Iyer (2021). GRAD-MATCH: Gradient "
                  "Matching based Data Subset Selection for Efficient Deep Model Training. ICML 2021.",
@@ -192,11 +204,14 @@ _ENTRIES = (
     SelectorInfo("cosamp", _cosamp, ("features", "target"), "set", "Gradient trajectory pursuit (CoSaMP)",
                  "Deng, Li & Li (2024). Influential Language Data Selection via Gradient Trajectory "
                  "Pursuit. arXiv:2410.16710.",
-                 "Sparse non-negative reconstruction of the target gradient (trajectory) by CoSaMP with NNLS."),
-    SelectorInfo("group_annealing", _group_annealing, ("influence",), "set", "Dataset pruning with group effect",
+                 "Sparse non-negative reconstruction of the target gradient (trajectory) by CoSaMP with "
+                 "NNLS."),
+    SelectorInfo("group_annealing", _group_annealing, ("influence",), "set",
+                 "Dataset pruning with group effect",
                  "Yang, Xie, Peng, Xu, Sun & Li (2023). Dataset Pruning: Reducing Training Data by Examining "
                  "Generalization Influence. ICLR 2023.",
-                 "Prune the n - k examples whose summed parameter influence is smallest, by simulated annealing."),
+                 "Prune the n - k examples whose summed parameter influence is smallest, by simulated "
+                 "annealing."),
     SelectorInfo("random", _random, (), "score", "Random", _DU,
                  "Uniform random subset from a seeded permutation (larger budgets contain smaller ones).",
                  _random_scores),

@@ -71,7 +71,8 @@ def _dense_facility_location(x: np.ndarray, k: int, rank: np.ndarray) -> np.ndar
     return _lazy_greedy(sim.sum(axis=0), gain_of, take, k, rank)
 
 
-def _sparse_facility_location(indices: np.ndarray, distances: np.ndarray, k: int, rank: np.ndarray) -> np.ndarray:
+def _sparse_facility_location(indices: np.ndarray, distances: np.ndarray, k: int,
+                              rank: np.ndarray) -> np.ndarray:
     n, m = indices.shape
     distances = distances.astype(np.float64)
     top = float(distances.max()) if distances.size else 0.0
@@ -84,7 +85,8 @@ def _sparse_facility_location(indices: np.ndarray, distances: np.ndarray, k: int
 
     def gain_of(j: int) -> float:
         members = slice(start[j], start[j + 1])
-        return max(top - cover[j], 0.0) + float(np.maximum(sims[members] - cover[sources[members]], 0.0).sum())
+        others = float(np.maximum(sims[members] - cover[sources[members]], 0.0).sum())
+        return max(top - cover[j], 0.0) + others
 
     def take(j: int) -> None:
         members = slice(start[j], start[j + 1])
@@ -96,7 +98,7 @@ def _sparse_facility_location(indices: np.ndarray, distances: np.ndarray, k: int
 
 
 def facility_location(features: np.ndarray, k: int, *, seed: int = 0, metric: str = "euclidean",
-                      n_neighbors: int = 20, dense_max_n: int = 4096, precision: str = "auto",
+                      n_neighbors: int = 10, dense_max_n: int = 4096, precision: str = "auto",
                       graph: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """k indices maximising facility location by lazy greedy, in the order chosen.
 

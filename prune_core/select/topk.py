@@ -31,6 +31,7 @@ from prune_core.select._validate import (
     check_count,
     empty_indices,
     order_descending,
+    row_norms,
     tie_break_rank,
 )
 from prune_core.select.budget import BudgetError
@@ -94,13 +95,13 @@ def moderate_distances(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
     The median is robust to outliers and label noise, which is the point of Moderate-DS: examples
     far from it are hard or mislabelled, examples very near it are redundant.
     """
-    x = as_features(features, where="moderate_distances", dtype=np.float64)
+    x = as_features(features, where="moderate_distances")
     y = as_labels(labels, x.shape[0], where="moderate_distances")
     dist = np.zeros(x.shape[0], dtype=np.float64)
     for label in np.unique(y):
         members = np.flatnonzero(y == label)
         median = np.median(x[members], axis=0)
-        dist[members] = np.linalg.norm(x[members] - median, axis=1)
+        dist[members] = row_norms(x[members] - median)
     return dist
 
 
