@@ -42,6 +42,8 @@ PAGES: list[PageSpec] = [
     PageSpec("app_pages/data_map.py", "Data map", ":material/bubble_chart:", "Explore examples", ("dynamics",)),
     PageSpec("app_pages/inspector.py", "Example inspector", ":material/search:", "Explore examples",
              ("examples", "selections")),
+    PageSpec("app_pages/evaluation.py", "Subset evaluation", ":material/model_training:", "Compare methods",
+             ("examples",)),
     PageSpec("app_pages/gaussian_lab.py", "Gaussian-mixture lab", ":material/science:", "Compare methods"),
     PageSpec("app_pages/export.py", "Export", ":material/download:", "Export", ("selections",)),
 ]

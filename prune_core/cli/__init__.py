@@ -12,12 +12,13 @@ import sys
 
 from prune_core.cli.common import UsageError
 from prune_core.cli.compute import add_compute, add_info
+from prune_core.cli.evaluate import add_evaluate
 from prune_core.cli.maps import add_maps
 from prune_core.cli.select import add_export, add_methods, add_select
 from prune_core.cli.serve import add_serve
 from prune_core.cli.simulate import add_simulate
 
-COMMANDS = [add_compute, add_info, add_select, add_methods, add_export, add_maps, add_simulate, add_serve]
+COMMANDS = [add_compute, add_info, add_select, add_methods, add_export, add_maps, add_evaluate, add_simulate, add_serve]
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

@@ -1,0 +1,104 @@
+"""The two ways to score a subset: a probe on frozen features (fast) or a fresh fine-tune (finetune).
+
+Both expose the same three things to the runner: ``settings`` (what their numbers depend on, for the
+cache key), ``work(size)`` (progress units of one job) and ``predict(positions, seed, progress)`` (the
+predicted labels of every held-out split after training on the training rows ``positions``). Both check
+on construction that the run holds what they need and name the stage that computes it otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from prune_core.evaluate.finetune import finetune_predictions
+from prune_core.evaluate.probe import ProbeConfig, probe_predictions
+from prune_core.evaluate.summary import SPLITS
+from prune_core.store import Run, StoreError
+
+
+class EvaluationError(StoreError):
+    """The run cannot be evaluated as asked; the message says what it lacks and what computes it."""
+
+
+def _eval_splits(run: Run) -> dict[str, pd.DataFrame]:
+    """The held-out splits the run has (validation, test), each in its stored row order."""
+    if not run.has("examples"):
+        raise EvaluationError(_missing_stage_message(run, "examples", "data"))
+    examples = run.examples()
+    splits = {s: examples[examples["split"] == s].reset_index(drop=True) for s in SPLITS}
+    splits = {s: frame for s, frame in splits.items() if len(frame)}
+    if not splits:
+        raise EvaluationError(f"run {run.id} has no validation or test examples to score a subset on")
+    return splits
+
+
+def _missing_stage_message(run: Run, key: str, stage: str) -> str:
+    status = run.stage_status(stage)
+    return (f"run {run.id} lacks {key!r}, written by the stage {stage!r} (status: {status}); run "
+            f"`python -m prune_core compute --data {run.config.get('dataset', {}).get('train', 'PATH')} ...` "
+            f"with this run's settings to compute it")
+
+
+class ProbeEvaluation:
+    """Fast mode: logistic regression on the frozen pre-trained hidden states (``probe.py``)."""
+
+    def __init__(self, run: Run, config: ProbeConfig):
+        self.config = config
+        self.frames = _eval_splits(run)
+        self.features, self.sha = {}, {}
+        train = run.examples("train")
+        self.train_labels = train["label"].to_numpy(np.int64)
+        for split, size in (("train", len(train)), *((s, len(f)) for s, f in self.frames.items())):
+            key = f"hidden/{split}/pretrained/{config.pooling}"
+            if not run.has(key):
+                raise EvaluationError(_missing_stage_message(run, key, "represent:pretrained"))
+            array = np.asarray(run.read_array(key), dtype=np.float32)
+            if array.shape[0] != size:
+                raise EvaluationError(f"run {run.id}: {key!r} has {array.shape[0]} rows but the {split} split has "
+                                      f"{size} examples; recompute the run")
+            self.features[split], self.sha[split] = array, run.file_info(key)["sha256"]
+        self.settings = {"probe": config.to_dict(), "features": self.sha}
+
+    def work(self, size: int) -> int:
+        return 1
+
+    def predict(self, positions: np.ndarray, seed: int, progress: Callable[[int], None]) -> dict[str, np.ndarray]:
+        out = probe_predictions(self.features["train"][positions], self.train_labels[positions],
+                                {s: self.features[s] for s in self.frames}, self.config, seed)
+        progress(1)  # one fit: the whole job
+        return out
+
+
+class FinetuneEvaluation:
+    """Fine-tune mode: the run's model trained afresh on the subset with the run's training config."""
+
+    def __init__(self, run: Run, device: str):
+        from prune_core.models import choose_device
+        from prune_core.pipeline import model_identity
+        from prune_core.train import TrainConfig
+
+        config = run.config
+        if "train" not in config or "model" not in config:
+            raise EvaluationError(f"run {run.id} has no model or training config in its manifest (config.model, "
+                                  "config.train); only runs made by `python -m prune_core compute` can be "
+                                  "evaluated in fine-tune mode (fast mode needs only hidden states)")
+        self.train_config = TrainConfig(**config["train"])
+        self.model = config["model"]
+        self.device = choose_device(device)
+        self.frames = _eval_splits(run)
+        self.train = run.examples("train")
+        self.num_labels = len(run.label_names)
+        base = {k: v for k, v in self.train_config.to_dict().items() if k != "seed"}  # the seed is the job's
+        self.settings = {"model": model_identity(self.model), "train": base}
+
+    def work(self, size: int) -> int:
+        return size * self.train_config.epochs + sum(len(f) for f in self.frames.values())
+
+    def predict(self, positions: np.ndarray, seed: int, progress: Callable[[int], None]) -> dict[str, np.ndarray]:
+        config = replace(self.train_config, seed=seed)
+        return finetune_predictions(self.model, self.num_labels, config, self.train.iloc[positions], self.frames,
+                                    self.device, progress=progress)

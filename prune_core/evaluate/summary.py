@@ -1,0 +1,152 @@
+"""Evaluation results as tables: one row per result, seed means with spread, a leaderboard at one budget.
+
+Pure pandas (no files): the run's ``evaluations`` table is built from the stored results by
+:func:`result_rows`; the CLI report and the app's page aggregate it with :func:`aggregate` and rank it
+with :func:`leaderboard`. Each row carries the subset's label counts and its total-variation distance
+from the full data's label shares, so a score can be read next to the label balance that may explain it
+(LESS vs LESS-balanced in Du et al. 2025).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from prune_core.analysis import total_variation
+from prune_core.evaluate.jobs import FULL_DATA, RANDOM_BAND
+
+SPLITS = ("validation", "test")
+METRICS = {"accuracy": "accuracy", "macro_f1": "macro-F1"}
+KEYS = ["mode", "method", "balanced", "budget"]
+
+
+def metric_column(split: str, metric: str) -> str:
+    if split not in SPLITS or metric not in METRICS:
+        raise ValueError(f"metric_column: expected a split in {SPLITS} and a metric in {tuple(METRICS)}, "
+                         f"found {split!r} and {metric!r}")
+    return f"{split}_{metric}"
+
+
+def series_name(method: str, balanced: bool) -> str:
+    """How a line is named on charts and in tables: "less", "less (balanced)", "full data"."""
+    if method == FULL_DATA:
+        return "full data"
+    name = "random band" if method == RANDOM_BAND else method
+    return f"{name} (balanced)" if balanced else name
+
+
+def result_rows(records: Iterable[Mapping], label_names: list[str], full_counts: np.ndarray) -> pd.DataFrame:
+    """One row per stored result: the job, the subset's size, label counts and TV distance, the metrics."""
+    names = [str(n) for n in label_names]
+    full = np.asarray(full_counts, dtype=np.float64)
+    full_shares = full / full.sum()
+    rows = []
+    for record in records:
+        job = record["job"]
+        counts = np.asarray(record["label_counts"], dtype=np.int64)
+        row = {"mode": job["mode"], "method": job["method"], "balanced": bool(job["balanced"]),
+               "budget": float(job["budget"]), "seed": int(job["seed"]), "size": int(record["size"])}
+        for split in SPLITS:
+            scores = record["metrics"].get(split) or {}
+            for metric in METRICS:
+                row[metric_column(split, metric)] = float(scores.get(metric, np.nan))
+            # how many labels the model predicts at all: 1 means it collapsed to a constant answer
+            predicted = scores.get("predicted_counts")
+            row[f"{split}_labels_predicted"] = float(np.count_nonzero(predicted)) if predicted else np.nan
+        row.update({f"count_{n}": int(c) for n, c in zip(names, counts)})
+        row["tv_from_full"] = total_variation(counts / max(counts.sum(), 1), full_shares) if counts.sum() else np.nan
+        row.update(seconds=float(record.get("seconds", np.nan)), key_hash=str(record.get("key_hash", "")))
+        rows.append(row)
+    columns = ["mode", "method", "balanced", "budget", "seed", "size",
+               *[metric_column(s, m) for s in SPLITS for m in METRICS], *[f"{s}_labels_predicted" for s in SPLITS],
+               *[f"count_{n}" for n in names],
+               "tv_from_full", "seconds", "key_hash"]
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values(["mode", "method", "balanced", "budget", "seed"], ignore_index=True)
+
+
+def aggregate(table: pd.DataFrame, column: str, label_names: list[str]) -> pd.DataFrame:
+    """Mean, sample standard deviation (ddof 1; 0 for one seed), min and max of ``column`` over seeds for
+    every (mode, method, balanced, budget), with the mean subset size, label shares and TV distance."""
+    names = [str(n) for n in label_names]
+    count_columns = [f"count_{n}" for n in names]
+    if table.empty:
+        return pd.DataFrame(columns=[*KEYS, "series", "mean", "std", "min", "max", "seeds", "size",
+                                     *[f"share_{n}" for n in names], "tv_from_full"])
+    grouped = table.groupby(KEYS, sort=True)
+    out = grouped[column].agg(["mean", "std", "min", "max", "count"]).rename(columns={"count": "seeds"})
+    out["std"] = out["std"].fillna(0.0)
+    out["size"] = grouped["size"].mean()
+    counts = grouped[count_columns].sum()
+    shares = counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0)
+    out[[f"share_{n}" for n in names]] = shares.to_numpy()
+    out["tv_from_full"] = grouped["tv_from_full"].mean()
+    split = column.split("_", 1)[0]
+    if f"{split}_labels_predicted" in table:
+        out["labels_predicted"] = grouped[f"{split}_labels_predicted"].min()
+    out = out.reset_index()
+    out.insert(4, "series", [series_name(m, b) for m, b in zip(out["method"], out["balanced"])])
+    return out
+
+
+def leaderboard(summary: pd.DataFrame, budget: float) -> pd.DataFrame:
+    """Every series at ``budget`` (plus the full-data ceiling) ranked by mean score, best first, with the
+    gap to the random band of the same variant and to the full data. ``summary`` holds one mode."""
+    modes = summary["mode"].unique()
+    if len(modes) > 1:
+        raise ValueError(f"leaderboard: expected the results of one mode, found {sorted(modes)}")
+    at = summary[np.isclose(summary["budget"], budget) | (summary["method"] == FULL_DATA)].copy()
+    band = at[at["method"] == RANDOM_BAND].set_index("balanced")["mean"]
+    ceiling = at.loc[at["method"] == FULL_DATA, "mean"]
+    at["vs_random"] = [m - band.get(b, np.nan) for m, b in zip(at["mean"], at["balanced"])]
+    at["vs_full"] = at["mean"] - (float(ceiling.iloc[0]) if len(ceiling) else np.nan)
+    at = at.sort_values(["mean", "series"], ascending=[False, True], ignore_index=True)
+    at.insert(0, "rank", np.arange(1, len(at) + 1))
+    return at
+
+
+def mean_std_text(mean: float, std: float) -> str:
+    return "—" if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}"
+
+
+def report_frame(table: pd.DataFrame, label_names: list[str], split: str = "test") -> pd.DataFrame:
+    """One line per (mode, series, budget): mean ± std of accuracy and macro-F1 over seeds on ``split``,
+    seeds, mean subset size and TV distance of its labels from the full data (the CLI's printout)."""
+    columns = ["mode", "series", "budget", "accuracy", "macro-F1", "seeds", "size", "label TV", "labels predicted"]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    accuracy = aggregate(table, metric_column(split, "accuracy"), label_names)
+    f1 = aggregate(table, metric_column(split, "macro_f1"), label_names)
+    frame = pd.DataFrame({
+        "mode": accuracy["mode"], "series": accuracy["series"], "budget": accuracy["budget"],
+        "accuracy": [mean_std_text(m, s) for m, s in zip(accuracy["mean"], accuracy["std"])],
+        "macro-F1": [mean_std_text(m, s) for m, s in zip(f1["mean"], f1["std"])],
+        "seeds": accuracy["seeds"].astype(int), "size": accuracy["size"].round().astype(int),
+        "label TV": accuracy["tv_from_full"].round(3),
+        "labels predicted": accuracy.get("labels_predicted", pd.Series(np.nan, index=accuracy.index))},
+        columns=columns)
+    baseline_last = [(m == FULL_DATA, m == RANDOM_BAND) for m in accuracy["method"]]
+    order = sorted(range(len(frame)), key=lambda i: (frame["mode"][i], *baseline_last[i], frame["series"][i],
+                                                     frame["budget"][i]))
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def grid_table(board: pd.DataFrame, methods: Mapping[str, Mapping]) -> pd.DataFrame:
+    """Du et al.'s grid at one budget: one row per representation family, one column per nominal objective,
+    each cell the best evaluated series there with its mean score ("" where nothing was evaluated)."""
+    cells: dict[tuple[str, str], tuple[float, str]] = {}
+    for series, method, mean in zip(board["series"], board["method"], board["mean"]):
+        if method in (RANDOM_BAND, FULL_DATA) or np.isnan(mean):
+            continue
+        info = methods.get(method, {})
+        cell = (str(info.get("family", "unknown")), str(info.get("objective", "unknown")))
+        if cell not in cells or mean > cells[cell][0]:
+            cells[cell] = (float(mean), str(series))
+    families = sorted({f for f, _ in cells})
+    objectives = sorted({o for _, o in cells})
+    grid = pd.DataFrame("", index=pd.Index(families, name="representation"), columns=objectives)
+    for (family, objective), (mean, series) in cells.items():
+        grid.loc[family, objective] = f"{series}: {mean:.3f}"
+    return grid

@@ -1,0 +1,291 @@
+"""Subset evaluation on synthetic runs (no model): metrics, the probe, jobs, cache keys, reruns, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from prune_core.evaluate import (
+    FULL_DATA,
+    RANDOM_BAND,
+    EvalJob,
+    EvaluationError,
+    ProbeConfig,
+    aggregate,
+    classification_metrics,
+    evaluate_run,
+    evaluations,
+    leaderboard,
+    plan_jobs,
+    probe_predictions,
+    result_key,
+)
+from prune_core.evaluate.jobs import baseline_subset, selection_hash
+from prune_core.evaluate.summary import grid_table, metric_column, result_rows
+from prune_core.methods.registry import UnknownMethod
+from prune_core.results import Results
+from prune_core.select.balance import label_quota
+from prune_core.select.budget import BudgetError
+from prune_core.store import RunStore
+from prune_core.synthetic import make_synthetic_run
+
+QUIET = {"show_progress": False, "log": lambda _m: None}
+
+
+@pytest.fixture
+def run(tmp_path):
+    """Three overlapping labels in two dimensions, so the probe is right often but not always."""
+    return make_synthetic_run(RunStore(tmp_path), n=150, m=60, num_labels=3, hidden=2, dim=8, seed=3)
+
+
+def evaluated_files(run) -> dict[str, str]:
+    return {k: run.file_info(k)["sha256"] for k in run.keys("evaluation/")}
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+def test_metrics_are_accuracy_and_macro_f1_on_hand_checked_predictions():
+    # label 0: P = R = 1/2 -> F1 0.5; label 1: P = 2/3, R = 1 -> F1 0.8; label 2 never predicted -> F1 0
+    scores = classification_metrics([0, 0, 1, 1, 2], [0, 1, 1, 1, 0], num_labels=3)
+    assert scores["accuracy"] == pytest.approx(0.6)
+    assert scores["macro_f1"] == pytest.approx((0.5 + 0.8 + 0.0) / 3)
+    assert scores["predicted_counts"] == [2, 3, 0]
+
+
+def test_predicting_one_class_only_scores_a_low_macro_f1_even_when_accuracy_is_high():
+    scores = classification_metrics([1] * 9 + [0], [1] * 10, num_labels=2)
+    assert scores["accuracy"] == pytest.approx(0.9)
+    assert scores["macro_f1"] == pytest.approx((0.0 + 2 * 0.9 / 1.9) / 2)
+
+
+def test_metrics_reject_mismatched_or_out_of_range_input():
+    with pytest.raises(ValueError, match="as many predictions as labels"):
+        classification_metrics([0, 1], [0], num_labels=2)
+    with pytest.raises(ValueError, match=r"predictions must lie in 0\.\.1"):
+        classification_metrics([0, 1], [0, 2], num_labels=2)
+
+
+# ---------------------------------------------------------------------------------------------- probe
+def test_probe_on_a_single_label_subset_predicts_that_label():
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)
+    out = probe_predictions(x, np.full(6, 2), {"validation": x[:4]}, ProbeConfig(), seed=0)
+    assert out["validation"].tolist() == [2, 2, 2, 2]
+
+
+def test_probe_config_refuses_bad_settings():
+    with pytest.raises(ValueError, match="positive inverse regularisation"):
+        ProbeConfig(C=0)
+    with pytest.raises(ValueError, match="pooling"):
+        ProbeConfig(pooling="max")
+
+
+# ---------------------------------------------------------------------------------------------- jobs
+def test_a_request_expands_to_methods_random_band_and_full_data():
+    jobs = plan_jobs(["el2n", "less"], [0.3, 0.1], [1, 0], "fast")
+    methods = [j for j in jobs if j.method in ("el2n", "less")]
+    assert len(methods) == 2 * 2 * 2 * 2   # methods x budgets x plain/balanced x seeds
+    band = [j for j in jobs if j.method == RANDOM_BAND]
+    assert {(j.budget, j.balanced, j.seed) for j in band} == {(b, v, s) for b in (0.1, 0.3) for v in (False, True)
+                                                              for s in (0, 1)}
+    assert [j for j in jobs if j.method == FULL_DATA] == [EvalJob(FULL_DATA, 1.0, False, s, "fast") for s in (0, 1)]
+    assert len(plan_jobs(["el2n"], [0.1], [0], "fast", variants=["plain"], baselines=False)) == 1
+
+
+def test_random_band_draws_with_the_evaluation_seed_and_balanced_keeps_label_shares():
+    labels = np.array([0] * 60 + [1] * 30 + [2] * 10)
+    plain = [baseline_subset(EvalJob(RANDOM_BAND, 0.2, False, s, "fast"), labels) for s in (0, 1)]
+    assert all(len(p) == 20 and len(set(p)) == 20 for p in plain)
+    assert set(plain[0]) != set(plain[1])
+    balanced = baseline_subset(EvalJob(RANDOM_BAND, 0.2, True, 4, "fast"), labels)
+    counts = np.bincount(labels[balanced], minlength=3)
+    assert counts.tolist() == [label_quota(labels, 20)[c] for c in range(3)] == [12, 6, 2]
+    full = baseline_subset(EvalJob(FULL_DATA, 1.0, False, 0, "fast"), labels)
+    assert full.tolist() == list(range(100))
+
+
+def test_cache_key_covers_everything_that_changes_the_result():
+    job = EvalJob("el2n", 0.1, False, 0, "fast")
+    settings = {"probe": ProbeConfig().to_dict(), "features": {"train": "a", "validation": "b"}, "examples": "e"}
+    base = json.dumps(result_key(job, "s", settings), sort_keys=True)
+    variants = [
+        result_key(EvalJob("less", 0.1, False, 0, "fast"), "s", settings),
+        result_key(EvalJob("el2n", 0.3, False, 0, "fast"), "s", settings),
+        result_key(EvalJob("el2n", 0.1, True, 0, "fast"), "s", settings),
+        result_key(EvalJob("el2n", 0.1, False, 1, "fast"), "s", settings),
+        result_key(EvalJob("el2n", 0.1, False, 0, "finetune"), "s", settings),
+        result_key(job, "another subset", settings),
+        result_key(job, "s", {**settings, "probe": ProbeConfig(C=0.5).to_dict()}),
+        result_key(job, "s", {**settings, "probe": ProbeConfig(pooling="mean").to_dict()}),
+        result_key(job, "s", {**settings, "probe": ProbeConfig(standardize=False).to_dict()}),
+        result_key(job, "s", {**settings, "features": {"train": "changed", "validation": "b"}}),
+        result_key(job, "s", {**settings, "examples": "changed"}),
+        result_key(job, "s", {"model": "minilm", "train": {"lr": 5e-5, "epochs": 3}, "examples": "e"}),
+        result_key(job, "s", {"model": "minilm", "train": {"lr": 1e-4, "epochs": 3}, "examples": "e"}),
+    ]
+    texts = [json.dumps(v, sort_keys=True) for v in variants]
+    assert base not in texts and len(set(texts)) == len(texts)
+
+
+def test_a_subset_is_identified_by_its_uids_not_their_order():
+    assert selection_hash(["b", "a", "c"]) == selection_hash(["a", "b", "c"])
+    assert selection_hash(["a", "b"]) != selection_hash(["a", "b", "c"])
+
+
+# ---------------------------------------------------------------------------------------------- the runner
+def test_fast_mode_matches_scikit_learn_run_directly_on_the_same_features(run):
+    report = evaluate_run(run, ["el2n"], [0.3], [0], mode="fast", variants=["plain"], **QUIET)
+    row = report.table[report.table["method"] == "el2n"].iloc[0]
+    chosen = np.sort(Results(run).selection("el2n", 0.3))
+    x = np.asarray(run.read_array("hidden/train/pretrained/cls"), dtype=np.float32)
+    x_val = np.asarray(run.read_array("hidden/validation/pretrained/cls"), dtype=np.float32)
+    y = run.examples("train")["label"].to_numpy()
+    y_val = run.examples("validation")["label"].to_numpy()
+    direct = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)).fit(x[chosen], y[chosen])
+    predicted = direct.predict(x_val)
+    assert 0.4 < row["validation_accuracy"] < 1.0  # a real, imperfect probe
+    assert row["validation_accuracy"] == accuracy_score(y_val, predicted)
+    assert row["validation_macro_f1"] == f1_score(y_val, predicted, average="macro")
+    assert row["size"] == 45 and np.isnan(row["test_accuracy"])  # the synthetic run has no test split
+    assert [row[f"count_label-{c}"] for c in range(3)] == np.bincount(y[chosen], minlength=3).tolist()
+
+
+def test_rerun_computes_nothing_and_rewrites_nothing(run):
+    first = evaluate_run(run, ["el2n", "random"], [0.1, 0.3], [0, 1], mode="fast", **QUIET)
+    assert len(first.computed) == len(first.jobs) == 2 * 2 * 2 * 2 + 2 * 2 * 2 + 2
+    files, table_sha = evaluated_files(run), run.file_info("evaluations")["sha256"]
+    again = evaluate_run(run.reload(), ["el2n", "random"], [0.1, 0.3], [0, 1], mode="fast", **QUIET)
+    assert again.computed == [] and sorted(again.cached) == sorted(first.jobs)
+    assert evaluated_files(run.reload()) == files and run.file_info("evaluations")["sha256"] == table_sha
+    pd.testing.assert_frame_equal(again.table, first.table)
+
+
+def test_a_missing_or_damaged_result_is_the_only_one_recomputed(run):
+    first = evaluate_run(run, ["el2n"], [0.3], [0], mode="fast", variants=["plain"], **QUIET)
+    lost, damaged = first.jobs[0], first.jobs[1]
+    run.forget_files([lost.store_key])
+    (run.path / run.file_info(damaged.store_key)["path"]).write_text("{}")
+    again = evaluate_run(run.reload(), ["el2n"], [0.3], [0], mode="fast", variants=["plain"], **QUIET)
+    assert sorted(again.computed) == sorted([lost, damaged])
+    pd.testing.assert_frame_equal(again.table.drop(columns="seconds"), first.table.drop(columns="seconds"))
+
+
+def test_a_changed_probe_setting_recomputes_the_results(run):
+    first = evaluate_run(run, ["el2n"], [0.3], [0], mode="fast", variants=["plain"], **QUIET)
+    again = evaluate_run(run, ["el2n"], [0.3], [0], mode="fast", variants=["plain"], probe=ProbeConfig(C=0.01),
+                         **QUIET)
+    assert sorted(again.computed) == sorted(first.jobs) and again.cached == []
+
+
+def test_the_table_summarises_seeds_and_ranks_methods_against_the_random_band(run):
+    evaluate_run(run, ["el2n", "less"], [0.1, 0.3], [0, 1, 2], mode="fast", **QUIET)
+    table = evaluations(run)
+    column = metric_column("validation", "accuracy")
+    summary = aggregate(table, column, run.label_names)
+    band = table[(table["method"] == RANDOM_BAND) & (table["budget"] == 0.3) & ~table["balanced"]][column]
+    row = summary[(summary["series"] == "random band") & (summary["budget"] == 0.3)].iloc[0]
+    assert row["mean"] == pytest.approx(band.mean()) and row["std"] == pytest.approx(band.std(ddof=1))
+    assert row["seeds"] == 3 and row["size"] == 45
+    board = leaderboard(summary, 0.3)
+    assert board["mean"].is_monotonic_decreasing and board["rank"].tolist() == list(range(1, len(board) + 1))
+    less = board[board["series"] == "less"].iloc[0]
+    assert less["vs_random"] == pytest.approx(less["mean"] - row["mean"])
+    assert "full data" in set(board["series"])
+
+
+def test_each_row_reads_the_score_next_to_the_subsets_label_balance():
+    record = {"job": EvalJob("less", 0.1, False, 0, "fast").to_dict(), "size": 4, "label_counts": [3, 1],
+              "metrics": {"validation": {"accuracy": 0.5, "macro_f1": 1 / 3, "predicted_counts": [0, 6]}},
+              "seconds": 0.1, "key_hash": "h"}
+    row = result_rows([record], ["neg", "pos"], full_counts=np.array([10, 10])).iloc[0]
+    assert row["count_neg"] == 3 and row["count_pos"] == 1
+    assert row["tv_from_full"] == pytest.approx(0.25)  # shares (0.75, 0.25) against (0.5, 0.5)
+    assert row["validation_labels_predicted"] == 1  # the model collapsed to one answer
+    assert np.isnan(row["test_accuracy"]) and np.isnan(row["test_labels_predicted"])
+
+
+def test_grid_keeps_the_best_series_of_each_representation_and_objective():
+    board = pd.DataFrame({"series": ["less (balanced)", "less", "tracin", "semdedup", "random band", "full data"],
+                          "method": ["less", "less", "tracin", "semdedup", RANDOM_BAND, FULL_DATA],
+                          "mean": [0.81, 0.70, 0.75, 0.60, 0.78, 0.90]})
+    methods = {"less": {"family": "gradients", "objective": "relevance"},
+               "tracin": {"family": "gradients", "objective": "relevance"},
+               "semdedup": {"family": "hidden states", "objective": "diversity"}}
+    grid = grid_table(board, methods)
+    assert grid.loc["gradients", "relevance"] == "less (balanced): 0.810"
+    assert grid.loc["hidden states", "diversity"] == "semdedup: 0.600"
+    assert grid.loc["gradients", "diversity"] == "" and list(grid.index) == ["gradients", "hidden states"]
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+def test_unknown_method_fails_before_any_work(run):
+    with pytest.raises(UnknownMethod, match="unknown method 'no-such-method'"):
+        evaluate_run(run, ["el2n", "no-such-method"], [0.1], [0], mode="fast", **QUIET)
+    assert run.reload().keys("evaluation/") == [] and not run.has("methods")
+
+
+@pytest.mark.parametrize("budget", [0.0, 1.5, 500, -0.1])
+def test_budget_outside_zero_one_is_refused(run, budget):
+    with pytest.raises(BudgetError, match=r"outside \(0, 1\]"):
+        evaluate_run(run, ["el2n"], [budget], [0], mode="fast", **QUIET)
+
+
+def test_fast_mode_on_a_run_without_pretrained_hidden_states_names_the_stage(run):
+    run.forget_files(["hidden/validation/pretrained/cls"])
+    with pytest.raises(EvaluationError, match=r"hidden/validation/pretrained/cls.*represent:pretrained"):
+        evaluate_run(run.reload(), ["el2n"], [0.1], [0], mode="fast", **QUIET)
+
+
+def test_finetune_mode_on_a_run_without_a_training_config_says_so(run):
+    with pytest.raises(EvaluationError, match=r"no model or training config"):
+        evaluate_run(run, ["el2n"], [0.1], [0], mode="finetune", **QUIET)
+
+
+def test_a_method_whose_selection_fails_is_reported_with_its_error(run):
+    for key in run.keys("grads/"):
+        run.forget_files([key])
+    with pytest.raises(EvaluationError, match="could not select less"):
+        evaluate_run(run.reload(), ["less"], [0.1], [0], mode="fast", **QUIET)
+
+
+# ---------------------------------------------------------------------------------------------- the command line
+@pytest.fixture
+def cli(monkeypatch):
+    """``python -m prune_core`` with the evaluate command registered (whether or not the lead has yet)."""
+    import prune_core.cli as cli_module
+    from prune_core.cli.evaluate import add_evaluate
+
+    if add_evaluate not in cli_module.COMMANDS:
+        monkeypatch.setattr(cli_module, "COMMANDS", [*cli_module.COMMANDS, add_evaluate])
+    return cli_module.main
+
+
+def test_cli_evaluates_in_fast_mode_and_prints_mean_and_spread(run, cli, capsys):
+    args = ["evaluate", str(run.path), "--methods", "el2n", "--budgets", "0.3", "--seeds", "0,1", "--mode", "fast",
+            "--quiet"]
+    assert cli(args) == 0
+    out = capsys.readouterr().out
+    assert "10 computed, 0 cached; validation split" in out
+    assert "el2n (balanced)" in out and "random band" in out and "full data" in out
+    assert cli(args) == 0
+    assert "0 computed, 10 cached" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--methods", "no-such-method"], "unknown method 'no-such-method'"),
+    (["--methods", "el2n", "--budgets", "1.5"], "outside (0, 1]"),
+    (["--methods", "el2n", "--budgets", "0.1,x"], "--budgets expects comma-separated values"),
+    (["--methods", "el2n", "--seeds", "-1"], "seeds must be whole numbers >= 0"),
+    (["--methods", "el2n", "--variants", "plain,skewed"], "variants must be a non-empty subset"),
+    (["--methods", "el2n", "--mode", "finetune"], "no model or training config"),
+])
+def test_cli_bad_input_fails_with_one_clear_line(run, cli, capsys, args, message):
+    assert cli(["evaluate", str(run.path), "--mode", "fast", "--quiet", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert run.reload().keys("evaluation/") == []
