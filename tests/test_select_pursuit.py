@@ -47,3 +47,13 @@ def test_pursuit_returns_k_indices_when_nothing_correlates_positively(solver):
 def test_pursuit_rejects_a_target_of_the_wrong_length():
     with pytest.raises(ValueError, match="target has 3 entries but features have 2 columns"):
         cosamp_nnls(np.ones((4, 2)), np.ones(3), 2)
+
+
+def test_omp_insertion_order_prefixes_equal_smaller_budgets():
+    rng = np.random.default_rng(3)
+    atoms = rng.normal(size=(80, 30))
+    target = np.abs(rng.normal(size=30))
+    full, _ = nn_omp(atoms, target, 79, order="insertion")
+    for k in (1, 3, 6, 9, 20, 40):
+        small, _ = nn_omp(atoms, target, k)
+        assert set(full[:k]) == set(small), k

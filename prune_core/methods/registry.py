@@ -164,7 +164,7 @@ def gradmatch_set(rep: str, target: str) -> SetFn:
     def select(r: Representations, p: dict, idx: np.ndarray, k: int) -> np.ndarray:
         atoms = r.features(rep)[idx]
         goal = (r.features(rep, "validation") if target == "validation" else r.features(rep)).mean(axis=0)
-        return idx[nn_omp(atoms, goal, k)[0]]
+        return idx[nn_omp(atoms, goal, k, order="insertion")[0]]
     return select
 
 
@@ -269,7 +269,9 @@ PRESETS: dict[str, Method] = {m.id: m for m in [
        "validation trajectory; distributed two-round variant with params distributed=True.",
        select=gtp_set(None)),
     _m("gradmatch", "GradMatch", "relevance", "grad-sgd", "nn_omp", GRADMATCH, "set selection (no score)",
-       "Non-negative OMP matching the mean training gradient.", select=gradmatch_set("grad-sgd", "train")),
+       "Non-negative OMP matching the mean training gradient; nested greedy order (OMP adds one atom at a "
+       "time, so a budget's subset is a prefix of the full run).", select=gradmatch_set("grad-sgd", "train"),
+       nested=True),
     _m("craig", "CRAIG", "diversity", "grad-sgd", "facility_location", CRAIG, "set selection (greedy order)",
        "Facility location on projected gradients (lazy greedy); nested greedy order.",
        select=craig_set("grad-sgd"), nested=True),
@@ -312,7 +314,7 @@ GRID_SELECTORS: dict[str, tuple[str, str, bool, Callable]] = {
     "gradmatch": ("relevance", "set", True, lambda rep: gradmatch_set(rep, "validation")),
     "gtp": ("relevance", "set", True, gtp_set),
 }
-_NESTED = {"kcenter", "craig", "d2"}
+_NESTED = {"kcenter", "craig", "d2", "gradmatch"}
 
 
 def grid_cell(selector: str, representation: str) -> Method:

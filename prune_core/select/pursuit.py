@@ -93,12 +93,12 @@ def _descending(values: np.ndarray, rank: np.ndarray, count: int | None = None) 
 
 
 def _finish(support: np.ndarray, weights: np.ndarray, fill: list, k: int,
-            rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted atoms by descending weight, then fill candidates in order, k in all, no repeats.
+            rank: np.ndarray, by_weight: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted atoms by descending weight (or as given), then fill candidates in order, k in all, no repeats.
 
     ``fill`` holds index arrays, or functions computing one, called only when still needed.
     """
-    by_weight = _descending(weights, rank[support])
+    by_weight = _descending(weights, rank[support]) if by_weight else np.arange(support.shape[0])
     first, first_weights = support[by_weight], weights[by_weight]
     taken = np.zeros(rank.shape[0], dtype=bool)
     taken[first] = True
@@ -125,13 +125,17 @@ def _sparsity(k: int, n_dims: int, max_support: int | None) -> int:
 
 
 def nn_omp(features: np.ndarray, target: np.ndarray, k: int, *, tol: float = 1e-4, ridge: float = 0.0,
-           seed: int = 0, max_support: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+           seed: int = 0, max_support: int | None = None, order: str = "weight") -> tuple[np.ndarray, np.ndarray]:
     """Non-negative orthogonal matching pursuit: (k indices, their weights), weighted atoms first.
 
     Each iteration adds the atom most positively correlated with the residual and re-solves the
     (ridge-regularised) NNLS on all chosen atoms; stops at s atoms, when ||r|| / ||b|| < tol, or when
-    no atom correlates positively with the residual.
+    no atom correlates positively with the residual. ``order="insertion"`` lists the support in the
+    order OMP added it: OMP is greedy, so its first j atoms are exactly what a run with budget j picks,
+    and one run at the largest budget answers every smaller one (the registry uses this).
     """
+    if order not in ("weight", "insertion"):
+        raise ValueError(f"nn_omp: expected order 'weight' or 'insertion', found {order!r}")
     atoms, b, k = _dictionary(features, target, k, "nn_omp")
     if k == 0:
         return empty_indices(), np.zeros(0)
@@ -156,7 +160,7 @@ def nn_omp(features: np.ndarray, target: np.ndarray, k: int, *, tol: float = 1e-
         residual = _residual(atoms, support, weights, b)
     support = np.asarray(chosen, dtype=np.int64)
     fill = [lambda count: _descending(_correlations(atoms, residual), rank, count)]
-    return _finish(support, weights, fill, k, rank)
+    return _finish(support, weights, fill, k, rank, by_weight=order == "weight")
 
 
 def cosamp_nnls(features: np.ndarray, target: np.ndarray, k: int, *, max_iter: int = 20, tol: float = 1e-4,
