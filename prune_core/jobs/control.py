@@ -1,0 +1,97 @@
+"""Start, list, load and cancel jobs; start the demo run when the store is empty."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from prune_core.jobs.records import Job, JobRequest, child_env, jobs_dir
+from prune_core.jobs.status import alive, job_status
+from prune_core.paths import REPO_ROOT
+from prune_core.store import RunStore, StoreError, atomic_write_text
+
+
+def start_job(request: JobRequest, runs_dir: str | Path | None = None, *, python: str = sys.executable) -> Job:
+    """Write the job record and start its driver detached (own session, output to the job's log)."""
+    root = RunStore(runs_dir).root
+    job_id = time.strftime("%Y%m%d-%H%M%S-") + os.urandom(3).hex()
+    job = Job(jobs_dir(root) / job_id)
+    job.path.mkdir(parents=True)
+    job.save({"id": job_id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs_dir": str(root),
+              "request": asdict(request), "steps": request.steps(python, root), "status": "starting",
+              "run_id": None, "run_path": None, "driver_pid": None, "error": None})
+    with open(job.log_path, "ab") as log:
+        driver = subprocess.Popen([python, "-m", "prune_core.jobs", str(job.path)], cwd=REPO_ROOT,
+                                  stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                                  env=child_env())
+    # Beside the record, not in it: the driver owns the record from its first instruction on.
+    atomic_write_text(job.path / "driver.pid", str(driver.pid))
+    return job
+
+
+def list_jobs(runs_dir: str | Path | None = None) -> list[Job]:
+    """Every job of this store, newest first."""
+    folder = jobs_dir(runs_dir)
+    if not folder.exists():
+        return []
+    return sorted((Job(p) for p in folder.iterdir() if (p / "job.json").is_file()), key=lambda j: j.id, reverse=True)
+
+
+def load_job(runs_dir: str | Path | None, job_id: str) -> Job:
+    job = Job(jobs_dir(runs_dir) / job_id)
+    if not job.record_path.is_file():
+        known = ", ".join(j.id for j in list_jobs(runs_dir)[:5]) or "none"
+        raise StoreError(f"no job {job_id!r} under {jobs_dir(runs_dir)} (recent jobs: {known})")
+    return job
+
+
+def cancel_job(job: Job) -> None:
+    """Stop a running job: SIGTERM to the driver's whole session (it and the step it is running)."""
+    atomic_write_text(job.path / "cancelled", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    pid = job.driver_pid()
+    if pid and alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+
+
+def ensure_demo_run(runs_dir: str | Path | None, data_dir: str | Path | None, *, limit: int = 2000,
+                    limit_validation: int = 500, epochs: int = 2, model: str = "minilm",
+                    maps: tuple[str, ...] = ("pca", "umap"), wait: bool = False,
+                    timeout: float | None = None) -> Job | None:
+    """Start a demo run on ``data_dir`` when the store holds no run yet; returns its job (else None).
+
+    Called by ``python -m prune_core serve`` before the dashboard opens (``PRUNESCOPE_DEMO_DATA``), so a
+    first visit shows a real run, or its progress bars while it computes. A demo job already running
+    is returned rather than started twice. ``wait=True`` blocks until it finishes (``timeout`` seconds).
+    """
+    if not data_dir:
+        return None
+    store = RunStore(runs_dir)
+    if store.runs():
+        return None
+    data = Path(data_dir).expanduser().resolve()
+    if not data.exists():
+        raise FileNotFoundError(f"demo data {data} does not exist (set PRUNESCOPE_DEMO_DATA to a dataset folder "
+                                "with train.csv, or unset it)")
+    for job in list_jobs(store.root):
+        record = job.record()
+        if record.get("request", {}).get("label") == "demo" and job_status(job).active:
+            return _wait(job, timeout) if wait else job
+    job = start_job(JobRequest(data=str(data), model=model, epochs=epochs, limit=limit,
+                               limit_validation=limit_validation, maps=maps, label="demo"), store.root)
+    return _wait(job, timeout) if wait else job
+
+
+def _wait(job: Job, timeout: float | None) -> Job:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while job_status(job).active:
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"job {job.id} still running after {timeout} s (log: {job.log_path})")
+        time.sleep(0.5)
+    return job

@@ -1,0 +1,138 @@
+"""A job's state now: liveness of its driver, the run's progress and stages, one bar per stage."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from prune_core.jobs.records import ACTIVE, LOG_TAIL_LINES, Job, JobStatus, StageView
+from prune_core.store import RunStore, StoreError
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (reaping it first if it is our own exited child, so no zombie lingers)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.exists():
+        try:
+            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return True
+    return True
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
+    """The last lines of a log, each progress-bar line reduced to its latest update (text after ``\\r``)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 32_000))
+            text = handle.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    cleaned = [line.rstrip("\r").rsplit("\r", 1)[-1].rstrip() for line in text.split("\n")]
+    return [line for line in cleaned if line][-lines:]
+
+
+def compute_stage_names(epochs: int) -> list[str]:
+    """The stages ``compute`` runs, in order (as prune_core.pipeline names them)."""
+    return ["data", "train", "represent:pretrained"] + [f"represent:epoch-{e}" for e in range(1, epochs + 1)]
+
+
+def _expected_methods() -> int | None:
+    try:
+        from prune_core.methods.registry import PRESETS
+    except ImportError:  # the registry is optional for following a job; the bar then counts what it sees
+        return None
+    return len(PRESETS)
+
+
+def stage_views(record: dict, stages: dict, progress: dict | None, expected_methods: int | None = None
+                ) -> list[StageView]:
+    """One progress bar per stage from the job record, the manifest's stages and ``progress.json``.
+
+    Pure (dicts in, views out), so the rules are testable: a stage finished in the manifest is full;
+    the running stage takes ``done / total`` from ``progress.json`` (whose stage name starts with the
+    manifest's name, e.g. ``represent:epoch-1 gradients``); ``select`` and ``maps`` count finished
+    method / representation stages; a step that exited is full (done) or marked failed.
+    """
+    steps = {s["name"]: s for s in record.get("steps", [])}
+    views = []
+    for name in compute_stage_names(int(record.get("request", {}).get("epochs", 1))):
+        views.append(_manifest_stage_view(name, stages.get(name, {}), progress, steps.get("compute", {})))
+    select_step = steps.get("select")
+    if select_step:
+        found = [k for k in stages if k.startswith("select:") and k != "select:summary"]
+        finished = [k for k in found if stages[k].get("status") in ("done", "failed")]
+        total = max(expected_methods or 0, len(found), 1)
+        views.append(_counted_view("select", select_step, len(finished), total, "methods"))
+    for name, step in steps.items():
+        if name.startswith("maps:"):
+            method = name.split(":", 1)[1]
+            found = [k for k in stages if k.startswith("map:") and k.endswith(f":{method}")]
+            finished = [k for k in found if stages[k].get("status") in ("done", "failed")]
+            views.append(_counted_view(name, step, len(finished), max(len(found), 1), "representations"))
+    return views
+
+
+def _manifest_stage_view(name: str, record: dict, progress: dict | None, step: dict) -> StageView:
+    status = record.get("status", "missing")
+    if status == "done":
+        return StageView(name, "done", 1.0, f"{record.get('seconds', 0):.1f} s")
+    if status == "failed":
+        return StageView(name, "failed", 0.0, str(record.get("error", "")))
+    if status == "running" and progress and str(progress.get("stage", "")).startswith(name):
+        total = max(int(progress.get("total") or 0), 1)
+        done = min(int(progress.get("done") or 0), total)
+        part = str(progress["stage"])[len(name):].strip()  # e.g. "gradients" of "represent:epoch-1 gradients"
+        return StageView(name, "running", done / total, f"{part + ': ' if part else ''}{done:,} / {total:,}")
+    if status == "running":
+        return StageView(name, "running", 0.0, "starting")
+    if step.get("status") == "done":
+        return StageView(name, "cached", 1.0, "already computed")
+    return StageView(name, "pending", 0.0, "")
+
+
+def _counted_view(name: str, step: dict, finished: int, total: int, unit: str) -> StageView:
+    status = step.get("status", "pending")
+    if status == "done":
+        return StageView(name, "done", 1.0, step.get("note") or f"{finished} {unit}")
+    if status in ("failed", "cancelled"):
+        return StageView(name, "failed", finished / total, step.get("note") or f"exit status {step.get('rc')}")
+    if status == "running":
+        return StageView(name, "running", min(finished / total, 1.0), f"{finished} / {total} {unit}")
+    return StageView(name, status, 0.0, "")
+
+
+def job_status(job: Job) -> JobStatus:
+    """The job's state now: its record, liveness of its driver, the run's progress, and the log's tail."""
+    record = job.record()
+    status = record.get("status", "starting")
+    error = record.get("error")
+    pid = job.driver_pid()
+    if status in ACTIVE and pid and not alive(pid):
+        if (job.path / "cancelled").exists():  # stopped before its driver could record it
+            status, error = "cancelled", "cancelled by the user"
+        else:
+            status, error = "failed", "the job's process ended without finishing (killed?); see the log below"
+    stages, progress = {}, None
+    if record.get("run_path"):
+        try:
+            run = RunStore(record["runs_dir"]).open(record["run_path"])
+            stages, progress = run.manifest.get("stages", {}), run.read_progress()
+        except StoreError as err:
+            error = error or str(err)
+    return JobStatus(job.id, status, record.get("request", {}), record.get("run_id"),
+                     stage_views(record, stages, progress, len(record.get("request", {}).get("methods") or ())
+                                 or _expected_methods()), error,
+                     log_tail(job.log_path), record.get("created", ""))
