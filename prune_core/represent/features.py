@@ -118,17 +118,18 @@ def gradient_features(model: torch.nn.Module, param_names: list[str], encoded: E
     for idx in length_sorted_batches(encoded, batch_size):
         batch = collate(encoded, idx, device)
         targets = label_tensor[idx].to(device)
-        grads, outputs = compute.with_outputs(batch, targets, outputs=with_outputs)
+        blocks, outputs = compute.with_outputs(batch, targets, outputs=with_outputs, flat=False)
         if with_outputs:
             _put(out, n, idx, _output_values(outputs["logits"], outputs["last_hidden"], outputs["head_input"],
                                              batch["attention_mask"], targets, decoder_only))
-        out["norm"][idx] = grads.norm(dim=1).cpu().numpy()
-        if adam_moments is None:
-            out["sgd"][idx] = projector(grads).cpu().numpy()
-        else:
-            sgd, adam = project_with_adam(grads, projector, exp_avg, exp_avg_sq, beta1=adam_betas[0],
-                                          beta2=adam_betas[1], eps=adam_eps)
-            out["sgd"][idx], out["adam"][idx] = sgd.cpu().numpy(), adam.cpu().numpy()
+        norms = torch.stack([torch.linalg.vector_norm(b, dim=1) for b in blocks])  # no copy of the blocks
+        out["norm"][idx] = torch.linalg.vector_norm(norms, dim=0).cpu().numpy()
+        moments = (exp_avg, exp_avg_sq) if adam_moments is not None else (None, None)
+        sgd, adam = project_with_adam(blocks, projector, *moments, beta1=adam_betas[0], beta2=adam_betas[1],
+                                      eps=adam_eps)
+        out["sgd"][idx] = sgd.cpu().numpy()
+        if adam is not None:
+            out["adam"][idx] = adam.cpu().numpy()
         if progress is not None:
             progress(len(idx))
     return out

@@ -91,11 +91,14 @@ class PerExampleGradients:
     def __call__(self, batch: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
         return self.with_outputs(batch, labels, outputs=False)[0]
 
-    def with_outputs(self, batch: dict[str, torch.Tensor], labels: torch.Tensor, *,
-                     outputs: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def with_outputs(self, batch: dict[str, torch.Tensor], labels: torch.Tensor, *, outputs: bool = True,
+                     flat: bool = True) -> tuple[torch.Tensor | list[torch.Tensor], dict[str, torch.Tensor]]:
         """Gradients ``[B, P]`` and, from the same forward pass, eval-mode ``logits`` [B, C],
         ``last_hidden`` [B, L, H] and ``head_input`` (the final linear layer's input) — so a checkpoint
-        with gradient features needs no separate forward pass for its other representations."""
+        with gradient features needs no separate forward pass for its other representations.
+
+        ``flat=False`` returns one ``[B, numel]`` view per parameter instead of their concatenation (the
+        copy into one [B, P] matrix was a sixth of the gradient pass on CPU)."""
         model = self.model
         named = dict(model.named_parameters())
         params = {n: named[n].detach() for n in self.names}
@@ -122,9 +125,9 @@ class PerExampleGradients:
         finally:
             hook.remove()
             model.train(was_training)
-        flat = torch.cat([grads[n].reshape(len(labels), -1).float() for n in self.names], dim=1)
+        blocks = [grads[n].reshape(len(labels), -1).float() for n in self.names]
         found = dict(zip(("logits", "last_hidden", "head_input"), aux)) if outputs else {}
-        return flat, found
+        return (torch.cat(blocks, dim=1) if flat else blocks), found
 
 
 def head_gradients(head_input: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor,
@@ -149,16 +152,24 @@ def adam_direction(grads: torch.Tensor, exp_avg: torch.Tensor, exp_avg_sq: torch
     return torch.add(beta1 * exp_avg, grads, alpha=1 - beta1).mul_(inv_sqrt_v)
 
 
-def project_with_adam(grads: torch.Tensor, projector, exp_avg: torch.Tensor | None = None,
+def project_with_adam(grads: torch.Tensor | list[torch.Tensor], projector, exp_avg: torch.Tensor | None = None,
                       exp_avg_sq: torch.Tensor | None = None, **adam: float) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Project gradients and (given Adam moments) their Adam directions in one cache-friendly sweep."""
-    sgd = projector.empty(grads.shape[0])
-    pre = projector.empty(grads.shape[0]) if exp_avg is not None else None
-    for start in range(0, grads.shape[1], projector.CHUNK):
-        chunk = grads[:, start: start + projector.CHUNK]
-        projector.accumulate(sgd, chunk, start)
-        if pre is not None:
-            stop = start + chunk.shape[1]
-            direction = adam_direction(chunk, exp_avg[start:stop], exp_avg_sq[start:stop], **adam)
-            projector.accumulate(pre, direction, start)
+    """Project gradients and (given Adam moments) their Adam directions in one cache-friendly sweep.
+
+    ``grads`` is a [B, P] matrix or its column blocks in order (one per parameter), never concatenated.
+    """
+    blocks = [grads] if isinstance(grads, torch.Tensor) else list(grads)
+    rows = blocks[0].shape[0]
+    sgd = projector.empty(rows)
+    pre = projector.empty(rows) if exp_avg is not None else None
+    offset = 0
+    for block in blocks:
+        for local in range(0, block.shape[1], projector.CHUNK):
+            chunk = block[:, local: local + projector.CHUNK]
+            start, stop = offset + local, offset + local + chunk.shape[1]
+            projector.accumulate(sgd, chunk, start)
+            if pre is not None:
+                direction = adam_direction(chunk, exp_avg[start:stop], exp_avg_sq[start:stop], **adam)
+                projector.accumulate(pre, direction, start)
+        offset += block.shape[1]
     return sgd, pre
