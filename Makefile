@@ -34,6 +34,8 @@ test-fast: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(PY) bench/bench_compute.py
 	$(PY) bench/bench_selectors.py
+	$(PY) bench/bench_evaluate.py
+	$(PY) bench/bench_dashboard.py
 
 clean-venv:
 	rm -rf $(VENV)
