@@ -7,12 +7,7 @@ each page lands in tests/artifacts/ (git-ignored) for a person to look at.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -22,18 +17,12 @@ from app.navigation import PAGES
 from prune_core.paths import REPO_ROOT
 from prune_core.results import Results
 from prune_core.store import RunStore
+from tests.browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, streamlit_server
 from tests.run_fixtures import small_run  # noqa: F401  (shared session fixture)
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-if not CHROMIUM.exists():
-    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+require_browser()
+playwright_api = pytest.importorskip("playwright.sync_api")
 
 # What a page looks like while Streamlit still works: a running script, skeletons, charts not drawn yet.
 PAGE_STATE = """() => {
@@ -60,44 +49,13 @@ def settle(page, *, charts: int = 0, quiet: float = 0.8, timeout: float = 60.0) 
     raise AssertionError(f"page did not settle in {timeout} s: {last}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(small_run, tmp_path_factory):  # noqa: F811
-    """``streamlit run app/Home.py`` on a free loopback port, polled on /_stcore/health."""
-    port = free_port()
+    """``streamlit run app/Home.py`` on the shared small run."""
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "PRUNESCOPE_RUNS_DIR": str(small_run.parent), "HF_HUB_OFFLINE": "1"}
-    with open(log_path, "wb") as log:  # a file, not a pipe: a full pipe would block the server
-        process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app" / "Home.py"),
-                                    "--server.port", str(port), "--server.address", "127.0.0.1",
-                                    "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                                    # no "source file changed" prompt when someone edits the code meanwhile
-                                    "--server.fileWatcherType", "none"],
-                                   cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not come up on {url}:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with streamlit_server(REPO_ROOT / "app" / "Home.py", log_path,
+                          {"PRUNESCOPE_RUNS_DIR": str(small_run.parent)}) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")

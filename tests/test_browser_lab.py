@@ -7,67 +7,21 @@ tests/artifacts/gaussian_lab.png. Skips when Debian's /usr/bin/chromium or Pytho
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
+from prune_core.paths import REPO_ROOT
+from tests.browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, streamlit_server
+
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "tests" / "artifacts"
-PAGE = REPO / "app" / "app_pages" / "gaussian_lab.py"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.read().decode().strip() == "ok":
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"streamlit did not answer /_stcore/health within {timeout:.0f} s:\n"
-                       f"{log.read_text()[-3000:]}")
+require_browser()
+PAGE = REPO_ROOT / "app" / "app_pages" / "gaussian_lab.py"
 
 
 @pytest.fixture(scope="module")
 def lab_url(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="Python playwright is not installed")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("lab-server") / "streamlit.log"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    with log.open("w") as out:  # a file, not a pipe: a full pipe would block the server
-        command = [sys.executable, "-m", "streamlit", "run", str(PAGE), "--server.headless", "true",
-                   "--server.address", "127.0.0.1", "--server.port", str(port)]
-        server = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, server, log)
+    with streamlit_server(PAGE, tmp_path_factory.mktemp("lab-server") / "streamlit.log") as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def _kept_per_panel(page) -> str:
@@ -79,7 +33,7 @@ def test_lab_page_draws_the_six_panels_and_follows_the_budget_slider(lab_url):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 2400})
             page.goto(lab_url, wait_until="domcontentloaded")
