@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import tempfile
-import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,4 +56,5 @@ def save_npy(path: Path, array: np.ndarray) -> None:
 
 
 def now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    """Local time in ISO 8601 with milliseconds (a stage redone within the same second still differs)."""
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
