@@ -11,10 +11,12 @@ export PRUNESCOPE_DEMO_DATA
 
 .PHONY: run test test-fast bench clean-venv
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet "setuptools>=68"
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -25,6 +27,8 @@ run: $(VENV)/.runtime
 	$(PY) -m prune_core serve --port $(PORT)
 
 test: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
 # Everything but the real-model and browser tests (a quick loop while editing).

@@ -7,13 +7,6 @@ The router runs on every rerun: it draws the sidebar's run picker (shared by all
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # `streamlit run app/Home.py` puts only app/ on the path
-    sys.path.insert(0, str(REPO_ROOT))
-
 import streamlit as st
 
 from app import state
@@ -32,12 +25,18 @@ with st.sidebar:
     except StoreError:
         running = []
     if running:
-        st.info(f"{len(running)} background job{'s' if len(running) > 1 else ''} computing; progress on **Runs**.",
-                icon=":material/hourglass_top:")
+        st.info(
+            f"{len(running)} background job{'s' if len(running) > 1 else ''} computing; progress on **Runs**.",
+            icon=":material/hourglass_top:",
+        )
     if state.current_job_id():
         state.follow_job(state.current_job_id())
     st.caption(f"Run store: `{store.root}`")
 
-navigation = st.navigation({section: [st.Page(str(p.path), title=p.title, icon=p.icon, default=p.default)
-                                      for p in specs] for section, specs in sections().items()})
+navigation = st.navigation(
+    {
+        section: [st.Page(str(p.path), title=p.title, icon=p.icon, default=p.default) for p in specs]
+        for section, specs in sections().items()
+    }
+)
 navigation.run()

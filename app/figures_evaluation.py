@@ -40,71 +40,145 @@ def budget_curves(summary: pd.DataFrame, *, metric_title: str, split: str) -> go
     methods = [m for m in dict.fromkeys(summary["method"]) if m not in (RANDOM_BAND, FULL_DATA)]
     colour = {m: label_colour(i) for i, m in enumerate(methods)}
     for balanced in (False, True):
-        band = summary[(summary["method"] == RANDOM_BAND) & (summary["balanced"] == balanced)].sort_values("budget")
+        band = summary[(summary["method"] == RANDOM_BAND) & (summary["balanced"] == balanced)].sort_values(
+            "budget"
+        )
         if band.empty:
             continue
         x, mean, std = _floats(band["budget"]), _floats(band["mean"]), _floats(band["std"])
         name = "random band (balanced)" if balanced else "random band"
-        fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([mean + std, (mean - std)[::-1]]),
-                                 fill="toself", fillcolor=BAND_FILL[balanced], line={"width": 0}, hoverinfo="skip",
-                                 name=f"{name} ± std", legendgroup=name, showlegend=False))
-        fig.add_trace(go.Scatter(x=x, y=mean, mode="lines+markers", name=name, legendgroup=name,
-                                 marker={"size": 4, "color": BAND_LINE[balanced]},
-                                 line={"color": BAND_LINE[balanced], "width": 1, "dash": "dot"},
-                                 customdata=std, hovertemplate=f"{name}<br>%{{x:.0%}}: %{{y:.3f}} ± %{{customdata:.3f}}"
-                                                               "<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=np.concatenate([x, x[::-1]]),
+                y=np.concatenate([mean + std, (mean - std)[::-1]]),
+                fill="toself",
+                fillcolor=BAND_FILL[balanced],
+                line={"width": 0},
+                hoverinfo="skip",
+                name=f"{name} ± std",
+                legendgroup=name,
+                showlegend=False,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=mean,
+                mode="lines+markers",
+                name=name,
+                legendgroup=name,
+                marker={"size": 4, "color": BAND_LINE[balanced]},
+                line={"color": BAND_LINE[balanced], "width": 1, "dash": "dot"},
+                customdata=std,
+                hovertemplate=f"{name}<br>%{{x:.0%}}: %{{y:.3f}} ± %{{customdata:.3f}}<extra></extra>",
+            )
+        )
     for _, row in summary[summary["method"].isin(methods)].groupby(["method", "balanced"], sort=False):
         row = row.sort_values("budget")
         method, balanced = row["method"].iloc[0], bool(row["balanced"].iloc[0])
         series = row["series"].iloc[0]
-        fig.add_trace(go.Scatter(x=_floats(row["budget"]), y=_floats(row["mean"]), mode="lines+markers", name=series,
-                                 error_y={"type": "data", "array": _floats(row["std"]), "visible": True,
-                                          "thickness": 1},
-                                 line={"color": colour[method], "dash": "dash" if balanced else "solid"},
-                                 marker={"symbol": "diamond" if balanced else "circle", "size": 7},
-                                 customdata=np.stack([_floats(row["std"]), _floats(row["seeds"])], axis=1),
-                                 hovertemplate=f"{series}<br>%{{x:.0%}}: %{{y:.3f}} ± %{{customdata[0]:.3f}} "
-                                               "(%{customdata[1]} seeds)<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=_floats(row["budget"]),
+                y=_floats(row["mean"]),
+                mode="lines+markers",
+                name=series,
+                error_y={"type": "data", "array": _floats(row["std"]), "visible": True, "thickness": 1},
+                line={"color": colour[method], "dash": "dash" if balanced else "solid"},
+                marker={"symbol": "diamond" if balanced else "circle", "size": 7},
+                customdata=np.stack([_floats(row["std"]), _floats(row["seeds"])], axis=1),
+                hovertemplate=f"{series}<br>%{{x:.0%}}: %{{y:.3f}} ± %{{customdata[0]:.3f}} "
+                "(%{customdata[1]} seeds)<extra></extra>",
+            )
+        )
     full = summary[summary["method"] == FULL_DATA]
     if not full.empty:
         mean, std = float(full["mean"].iloc[0]), float(full["std"].iloc[0])
         fig.add_hline(y=mean, line={"color": "#333", "width": 1.5})
         for edge in (mean - std, mean + std):
             fig.add_hline(y=edge, line={"color": "#333", "width": 0.7, "dash": "dot"})
-        fig.add_trace(go.Scatter(x=[np.nan], y=[mean], mode="lines", name="full data",
-                                 line={"color": "#333", "width": 1.5}, customdata=[std],
-                                 hovertemplate="full data: %{y:.3f} ± %{customdata:.3f}<extra></extra>"))
-    finish(fig, title=f"{split.capitalize()} {metric_title} against budget (mean ± std over seeds)", height=460,
-           legend={"orientation": "v", "x": 1.02, "y": 1})
+        fig.add_trace(
+            go.Scatter(
+                x=[np.nan],
+                y=[mean],
+                mode="lines",
+                name="full data",
+                line={"color": "#333", "width": 1.5},
+                customdata=[std],
+                hovertemplate="full data: %{y:.3f} ± %{customdata:.3f}<extra></extra>",
+            )
+        )
+    finish(
+        fig,
+        title=f"{split.capitalize()} {metric_title} against budget (mean ± std over seeds)",
+        height=460,
+        legend={"orientation": "v", "x": 1.02, "y": 1},
+    )
     budgets = _floats(summary.loc[summary["method"] != FULL_DATA, "budget"])
     right = float(budgets.max()) * 1.1 if budgets.size else 1.0
-    fig.update_xaxes(title="budget (share of training examples kept)", tickformat=".0%", gridcolor="#eee",
-                     range=[0, max(right, 0.05)])
+    fig.update_xaxes(
+        title="budget (share of training examples kept)",
+        tickformat=".0%",
+        gridcolor="#eee",
+        range=[0, max(right, 0.05)],
+    )
     fig.update_yaxes(title=metric_title, gridcolor="#eee")
     return fig
 
 
-def leaderboard_chart(board: pd.DataFrame, label_names: list[str], *, metric_title: str, budget_text: str) -> go.Figure:
+def leaderboard_chart(
+    board: pd.DataFrame, label_names: list[str], *, metric_title: str, budget_text: str
+) -> go.Figure:
     """Left: each series' mean score at one budget with its std (best on top; baselines grey, label-balanced
     variants hatched); right: the label shares of its subsets, so an outlier in score can be read against an
     outlier in balance."""
     names = [str(n) for n in label_names]
     rows = [str(s) for s in board["series"]]
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.6, 0.4], horizontal_spacing=0.03,
-                        subplot_titles=(f"{metric_title} at {budget_text}", "label shares of the subset"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        column_widths=[0.6, 0.4],
+        horizontal_spacing=0.03,
+        subplot_titles=(f"{metric_title} at {budget_text}", "label shares of the subset"),
+    )
     colours = [BASELINE_COLOUR if m in (RANDOM_BAND, FULL_DATA) else SCORE_COLOUR for m in board["method"]]
     hatch = ["/" if b else "" for b in board["balanced"]]  # label-balanced variants are hatched
-    fig.add_trace(go.Bar(y=rows, x=_floats(board["mean"]), orientation="h", name=metric_title,
-                         marker={"color": colours, "pattern": {"shape": hatch, "fgcolor": "white", "size": 6}},
-                         error_x={"type": "data", "array": _floats(board["std"]), "visible": True, "thickness": 1},
-                         customdata=_floats(board["std"]), showlegend=False,
-                         hovertemplate="%{y}: %{x:.3f} ± %{customdata:.3f}<extra></extra>"), row=1, col=1)
+    fig.add_trace(
+        go.Bar(
+            y=rows,
+            x=_floats(board["mean"]),
+            orientation="h",
+            name=metric_title,
+            marker={"color": colours, "pattern": {"shape": hatch, "fgcolor": "white", "size": 6}},
+            error_x={"type": "data", "array": _floats(board["std"]), "visible": True, "thickness": 1},
+            customdata=_floats(board["std"]),
+            showlegend=False,
+            hovertemplate="%{y}: %{x:.3f} ± %{customdata:.3f}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
     for i, name in enumerate(names):
-        fig.add_trace(go.Bar(y=rows, x=_floats(board[f"share_{name}"]), orientation="h", name=name,
-                             marker_color=label_colour(i), legendgroup="labels",
-                             hovertemplate=f"%{{y}}: {name} %{{x:.1%}}<extra></extra>"), row=1, col=2)
-    finish(fig, height=max(300, 26 * len(rows) + 140), barmode="stack",
-           legend={"orientation": "h", "y": -0.08, "title": "label"})
+        fig.add_trace(
+            go.Bar(
+                y=rows,
+                x=_floats(board[f"share_{name}"]),
+                orientation="h",
+                name=name,
+                marker_color=label_colour(i),
+                legendgroup="labels",
+                hovertemplate=f"%{{y}}: {name} %{{x:.1%}}<extra></extra>",
+            ),
+            row=1,
+            col=2,
+        )
+    finish(
+        fig,
+        height=max(300, 26 * len(rows) + 140),
+        barmode="stack",
+        legend={"orientation": "h", "y": -0.08, "title": "label"},
+    )
     fig.update_layout(margin={"t": 40})  # room for the two subplot titles
     low = float(np.nanmin(_floats(board["mean"]) - _floats(board["std"]))) if len(board) else 0.0
     fig.update_xaxes(range=[max(0.0, low - 0.05), 1.0], gridcolor="#eee", row=1, col=1)

@@ -17,8 +17,13 @@ from prune_core.jobs import Job, JobRequest, JobStatus, cancel_job, job_status, 
 from prune_core.store import RunStore
 
 UPLOADS = ".uploads"
-STATUS_ICON = {"starting": ":material/hourglass_empty:", "running": ":material/sync:", "done": ":material/check_circle:",
-               "failed": ":material/error:", "cancelled": ":material/cancel:"}
+STATUS_ICON = {
+    "starting": ":material/hourglass_empty:",
+    "running": ":material/sync:",
+    "done": ":material/check_circle:",
+    "failed": ":material/error:",
+    "cancelled": ":material/cancel:",
+}
 
 
 def save_upload(root: Path, name: str, data: bytes) -> Path:
@@ -35,33 +40,51 @@ def save_upload(root: Path, name: str, data: bytes) -> Path:
 def new_run_form(store: RunStore, *, expanded: bool) -> None:
     """Dataset (path, upload or hub id), model, epochs and limits -> a background job."""
     with st.expander("New run", expanded=expanded, icon=":material/add_circle:"):
-        source = st.radio("Dataset", ["Path on this machine", "Upload a file", "Hugging Face hub id"],
-                          horizontal=True, key="new_run_source")
+        source = st.radio(
+            "Dataset",
+            ["Path on this machine", "Upload a file", "Hugging Face hub id"],
+            horizontal=True,
+            key="new_run_source",
+        )
         with st.form("new_run"):
             path_text = upload = hub_id = None
             if source == "Path on this machine":
-                path_text = st.text_input("Dataset path", placeholder="/data/sst2  (a folder with train.csv, or a file)",
-                                          help="A .csv / .tsv / .jsonl / .parquet file with text and label columns, "
-                                               "or a folder with train / validation / test files.")
+                path_text = st.text_input(
+                    "Dataset path",
+                    placeholder="/data/sst2  (a folder with train.csv, or a file)",
+                    help="A .csv / .tsv / .jsonl / .parquet file with text and label columns, "
+                    "or a folder with train / validation / test files.",
+                )
             elif source == "Upload a file":
                 upload = st.file_uploader("Training file", type=["csv", "tsv", "jsonl", "parquet"])
             else:
-                hub_id = st.text_input("Dataset id", placeholder="stanfordnlp/sst2  or  glue:sst2",
-                                       help="Downloaded with the `datasets` library (needs internet).")
+                hub_id = st.text_input(
+                    "Dataset id",
+                    placeholder="stanfordnlp/sst2  or  glue:sst2",
+                    help="Downloaded with the `datasets` library (needs internet).",
+                )
             left, middle, right = st.columns(3)
-            model = left.text_input("Model", value="minilm",
-                                    help="`minilm` (the packaged MiniLM-L6), a local folder or a hub id.")
+            model = left.text_input(
+                "Model", value="minilm", help="`minilm` (the packaged MiniLM-L6), a local folder or a hub id."
+            )
             epochs = middle.number_input("Epochs", min_value=1, max_value=50, value=3)
             limit = right.number_input("Training examples (0 = all)", min_value=0, value=2000, step=500)
-            limit_validation = left.number_input("Validation examples (0 = all)", min_value=0, value=500, step=100)
+            limit_validation = left.number_input(
+                "Validation examples (0 = all)", min_value=0, value=500, step=100
+            )
             with_umap = middle.checkbox("UMAP maps too (slower than PCA)", value=True)
             submitted = st.form_submit_button("Start", type="primary", icon=":material/play_arrow:")
         if submitted:
             data = _dataset_argument(store, path_text, upload, hub_id)
             if data:
-                request = JobRequest(data=data, model=model.strip() or "minilm", epochs=int(epochs),
-                                     limit=int(limit) or None, limit_validation=int(limit_validation) or None,
-                                     maps=("pca", "umap") if with_umap else ("pca",))
+                request = JobRequest(
+                    data=data,
+                    model=model.strip() or "minilm",
+                    epochs=int(epochs),
+                    limit=int(limit) or None,
+                    limit_validation=int(limit_validation) or None,
+                    maps=("pca", "umap") if with_umap else ("pca",),
+                )
                 job = start_job(request, store.root)
                 state.follow_job(job.id)
                 st.rerun()
@@ -100,9 +123,11 @@ def job_progress(job: Job) -> None:
 def _draw(job: Job, status: JobStatus) -> None:
     request = status.request
     with st.container(border=True):
-        st.markdown(f"{STATUS_ICON.get(status.status, '')} **Job {status.id}** — {status.status}  \n"
-                    f"`{request.get('data')}` · model `{request.get('model')}` · {request.get('epochs')} epochs"
-                    + (f" · run `{status.run_id}`" if status.run_id else ""))
+        st.markdown(
+            f"{STATUS_ICON.get(status.status, '')} **Job {status.id}** — {status.status}  \n"
+            f"`{request.get('data')}` · model `{request.get('model')}` · {request.get('epochs')} epochs"
+            + (f" · run `{status.run_id}`" if status.run_id else "")
+        )
         for stage in status.stages:
             text = f"{stage.name}: {stage.status}" + (f" — {stage.detail}" if stage.detail else "")
             st.progress(min(max(stage.fraction, 0.0), 1.0), text=text)
@@ -112,8 +137,16 @@ def _draw(job: Job, status: JobStatus) -> None:
             st.code("\n".join(status.log_tail) or "(empty)", language=None)
         left, right = st.columns(2)
         if status.active:
-            left.button("Cancel", key=f"cancel-{job.id}", on_click=cancel_job, args=(job,), icon=":material/stop:")
+            left.button(
+                "Cancel", key=f"cancel-{job.id}", on_click=cancel_job, args=(job,), icon=":material/stop:"
+            )
         elif status.run_id:
-            left.button("Open this run", key=f"open-{job.id}", on_click=state.open_run, args=(status.run_id,),
-                        type="primary", icon=":material/open_in_new:")
+            left.button(
+                "Open this run",
+                key=f"open-{job.id}",
+                on_click=state.open_run,
+                args=(status.run_id,),
+                type="primary",
+                icon=":material/open_in_new:",
+            )
         right.button("Hide", key=f"hide-{job.id}", on_click=state.follow_job, args=(None,))

@@ -28,8 +28,11 @@ ENTRIES = 16  # per loader: a few runs x a few variants
 def token(run: Run, *prefixes: str) -> str:
     """Hash of the recorded checksums of the run's files whose keys start with any of ``prefixes``."""
     files = run.manifest.get("files", {})
-    parts = [f"{key}:{info.get('sha256')}" for key, info in sorted(files.items())
-             if any(key == p or key.startswith(p) for p in prefixes)]
+    parts = [
+        f"{key}:{info.get('sha256')}"
+        for key, info in sorted(files.items())
+        if any(key == p or key.startswith(p) for p in prefixes)
+    ]
     return stable_hash(parts, 16)
 
 
@@ -92,9 +95,13 @@ def methods(run: Run) -> dict[str, dict]:
 
 
 def done_methods(run: Run, kind: str | None = None) -> dict[str, dict]:
-    return {m: info for m, info in methods(run).items()
-            if info.get("status") == "done" and run.has(f"selections/{m}/plain")
-            and (kind is None or info.get("kind") == kind)}
+    return {
+        m: info
+        for m, info in methods(run).items()
+        if info.get("status") == "done"
+        and run.has(f"selections/{m}/plain")
+        and (kind is None or info.get("kind") == kind)
+    }
 
 
 @st.cache_resource(max_entries=ENTRIES, show_spinner=False)
@@ -120,7 +127,9 @@ def correlations(run: Run, measure: str, ids: list[str]) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------- selections
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _selection(root: str, run_id: str, checksum: str, method: str, budget: float, balanced: bool) -> np.ndarray:
+def _selection(
+    root: str, run_id: str, checksum: str, method: str, budget: float, balanced: bool
+) -> np.ndarray:
     return _frozen(Results(_open(root, run_id)).selection(method, float(budget), balanced))
 
 
@@ -164,15 +173,22 @@ def rank_positions(run: Run, ids: list[str]) -> dict[str, np.ndarray]:
 
 
 @st.cache_resource(max_entries=32, show_spinner="Preparing the export...")
-def _export(root: str, run_id: str, checksum: str, method: str, budget: float | None, balanced: bool,
-            ranking: bool) -> Export:
+def _export(
+    root: str, run_id: str, checksum: str, method: str, budget: float | None, balanced: bool, ranking: bool
+) -> Export:
     return build_export(Results(_open(root, run_id)), method, budget, balanced=balanced, ranking=ranking)
 
 
 def export(run: Run, method: str, budget: float | None, balanced: bool, ranking: bool = False) -> Export:
     """The CLI's export (frame + manifest) of a cached selection or a method's whole keep order."""
-    return _export(*_key(run), token(run, "examples", *SELECTION_FILES), method,
-                   None if ranking else float(budget), bool(balanced), bool(ranking))
+    return _export(
+        *_key(run),
+        token(run, "examples", *SELECTION_FILES),
+        method,
+        None if ranking else float(budget),
+        bool(balanced),
+        bool(ranking),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- maps
@@ -199,8 +215,10 @@ def live_pca(run: Run, key: str) -> np.ndarray:
 @st.cache_resource(max_entries=ENTRIES, show_spinner=False)
 def _data_map(root: str, run_id: str, checksum: str) -> dict[str, np.ndarray]:
     run = _open(root, run_id)
-    coords = datamap(np.asarray(run.read_array("dynamics/train/p_gold"), dtype=np.float64),
-                     np.asarray(run.read_array("dynamics/train/correct")))
+    coords = datamap(
+        np.asarray(run.read_array("dynamics/train/p_gold"), dtype=np.float64),
+        np.asarray(run.read_array("dynamics/train/correct")),
+    )
     return {k: _frozen(coords[k]) for k in ("confidence", "variability", "correctness")}
 
 

@@ -1,7 +1,7 @@
 """What each page needs from a run, whether the run has it, and the command that computes it.
 
 A run may be half-computed (``compute`` only, ``select`` failed, no maps yet). Instead of a traceback a
-page lists the missing pieces with the stage's status and the exact command (DESIGN.md "App"). Checks
+page lists the missing pieces with the stage's status and the exact command. Checks
 read only the manifest, so they cost nothing on a rerun.
 """
 
@@ -17,37 +17,78 @@ from prune_core.store import Run
 @dataclass(frozen=True)
 class Need:
     key: str
-    what: str                         # in the user's words
+    what: str  # in the user's words
     check: Callable[[Run], bool]
-    verb: str                         # CLI subcommand that computes it
-    extra: str = ""                   # extra CLI arguments
-    stage_prefix: str = ""            # manifest stages whose status explains a gap
+    verb: str  # CLI subcommand that computes it
+    extra: str = ""  # extra CLI arguments
+    stage_prefix: str = ""  # manifest stages whose status explains a gap
 
 
 def _methods_with(run: Run, prefix: str) -> set[str]:
     return {key.split("/")[1] for key in run.keys(prefix)}
 
 
-NEEDS: dict[str, Need] = {need.key: need for need in [
-    Need("examples", "the dataset's examples", lambda r: r.has("examples"), "compute", "--data PATH", "data"),
-    Need("dynamics", "training dynamics (p(gold) and correctness per epoch)",
-         lambda r: r.has("dynamics/train/p_gold") and r.has("dynamics/train/correct"), "compute", "--data PATH",
-         "train"),
-    Need("scores", "scores of at least two score-based methods",
-         lambda r: r.has("scores") and len(_methods_with(r, "scores/")) >= 2, "select", "", "select:"),
-    Need("selections", "cached selections of at least one method",
-         lambda r: r.has("methods") and len(_methods_with(r, "selections/")) >= 1, "select", "", "select:"),
-    Need("two_selections", "cached selections of at least two methods",
-         lambda r: r.has("methods") and len(_methods_with(r, "selections/")) >= 2, "select", "", "select:"),
-    Need("maps", "a 2-D map (UMAP or PCA) or hidden states to map",
-         lambda r: bool(r.keys("maps/")) or bool(r.keys("hidden/train/")), "maps", "--method pca", "map:"),
-]}
+NEEDS: dict[str, Need] = {
+    need.key: need
+    for need in [
+        Need(
+            "examples",
+            "the dataset's examples",
+            lambda r: r.has("examples"),
+            "compute",
+            "--data PATH",
+            "data",
+        ),
+        Need(
+            "dynamics",
+            "training dynamics (p(gold) and correctness per epoch)",
+            lambda r: r.has("dynamics/train/p_gold") and r.has("dynamics/train/correct"),
+            "compute",
+            "--data PATH",
+            "train",
+        ),
+        Need(
+            "scores",
+            "scores of at least two score-based methods",
+            lambda r: r.has("scores") and len(_methods_with(r, "scores/")) >= 2,
+            "select",
+            "",
+            "select:",
+        ),
+        Need(
+            "selections",
+            "cached selections of at least one method",
+            lambda r: r.has("methods") and len(_methods_with(r, "selections/")) >= 1,
+            "select",
+            "",
+            "select:",
+        ),
+        Need(
+            "two_selections",
+            "cached selections of at least two methods",
+            lambda r: r.has("methods") and len(_methods_with(r, "selections/")) >= 2,
+            "select",
+            "",
+            "select:",
+        ),
+        Need(
+            "maps",
+            "a 2-D map (UMAP or PCA) or hidden states to map",
+            lambda r: bool(r.keys("maps/")) or bool(r.keys("hidden/train/")),
+            "maps",
+            "--method pca",
+            "map:",
+        ),
+    ]
+}
 
 
 def _runs_arg(run: Run) -> str:
     """``--runs-dir`` unless the run is in the built-in store: the terminal the command is pasted into may
     not share the dashboard's ``$PRUNESCOPE_RUNS_DIR``."""
-    return "" if run.path.parent == (REPO_ROOT / "data" / "runs").resolve() else f" --runs-dir {run.path.parent}"
+    return (
+        "" if run.path.parent == (REPO_ROOT / "data" / "runs").resolve() else f" --runs-dir {run.path.parent}"
+    )
 
 
 def compute_command(run: Run) -> str:
@@ -79,8 +120,10 @@ def recompute_command(run: Run, stage: str | None) -> str:
         return f"python -m prune_core select {run.id}{_runs_arg(run)}"
     if stage.startswith("map:") and stage.count(":") == 2:
         _, representation, method = stage.split(":")
-        return (f"python -m prune_core maps {run.id}{_runs_arg(run)} --representations {representation} "
-                f"--method {method}")
+        return (
+            f"python -m prune_core maps {run.id}{_runs_arg(run)} --representations {representation} "
+            f"--method {method}"
+        )
     return compute_command(run)
 
 

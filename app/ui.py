@@ -30,8 +30,10 @@ def page(title: str, needs: tuple[str, ...] = (), caption: str = "") -> Run:
         st.caption(caption)
     run = state.current_run()
     if run is None:
-        st.info("No run is open. Make one on the **Runs** page (the *New run* form), or from a terminal: "
-                "`python -m prune_core compute --data PATH`, then `select RUN` and `maps RUN`.")
+        st.info(
+            "No run is open. Make one on the **Runs** page (the *New run* form), or from a terminal: "
+            "`python -m prune_core compute --data PATH`, then `select RUN` and `maps RUN`."
+        )
         st.page_link("app_pages/runs.py", label="Go to Runs", icon=":material/home:")
         st.stop()
     with guard(run):
@@ -70,19 +72,28 @@ def guard(run: Run) -> Iterator[None]:
         st.stop()
 
 
-def budget_picker(budgets: list[float], *, key: str, label: str = "Budget (share of training examples kept)",
-                  preferred: float = 0.3) -> float:
+def budget_picker(
+    budgets: list[float],
+    *,
+    key: str,
+    label: str = "Budget (share of training examples kept)",
+    preferred: float = 0.3,
+) -> float:
     """A slider over the cached budgets only (other budgets would need a computation)."""
     if not budgets:
         st.warning("No budget is cached for every chosen method; run `select` again with `--budgets`.")
         st.stop()
-    return st.select_slider(label, options=budgets, value=default_budget(budgets, preferred), format_func=budget_text,
-                            key=key)
+    return st.select_slider(
+        label, options=budgets, value=default_budget(budgets, preferred), format_func=budget_text, key=key
+    )
 
 
-def method_picker(label: str, ids: list[str], methods: Mapping[str, dict], *, key: str, index: int = 0) -> str:
-    return st.selectbox(label, ids, index=min(index, len(ids) - 1), key=key,
-                        format_func=lambda m: method_label(m, methods))
+def method_picker(
+    label: str, ids: list[str], methods: Mapping[str, dict], *, key: str, index: int = 0
+) -> str:
+    return st.selectbox(
+        label, ids, index=min(index, len(ids) - 1), key=key, format_func=lambda m: method_label(m, methods)
+    )
 
 
 def export_downloads(export: Export, fmt: str, base_name: str, *, key: str) -> None:
@@ -90,9 +101,22 @@ def export_downloads(export: Export, fmt: str, base_name: str, *, key: str) -> N
     file_name = f"{base_name}.{fmt}"
     manifest = {**export.manifest, "format": fmt, "file": file_name}
     left, right = st.columns(2)
-    left.download_button(f"Download {file_name} ({len(export.frame):,} uids)", data=lambda: render(export, fmt),
-                         file_name=file_name, mime=MIME.get(fmt, "text/plain"), key=f"{key}-file",
-                         on_click="ignore", type="primary", icon=":material/download:")
-    right.download_button(f"Download {base_name}.manifest.json", data=json.dumps(manifest, indent=1),
-                          file_name=f"{base_name}.manifest.json", mime="application/json",
-                          key=f"{key}-manifest", on_click="ignore", icon=":material/description:")
+    left.download_button(
+        f"Download {file_name} ({len(export.frame):,} uids)",
+        data=lambda: render(export, fmt),
+        file_name=file_name,
+        mime=MIME.get(fmt, "text/plain"),
+        key=f"{key}-file",
+        on_click="ignore",
+        type="primary",
+        icon=":material/download:",
+    )
+    right.download_button(
+        f"Download {base_name}.manifest.json",
+        data=json.dumps(manifest, indent=1),
+        file_name=f"{base_name}.manifest.json",
+        mime="application/json",
+        key=f"{key}-manifest",
+        on_click="ignore",
+        icon=":material/description:",
+    )

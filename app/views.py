@@ -29,9 +29,15 @@ def _position(value: str | None, order: tuple[str, ...]) -> int:
 def order_methods(methods: Mapping[str, dict], ids: Iterable[str] | None = None) -> list[str]:
     """Method ids ordered by representation family, representation, objective, then id."""
     chosen = list(methods) if ids is None else [m for m in ids]
-    return sorted(chosen, key=lambda m: (_position(methods.get(m, {}).get("family"), FAMILY_ORDER),
-                                         str(methods.get(m, {}).get("representation", "")),
-                                         _position(methods.get(m, {}).get("objective"), OBJECTIVE_ORDER), m))
+    return sorted(
+        chosen,
+        key=lambda m: (
+            _position(methods.get(m, {}).get("family"), FAMILY_ORDER),
+            str(methods.get(m, {}).get("representation", "")),
+            _position(methods.get(m, {}).get("objective"), OBJECTIVE_ORDER),
+            m,
+        ),
+    )
 
 
 def method_groups(methods: Mapping[str, dict]) -> dict[str, str]:
@@ -90,11 +96,24 @@ def stage_table(stages: Mapping[str, dict]) -> pd.DataFrame:
 
     def order(name: str) -> tuple:
         kind, _, rest = name.partition(":")
-        epoch = -1 if rest == "pretrained" else int(rest[6:]) if rest.startswith("epoch-") and rest[6:].isdigit() else 0
+        epoch = (
+            -1
+            if rest == "pretrained"
+            else int(rest[6:])
+            if rest.startswith("epoch-") and rest[6:].isdigit()
+            else 0
+        )
         return _position(kind, kinds), epoch, name
 
-    rows = [{"stage": name, "status": info.get("status", "missing"), "seconds": info.get("seconds"),
-             "error": info.get("error") or ""} for name, info in sorted(stages.items(), key=lambda kv: order(kv[0]))]
+    rows = [
+        {
+            "stage": name,
+            "status": info.get("status", "missing"),
+            "seconds": info.get("seconds"),
+            "error": info.get("error") or "",
+        }
+        for name, info in sorted(stages.items(), key=lambda kv: order(kv[0]))
+    ]
     return pd.DataFrame(rows, columns=["stage", "status", "seconds", "error"])
 
 
@@ -113,9 +132,14 @@ def stage_summary(table: pd.DataFrame) -> pd.DataFrame:
         return stage
 
     grouped = table.assign(group=table["stage"].map(group))
-    rows = [{"stage": name, "seconds": float(part["seconds"].fillna(0).sum()),
-             "status": min(part["status"], key=lambda s: worst.index(s) if s in worst else 0)}
-            for name, part in grouped.groupby("group", sort=False)]
+    rows = [
+        {
+            "stage": name,
+            "seconds": float(part["seconds"].fillna(0).sum()),
+            "status": min(part["status"], key=lambda s: worst.index(s) if s in worst else 0),
+        }
+        for name, part in grouped.groupby("group", sort=False)
+    ]
     return pd.DataFrame(rows, columns=["stage", "status", "seconds"])
 
 
@@ -128,21 +152,36 @@ def label_counts(examples: pd.DataFrame, label_names: list[str]) -> pd.DataFrame
     return table[splits + [c for c in table.columns if c not in splits]]
 
 
-def selection_frame(train: pd.DataFrame, positions: np.ndarray, label_names: list[str],
-                    extra: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+def selection_frame(
+    train: pd.DataFrame,
+    positions: np.ndarray,
+    label_names: list[str],
+    extra: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """The selected training examples (uid, label, text, and any per-row ``extra`` columns), in order."""
     positions = np.asarray(positions, dtype=np.int64)
     labels = train["label"].to_numpy()[positions]
-    frame = pd.DataFrame({"uid": train["uid"].to_numpy()[positions],
-                          "label": [label_names[i] if i < len(label_names) else str(i) for i in labels],
-                          "text": train["text"].to_numpy()[positions]})
+    frame = pd.DataFrame(
+        {
+            "uid": train["uid"].to_numpy()[positions],
+            "label": [label_names[i] if i < len(label_names) else str(i) for i in labels],
+            "text": train["text"].to_numpy()[positions],
+        }
+    )
     for name, values in (extra or {}).items():
         frame[name] = np.asarray(values)[positions]
     return frame
 
 
-def selection_export(train: pd.DataFrame, positions: np.ndarray, label_names: list[str], *, run_id: str,
-                     fingerprint: str | None, source: Mapping[str, object]) -> Export:
+def selection_export(
+    train: pd.DataFrame,
+    positions: np.ndarray,
+    label_names: list[str],
+    *,
+    run_id: str,
+    fingerprint: str | None,
+    source: Mapping[str, object],
+) -> Export:
     """An export of arbitrary selected rows in the shape ``prune_core.export.build_export`` gives a method.
 
     The frame has the same columns (uid, rank, label, label_name, text[, text_pair]) so ``render`` writes
@@ -152,20 +191,34 @@ def selection_export(train: pd.DataFrame, positions: np.ndarray, label_names: li
     positions = np.asarray(positions, dtype=np.int64)
     labels = train["label"].to_numpy()[positions]
     names = [str(n) for n in label_names]
-    frame = pd.DataFrame({"uid": train["uid"].to_numpy()[positions], "rank": np.arange(1, len(positions) + 1),
-                          "label": labels})
+    frame = pd.DataFrame(
+        {"uid": train["uid"].to_numpy()[positions], "rank": np.arange(1, len(positions) + 1), "label": labels}
+    )
     frame["label_name"] = [names[i] if i < len(names) else str(i) for i in labels]
     frame["text"] = train["text"].to_numpy()[positions]
     if "text_pair" in train:
         frame["text_pair"] = train["text_pair"].to_numpy()[positions]
-    histogram = {names[i] if i < len(names) else str(i): int(c)
-                 for i, c in enumerate(np.bincount(labels.astype(np.int64), minlength=len(names)))}
-    manifest = {"run": run_id, "dataset_fingerprint": fingerprint, "method": MANUAL_SELECTION,
-                "title": "Examples selected on the embedding map", "representation": source.get("representation"),
-                "selector": "box / lasso selection in the dashboard", "parameters": dict(source),
-                "budget": None, "ranking": False, "balanced": False, "size": len(frame), "of": len(train),
-                "label_histogram": histogram, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "prunescope": __version__}
+    histogram = {
+        names[i] if i < len(names) else str(i): int(c)
+        for i, c in enumerate(np.bincount(labels.astype(np.int64), minlength=len(names)))
+    }
+    manifest = {
+        "run": run_id,
+        "dataset_fingerprint": fingerprint,
+        "method": MANUAL_SELECTION,
+        "title": "Examples selected on the embedding map",
+        "representation": source.get("representation"),
+        "selector": "box / lasso selection in the dashboard",
+        "parameters": dict(source),
+        "budget": None,
+        "ranking": False,
+        "balanced": False,
+        "size": len(frame),
+        "of": len(train),
+        "label_histogram": histogram,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "prunescope": __version__,
+    }
     return Export(frame, manifest)
 
 
@@ -179,14 +232,21 @@ def search_examples(train: pd.DataFrame, query: str, limit: int = 50) -> pd.Data
         return train.iloc[:0].assign(row=pd.Series(dtype=np.int64))
     uids = train["uid"].astype(str)
     exact = np.flatnonzero(uids.to_numpy() == query)
-    contains = np.flatnonzero(train["text"].astype(str).str.contains(query, case=False, regex=False).to_numpy()
-                              | uids.str.contains(query, case=False, regex=False).to_numpy())
+    contains = np.flatnonzero(
+        train["text"].astype(str).str.contains(query, case=False, regex=False).to_numpy()
+        | uids.str.contains(query, case=False, regex=False).to_numpy()
+    )
     rows = list(dict.fromkeys([*exact.tolist(), *contains.tolist()]))[:limit]
     return train.iloc[rows].assign(row=np.asarray(rows, dtype=np.int64)).reset_index(drop=True)
 
 
-def rank_profile(row: int, rank_of: Mapping[str, np.ndarray], score_of: Mapping[str, float],
-                 kept: Mapping[str, np.ndarray], methods: Mapping[str, dict]) -> pd.DataFrame:
+def rank_profile(
+    row: int,
+    rank_of: Mapping[str, np.ndarray],
+    score_of: Mapping[str, float],
+    kept: Mapping[str, np.ndarray],
+    methods: Mapping[str, dict],
+) -> pd.DataFrame:
     """One example (row position) under every method: score, rank (1 = kept first), percentile, kept.
 
     ``rank_of[m][row]`` is the example's 0-based position in method m's keep order; ``score_of[m]`` its
@@ -198,19 +258,26 @@ def rank_profile(row: int, rank_of: Mapping[str, np.ndarray], score_of: Mapping[
     for method in order_methods(methods, [m for m in methods if m in rank_of]):
         n = len(rank_of[method])
         rank = int(rank_of[method][row]) + 1
-        records.append({"method": method, "title": methods[method].get("title", method),
-                        "objective": methods[method].get("objective", ""),
-                        "family": methods[method].get("family", ""),
-                        "score": float(score_of[method]) if method in score_of else np.nan,
-                        "rank": rank, "percentile": 100.0 * (n + 1 - rank) / n,
-                        "kept": bool(kept[method][row]) if method in kept else None})
+        records.append(
+            {
+                "method": method,
+                "title": methods[method].get("title", method),
+                "objective": methods[method].get("objective", ""),
+                "family": methods[method].get("family", ""),
+                "score": float(score_of[method]) if method in score_of else np.nan,
+                "rank": rank,
+                "percentile": 100.0 * (n + 1 - rank) / n,
+                "kept": bool(kept[method][row]) if method in kept else None,
+            }
+        )
     if not records:
         return pd.DataFrame(columns=columns, index=pd.Index([], name="method"))
     return pd.DataFrame(records).set_index("method")[columns]
 
 
-def map_choices(map_keys: Iterable[str], hidden_keys: Iterable[str],
-                representation_titles: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+def map_choices(
+    map_keys: Iterable[str], hidden_keys: Iterable[str], representation_titles: Mapping[str, str]
+) -> dict[str, tuple[str, str]]:
     """Map sources the embedding page offers, label -> (kind, array key), best first.
 
     Cached UMAP maps, then cached PCA maps (``maps/<representation>/<method>``), each in the order of
@@ -218,8 +285,14 @@ def map_choices(map_keys: Iterable[str], hidden_keys: Iterable[str],
     of any checkpoint (``hidden/train/<checkpoint>/cls``) that the page projects with PCA itself.
     """
     known = list(representation_titles)
-    keys = sorted(map_keys, key=lambda k: (k.split("/")[-1] != "umap",
-                                           known.index(k.split("/")[1]) if k.split("/")[1] in known else len(known), k))
+    keys = sorted(
+        map_keys,
+        key=lambda k: (
+            k.split("/")[-1] != "umap",
+            known.index(k.split("/")[1]) if k.split("/")[1] in known else len(known),
+            k,
+        ),
+    )
     choices = {}
     for key in keys:
         _, representation, method = key.split("/")
@@ -259,7 +332,9 @@ def selected_rows(event, positions: np.ndarray) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     points = selection.get("points") or []
     if points:
-        indices = [p.get("point_index", p.get("point_number")) for p in points if p.get("curve_number", 0) == 0]
+        indices = [
+            p.get("point_index", p.get("point_number")) for p in points if p.get("curve_number", 0) == 0
+        ]
     else:
         indices = list(selection.get("point_indices") or [])
     indices = np.asarray([i for i in indices if isinstance(i, (int, np.integer))], dtype=np.int64)

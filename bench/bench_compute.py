@@ -17,16 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -70,8 +67,11 @@ def gradient_throughputs(texts, labels, device, loop_examples: int) -> dict[str,
     moments = (torch.zeros(size), torch.full((size,), 1e-6))
     warm = encode(loaded.tokenizer, texts[:16], None, 128)  # first vmap call pays one-off set-up
     gradient_features(model, names, warm, labels[:16], projector, device, batch_size=16, adam_moments=moments)
-    batched = timed(lambda: gradient_features(model, names, encoded, labels, projector, device, batch_size=16,
-                                              adam_moments=moments))
+    batched = timed(
+        lambda: gradient_features(
+            model, names, encoded, labels, projector, device, batch_size=16, adam_moments=moments
+        )
+    )
     named = dict(model.named_parameters())
     params = [named[n] for n in names]
     model.eval()
@@ -100,8 +100,10 @@ def main() -> None:
     dataset = load_dataset(DatasetSpec(train=str(data), limit=args.n, limit_validation=args.m, limit_test=8))
     train = dataset.split("train")
     texts, labels = train["text"].tolist(), train["label"].to_numpy()
-    print(f"device {device}, torch threads {torch.get_num_threads()}, {args.n} train / {args.m} validation "
-          f"SST-2 examples, MiniLM-L6 (22.7 M parameters)\n")
+    print(
+        f"device {device}, torch threads {torch.get_num_threads()}, {args.n} train / {args.m} validation "
+        f"SST-2 examples, MiniLM-L6 (22.7 M parameters)\n"
+    )
 
     one_epoch(texts[:64], labels[:64], device, recorder=False)  # warm-up (allocator, kernels)
     plain, recorded = [], []
@@ -118,24 +120,39 @@ def main() -> None:
         config = ComputeConfig(dataset=spec, train=TrainConfig(epochs=args.epochs), device=str(device))
         whole = timed(lambda: Compute(config, RunStore(tmp), show_progress=False, log=lambda _m: None).run())
         stages = RunStore(tmp).runs()[0].manifest["stages"]
+
     def plain_finetune():
         # What a plain fine-tuning job does end to end: read the data, load the model, tokenise, train.
         data_frame = load_dataset(spec).split("train")
         loaded = load_classifier(None, 2, seed=0)
         encoded = encode(loaded.tokenizer, data_frame["text"].tolist(), None, 128)
-        train_reference(loaded.model, encoded, data_frame["label"].to_numpy(), TrainConfig(epochs=args.epochs),
-                        device)
+        train_reference(
+            loaded.model, encoded, data_frame["label"].to_numpy(), TrainConfig(epochs=args.epochs), device
+        )
 
     finetune = timed(plain_finetune)
 
     rows = [
         ("plain fine-tuning epoch", f"{epoch_plain:.2f} s", "1.00 (baseline)", ""),
-        ("epoch with dynamics recorder", f"{epoch_recorded:.2f} s", f"{epoch_recorded / epoch_plain:.3f}",
-         "<= 1.05"),
+        (
+            "epoch with dynamics recorder",
+            f"{epoch_recorded:.2f} s",
+            f"{epoch_recorded / epoch_plain:.3f}",
+            "<= 1.05",
+        ),
         ("training step throughput", f"{train_tput:.1f} ex/s", "1.00 (baseline)", ""),
-        ("gradient features, batched (vmap)", f"{grads['batched']:.1f} ex/s", f"{grads['batched'] / train_tput:.2f}",
-         ">= 1.0 x training"),
-        ("gradient features, batch-size-1 loop", f"{grads['loop']:.1f} ex/s", f"{grads['loop'] / train_tput:.2f}", ""),
+        (
+            "gradient features, batched (vmap)",
+            f"{grads['batched']:.1f} ex/s",
+            f"{grads['batched'] / train_tput:.2f}",
+            ">= 1.0 x training",
+        ),
+        (
+            "gradient features, batch-size-1 loop",
+            f"{grads['loop']:.1f} ex/s",
+            f"{grads['loop'] / train_tput:.2f}",
+            "",
+        ),
         ("batched vs loop", "", f"{grads['batched'] / grads['loop']:.2f}", ">= 20 on GPU"),
         (f"plain fine-tune, {args.epochs} epochs", f"{finetune:.1f} s", "1.00 (baseline)", ""),
         (f"whole compute, {args.epochs} epochs", f"{whole:.1f} s", f"{whole / finetune:.2f}", "<= 1.5"),

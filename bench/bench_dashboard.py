@@ -27,21 +27,29 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from make_synthetic_run import make_synthetic_run
 
-from bench.make_synthetic_run import make_synthetic_run
 from prune_core.store import RunStore
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 MAP_DRAWN = """() => {
   const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
   return !!(gd && gd._fullData && gd._fullData.length && gd._fullLayout && gd._fullLayout._glcanvas
             && gd.querySelector('.main-svg'));
 }"""
-PAGE_DRAWN = """(charts) => document.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg').length >= charts"""
+PAGE_DRAWN = (
+    """(charts) => document.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg').length >= charts"""
+)
 TABLE_SHOWS = """(previous) => {
   const metric = document.querySelector('[data-testid="stMetricValue"]');
   const grid = document.querySelector('[data-testid="stDataFrame"] table[role="grid"]');
@@ -55,8 +63,15 @@ AXES = """() => {
   return {left: box.left + xa._offset, top: box.top + ya._offset, width: xa._length, height: ya._length};
 }"""
 # Boxes as fractions of the plotting area (left, top, right, bottom): small to medium selections.
-BOXES = [(0.45, 0.45, 0.50, 0.50), (0.30, 0.30, 0.38, 0.40), (0.55, 0.35, 0.65, 0.45), (0.20, 0.55, 0.30, 0.65),
-         (0.60, 0.60, 0.72, 0.72), (0.40, 0.20, 0.52, 0.30), (0.35, 0.50, 0.40, 0.58)]
+BOXES = [
+    (0.45, 0.45, 0.50, 0.50),
+    (0.30, 0.30, 0.38, 0.40),
+    (0.55, 0.35, 0.65, 0.45),
+    (0.20, 0.55, 0.30, 0.65),
+    (0.60, 0.60, 0.72, 0.72),
+    (0.40, 0.20, 0.52, 0.30),
+    (0.35, 0.50, 0.40, 0.58),
+]
 
 
 def free_port() -> int:
@@ -69,10 +84,28 @@ def start_server(runs_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]
     port = free_port()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app" / "Home.py"), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=REPO_ROOT, env={**os.environ, "PRUNESCOPE_RUNS_DIR": str(runs_dir)}, stdout=log, stderr=log)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(REPO_ROOT / "app" / "Home.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PRUNESCOPE_RUNS_DIR": str(runs_dir)},
+            stdout=log,
+            stderr=log,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -85,8 +118,9 @@ def start_server(runs_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]
     raise RuntimeError(f"streamlit did not start; see {log_path}")
 
 
-def time_map_render(context, url: str, path: str = "embedding_map", condition: str = MAP_DRAWN,
-                    arg: int | None = None) -> float:
+def time_map_render(
+    context, url: str, path: str = "embedding_map", condition: str = MAP_DRAWN, arg: int | None = None
+) -> float:
     """Seconds from the request to the page's charts drawn, in a new tab (a new Streamlit session)."""
     page = context.new_page()
     started = time.perf_counter()
@@ -113,8 +147,11 @@ def time_in_app_navigation(context, url: str, repeats: int) -> list[float]:
         page.wait_for_function(MAP_DRAWN, polling="raf", timeout=120_000)
         times.append(time.perf_counter() - started)
         page.get_by_role("link", name="Run overview").click()
-        page.wait_for_function("() => !document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot "
-                               "canvas')", polling="raf", timeout=120_000)
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot canvas')",
+            polling="raf",
+            timeout=120_000,
+        )
         page.wait_for_function(PAGE_DRAWN, arg=2, polling="raf", timeout=120_000)
         time.sleep(0.5)
     page.close()
@@ -155,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--runs-dir", default=None, help="store for the synthetic run (default: a temporary folder)")
+    parser.add_argument(
+        "--runs-dir", default=None, help="store for the synthetic run (default: a temporary folder)"
+    )
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -174,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
             cold = time_map_render(context, url)
             warm = [time_map_render(context, url) for _ in range(args.repeats)]
             # The floor: the run overview's two small SVG charts, same server and browser.
-            floor = [time_map_render(context, url, "overview", PAGE_DRAWN, 2) for _ in range(args.repeats + 1)]
+            floor = [
+                time_map_render(context, url, "overview", PAGE_DRAWN, 2) for _ in range(args.repeats + 1)
+            ]
             navigation = time_in_app_navigation(context, url, args.repeats + 1)
             selections = time_box_selections(context, url, (BOXES * 3)[: max(args.repeats, 1) + 1])
             browser.close()
@@ -186,12 +227,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nDashboard on {args.n:,} examples ({cores} cores, load {os.getloadavg()[0]:.1f}); seconds")
     print(f"{'measurement':<44} {'first':>6} {'median':>6} {'min':>6} {'max':>6}  target")
     print(f"{'request -> embedding map rendered':<44} {cold:6.2f} {summary(warm)}  <= 1.0 once cached")
-    print(f"{'sidebar click -> embedding map rendered':<44} {navigation[0]:6.2f} {summary(navigation[1:])}  "
-          "<= 1.0 once cached (app already open)")
-    print(f"{'request -> run overview rendered (the floor)':<44} {floor[0]:6.2f} {summary(floor[1:])}  "
-          "(two small SVG charts)")
-    print(f"{'box selection -> table updated':<44} {first[0]:6.2f} {summary([s for s, _ in rest])}  "
-          f"<= 1.0 once cached")
+    print(
+        f"{'sidebar click -> embedding map rendered':<44} {navigation[0]:6.2f} {summary(navigation[1:])}  "
+        "<= 1.0 once cached (app already open)"
+    )
+    print(
+        f"{'request -> run overview rendered (the floor)':<44} {floor[0]:6.2f} {summary(floor[1:])}  "
+        "(two small SVG charts)"
+    )
+    print(
+        f"{'box selection -> table updated':<44} {first[0]:6.2f} {summary([s for s, _ in rest])}  "
+        f"<= 1.0 once cached"
+    )
     print(f"selected rows per box: {[count for _, count in selections]}")
     return 0
 

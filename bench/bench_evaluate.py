@@ -31,8 +31,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from prune_core.evaluate.modes import FinetuneEvaluation, ProbeEvaluation
 from prune_core.evaluate.probe import ProbeConfig
 from prune_core.models import load_classifier
@@ -61,8 +59,24 @@ def small_run(root: Path) -> Run:
     if not (data / "train.csv").exists():
         sys.exit(f"no SST-2 at {data}; pass --run and --runs-dir of an existing run")
     print(f"computing a small SST-2 run in {root} (500 / 200 / 200 examples, 2 epochs) ...", flush=True)
-    code = main(["compute", "--data", str(data), "--limit", "500", "--limit-validation", "200", "--limit-test", "200",
-                 "--epochs", "2", "--runs-dir", str(root), "--quiet"])
+    code = main(
+        [
+            "compute",
+            "--data",
+            str(data),
+            "--limit",
+            "500",
+            "--limit-validation",
+            "200",
+            "--limit-test",
+            "200",
+            "--epochs",
+            "2",
+            "--runs-dir",
+            str(root),
+            "--quiet",
+        ]
+    )
     if code:
         sys.exit(f"compute failed with status {code}")
     return RunStore(root).runs()[0]
@@ -75,7 +89,9 @@ def reference_seconds(run: Run, device: torch.device) -> float:
     train = run.examples("train")
     pairs = train["text_pair"].tolist() if "text_pair" in train else None
     encoded = encode(loaded.tokenizer, train["text"].tolist(), pairs, config.max_length)
-    seconds, _ = timed(lambda: train_reference(loaded.model, encoded, train["label"].to_numpy(), config, device))
+    seconds, _ = timed(
+        lambda: train_reference(loaded.model, encoded, train["label"].to_numpy(), config, device)
+    )
     return seconds
 
 
@@ -84,8 +100,12 @@ def main() -> None:
     parser.add_argument("--run", help="run id or path (default: compute a small SST-2 run first)")
     parser.add_argument("--runs-dir", default=None)
     parser.add_argument("--budgets", default="0.1,0.3,1.0")
-    parser.add_argument("--finetune-repeats", type=int, default=3, help="repetitions of the reference and of each "
-                                                                         "fine-tune job (median reported)")
+    parser.add_argument(
+        "--finetune-repeats",
+        type=int,
+        default=3,
+        help="repetitions of the reference and of each fine-tune job (median reported)",
+    )
     parser.add_argument("--fast-repeats", type=int, default=5, help="repetitions of each fast job")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
@@ -97,34 +117,52 @@ def main() -> None:
     fast = ProbeEvaluation(run, ProbeConfig())
     n = len(finetune.train)
     held_out = {s: len(f) for s, f in finetune.frames.items()}
-    print(f"run {run.id}: {n} training examples, held out {held_out}, model {run.config['model']}, "
-          f"{finetune.train_config.epochs} epochs, device {finetune.device}, torch threads {torch.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"run {run.id}: {n} training examples, held out {held_out}, model {run.config['model']}, "
+        f"{finetune.train_config.epochs} epochs, device {finetune.device}, torch threads {torch.get_num_threads()}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     subsets = {b: np.sort(random_subset(n, budget_to_k(b, n), seed=0)) for b in budgets}
     # Rounds interleave the reference and the jobs, so a burst of load from another process hits both
     # sides of a ratio; each ratio is the median over rounds of (job / reference in the same round).
     rounds = []
     for _ in range(max(1, args.finetune_repeats)):
         reference = reference_seconds(run, finetune.device)
-        jobs = {b: timed(lambda p=p: finetune.predict(p, 0, lambda _count: None))[0] for b, p in subsets.items()}
+        jobs = {
+            b: timed(lambda p=p: finetune.predict(p, 0, lambda _count: None))[0] for b, p in subsets.items()
+        }
         rounds.append((reference, jobs))
     reference = statistics.median(r for r, _ in rounds)
     recorded = run.stage("train").get("seconds")
-    print(f"reference fine-tune (train_reference, all {n} examples), median of {len(rounds)} rounds: {reference:.1f} s "
-          f"(rounds: {', '.join(f'{r:.1f}' for r, _ in rounds)})"
-          + (f"; the run's train stage took {recorded:.1f} s (with dynamics and checkpoints)" if recorded else ""))
+    print(
+        f"reference fine-tune (train_reference, all {n} examples), median of {len(rounds)} rounds: {reference:.1f} s "
+        f"(rounds: {', '.join(f'{r:.1f}' for r, _ in rounds)})"
+        + (
+            f"; the run's train stage took {recorded:.1f} s (with dynamics and checkpoints)"
+            if recorded
+            else ""
+        )
+    )
     print(f"\n{'job':<10}{'budget':>8}{'examples':>10}{'seconds':>10}{'ratio':>9}   note")
     print("-" * 70)
     for budget, positions in subsets.items():
         seconds = statistics.median(jobs[budget] for _, jobs in rounds)
         ratio = statistics.median(jobs[budget] / r for r, jobs in rounds)
-        print(f"{'finetune':<10}{budget:>8.0%}{len(positions):>10}{seconds:>10.2f}{ratio:>9.3f}   "
-              f"load + train + predict {sum(held_out.values())} held-out", flush=True)
+        print(
+            f"{'finetune':<10}{budget:>8.0%}{len(positions):>10}{seconds:>10.2f}{ratio:>9.3f}   "
+            f"load + train + predict {sum(held_out.values())} held-out",
+            flush=True,
+        )
     for budget in budgets:
         positions = np.sort(random_subset(n, budget_to_k(budget, n), seed=0))
-        seconds = median_seconds(lambda p=positions: fast.predict(p, 0, lambda _count: None), args.fast_repeats)
-        print(f"{'fast':<10}{budget:>8.0%}{len(positions):>10}{seconds:>10.4f}{seconds / reference:>9.5f}   "
-              "fit the probe + predict", flush=True)
+        seconds = median_seconds(
+            lambda p=positions: fast.predict(p, 0, lambda _count: None), args.fast_repeats
+        )
+        print(
+            f"{'fast':<10}{budget:>8.0%}{len(positions):>10}{seconds:>10.4f}{seconds / reference:>9.5f}   "
+            "fit the probe + predict",
+            flush=True,
+        )
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     if keep is not None:
         keep.cleanup()

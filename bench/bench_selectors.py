@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from prune_core.select import (  # noqa: E402
     SELECTORS,
@@ -52,8 +48,13 @@ def synthetic(n: int, d: int, seed: int, components: int = 10) -> dict[str, np.n
         features[block] = 0.5 * centres[labels[block]] + noise
     distance = np.linalg.norm(features - 0.5 * centres[labels], axis=1)
     scores = distance + 0.1 * rng.standard_normal(n)
-    return {"features": features, "labels": labels, "scores": scores,
-            "target": features.mean(axis=0, dtype=np.float64), "influence": features}
+    return {
+        "features": features,
+        "labels": labels,
+        "scores": scores,
+        "target": features.mean(axis=0, dtype=np.float64),
+        "influence": features,
+    }
 
 
 def timed(call):
@@ -67,8 +68,9 @@ def row(name: str, seconds: float, k: int, size: int, note: str = "") -> None:
     print(f"{name:<26}{seconds:>9.2f}{k:>9}{size:>10}   {verdict:<5} {note}", flush=True)
 
 
-def relative_residual(features: np.ndarray, target: np.ndarray, indices: np.ndarray,
-                      weights: np.ndarray) -> float:
+def relative_residual(
+    features: np.ndarray, target: np.ndarray, indices: np.ndarray, weights: np.ndarray
+) -> float:
     fit = features[indices].T.astype(np.float64) @ weights
     return float(np.linalg.norm(fit - target) / np.linalg.norm(target))
 
@@ -86,17 +88,22 @@ def main() -> None:
     data = synthetic(args.n, args.d, args.seed)
     n, k = args.n, max(1, int(args.k_frac * args.n))
     print(f"load average before: {os.getloadavg()[0]:.2f} (other processes share the cores)")
-    print(f"n = {n}, d = {args.d}, k = {k} ({args.k_frac:.0%}), cpu cores = {os.cpu_count()}, "
-          f"torch threads = {torch.get_num_threads()}, AMX bfloat16 = {amx_available()}, "
-          f"k-NN precision (auto) = {resolve_precision('auto', n, args.d)}")
+    print(
+        f"n = {n}, d = {args.d}, k = {k} ({args.k_frac:.0%}), cpu cores = {os.cpu_count()}, "
+        f"torch threads = {torch.get_num_threads()}, AMX bfloat16 = {amx_available()}, "
+        f"k-NN precision (auto) = {resolve_precision('auto', n, args.d)}"
+    )
     print(f"\n{'selector':<26}{'seconds':>9}{'k':>9}{'realised':>10}   target {TARGET_SECONDS:.0f} s")
     print("-" * 72)
 
     wanted = [s for s in args.only.split(",") if s] or sorted(SELECTORS)
     for name in wanted:
         info = SELECTORS[name]
-        seconds, chosen = timed(lambda: info.function(n=n, k=k, seed=args.seed,
-                                                       **{key: data[key] for key in info.inputs}))
+        seconds, chosen = timed(
+            lambda info=info: info.function(
+                n=n, k=k, seed=args.seed, **{key: data[key] for key in info.inputs}
+            )
+        )
         row(name, seconds, k, len(chosen), "(nested: top of a score)" if info.kind == "score" else "")
     if not args.only:
         seconds, graph = timed(lambda: knn_graph(data["features"], 10))
@@ -115,35 +122,46 @@ def main() -> None:
 
         engine = KMeans(10, n_init=1, max_iter=20, random_state=args.seed)
         theirs, _ = timed(lambda: engine.fit(data["features"]))
-        print(f"  prune_core kmeans {ours:.2f} s, sklearn KMeans(n_init=1) {theirs:.2f} s, "
-              f"ratio sklearn / ours = {theirs / ours:.2f}")
+        print(
+            f"  prune_core kmeans {ours:.2f} s, sklearn KMeans(n_init=1) {theirs:.2f} s, "
+            f"ratio sklearn / ours = {theirs / ours:.2f}"
+        )
     except ImportError:
         print(f"  prune_core kmeans {ours:.2f} s (sklearn not installed)")
 
     rng = np.random.default_rng(args.seed + 1)
     planted = rng.choice(n, args.omp_k, replace=False)
-    sparse_target = (data["features"][planted].T.astype(np.float64) @ (0.5 + rng.random(args.omp_k)))
+    sparse_target = data["features"][planted].T.astype(np.float64) @ (0.5 + rng.random(args.omp_k))
     sparse_target += 0.01 * np.linalg.norm(sparse_target) / np.sqrt(args.d) * rng.standard_normal(args.d)
-    for label, target in (("mean row (in-domain full-data gradient)", data["target"]),
-                          (f"planted: {args.omp_k} atoms x U(0.5, 1.5) + 1 % noise", sparse_target)):
+    for label, target in (
+        ("mean row (in-domain full-data gradient)", data["target"]),
+        (f"planted: {args.omp_k} atoms x U(0.5, 1.5) + 1 % noise", sparse_target),
+    ):
         compare_pursuits(data["features"], target, args.omp_k, label)
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 
 def compare_pursuits(features: np.ndarray, target: np.ndarray, k: int, label: str) -> None:
-    print(f"\nGTP (CoSaMP + NNLS) vs GradMatch (NN-OMP) at k = {k}, same dictionary "
-          f"[{features.shape[0]} atoms x {features.shape[1]}], target = {label}")
+    print(
+        f"\nGTP (CoSaMP + NNLS) vs GradMatch (NN-OMP) at k = {k}, same dictionary "
+        f"[{features.shape[0]} atoms x {features.shape[1]}], target = {label}"
+    )
     print(f"  {'solver':<32}{'seconds':>9}{'rel. residual':>15}{'non-zero w':>12}")
     results = {}
-    for name, solver in (("nn_omp (GradMatch)", nn_omp), ("cosamp_nnls (GTP)", cosamp_nnls),
-                         ("distributed_cosamp (4 shards)", distributed_cosamp)):
-        seconds, (indices, weights) = timed(lambda: solver(features, target, k))
+    for name, solver in (
+        ("nn_omp (GradMatch)", nn_omp),
+        ("cosamp_nnls (GTP)", cosamp_nnls),
+        ("distributed_cosamp (4 shards)", distributed_cosamp),
+    ):
+        seconds, (indices, weights) = timed(lambda solver=solver: solver(features, target, k))
         results[name] = (seconds, relative_residual(features, target, indices, weights))
         print(f"  {name:<32}{seconds:>9.2f}{results[name][1]:>15.4f}{int(np.sum(weights > 0)):>12}")
     (t_omp, r_omp), (t_cos, r_cos) = results["nn_omp (GradMatch)"], results["cosamp_nnls (GTP)"]
     ratio = t_omp / t_cos
-    print(f"  speed-up OMP / CoSaMP = {ratio:.1f}x (target >= 10x: {'pass' if ratio >= 10 else 'FAIL'}); "
-          f"residual CoSaMP / OMP = {r_cos / max(r_omp, 1e-12):.2f}")
+    print(
+        f"  speed-up OMP / CoSaMP = {ratio:.1f}x (target >= 10x: {'pass' if ratio >= 10 else 'FAIL'}); "
+        f"residual CoSaMP / OMP = {r_cos / max(r_omp, 1e-12):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -22,16 +22,34 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from prune_core.methods.cache import save_result, stage_params, write_summary
 from prune_core.methods.registry import PRESETS, Method
 from prune_core.methods.representations import Representations
 from prune_core.methods.runner import DEFAULT_BUDGETS, MethodRunner
 from prune_core.store import Run, RunStore
 
-WORDS = ("film", "plot", "acting", "story", "music", "scene", "cast", "ending", "script", "director", "pace",
-         "humour", "camera", "dialogue", "character", "twist", "moment", "effects", "score", "tone")
+WORDS = (
+    "film",
+    "plot",
+    "acting",
+    "story",
+    "music",
+    "scene",
+    "cast",
+    "ending",
+    "script",
+    "director",
+    "pace",
+    "humour",
+    "camera",
+    "dialogue",
+    "character",
+    "twist",
+    "moment",
+    "effects",
+    "score",
+    "tone",
+)
 MOODS = (("dull", "flat", "tedious", "clumsy", "lifeless"), ("sharp", "warm", "gripping", "lovely", "witty"))
 EPOCHS = 3
 
@@ -43,9 +61,19 @@ def synthetic_examples(n: int, n_validation: int, rng: np.random.Generator) -> p
         labels = rng.integers(0, 2, count)
         nouns = rng.choice(WORDS, size=(count, 2))
         adjectives = rng.integers(0, 5, count)
-        texts = [f"the {a} was {MOODS[y][m]} and the {b} too" for (a, b), y, m in zip(nouns, labels, adjectives)]
-        rows.append(pd.DataFrame({"uid": [f"syn-{split[:1]}{i:06d}" for i in range(count)], "split": split,
-                                  "label": labels.astype(np.int64), "text": texts}))
+        texts = [
+            f"the {a} was {MOODS[y][m]} and the {b} too" for (a, b), y, m in zip(nouns, labels, adjectives)
+        ]
+        rows.append(
+            pd.DataFrame(
+                {
+                    "uid": [f"syn-{split[:1]}{i:06d}" for i in range(count)],
+                    "split": split,
+                    "label": labels.astype(np.int64),
+                    "text": texts,
+                }
+            )
+        )
     frame = pd.concat(rows, ignore_index=True)
     frame["length"] = frame["text"].str.split().str.len().astype(np.int64)
     return frame
@@ -58,8 +86,12 @@ def latent_factors(n: int, labels: np.ndarray, rng: np.random.Generator) -> dict
     embedding = centres[clusters] + rng.normal(scale=1.0, size=(n, 2)) + 1.5 * labels[:, None]
     difficulty = rng.normal(size=n) + 0.4 * (clusters % 3)
     relevance = 0.5 * difficulty + rng.normal(size=n)
-    return {"difficulty": difficulty, "relevance": relevance, "embedding": embedding.astype(np.float32),
-            "clusters": clusters}
+    return {
+        "difficulty": difficulty,
+        "relevance": relevance,
+        "embedding": embedding.astype(np.float32),
+        "clusters": clusters,
+    }
 
 
 def method_priority(method: Method, factors: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
@@ -89,15 +121,23 @@ def synthetic_method(method: Method, priority: np.ndarray) -> Method:
     return dataclasses.replace(method, select=select)
 
 
-def write_dynamics(run: Run, factors: dict[str, np.ndarray], labels: np.ndarray, rng: np.random.Generator) -> None:
+def write_dynamics(
+    run: Run, factors: dict[str, np.ndarray], labels: np.ndarray, rng: np.random.Generator
+) -> None:
     n = len(labels)
     run.begin_stage("train", {"synthetic": True})
     started = time.perf_counter()
-    logit = -factors["difficulty"][:, None] + np.linspace(0.0, 1.5, EPOCHS)[None, :] + 0.5 * rng.normal(size=(n, EPOCHS))
+    logit = (
+        -factors["difficulty"][:, None]
+        + np.linspace(0.0, 1.5, EPOCHS)[None, :]
+        + 0.5 * rng.normal(size=(n, EPOCHS))
+    )
     p_gold = (1 / (1 + np.exp(-logit))).astype(np.float32)
     run.write_array("dynamics/train/p_gold", p_gold, stage="train")
     run.write_array("dynamics/train/correct", (p_gold > 0.5).astype(np.uint8), stage="train")
-    run.write_array("dynamics/train/loss", (-np.log(np.clip(p_gold, 1e-6, 1))).astype(np.float32), stage="train")
+    run.write_array(
+        "dynamics/train/loss", (-np.log(np.clip(p_gold, 1e-6, 1))).astype(np.float32), stage="train"
+    )
     run.write_array("dynamics/train/margin", logit.astype(np.float32), stage="train")
     run.finish_stage("train", time.perf_counter() - started)
 
@@ -106,14 +146,24 @@ def write_maps(run: Run, factors: dict[str, np.ndarray], rng: np.random.Generato
     """Cached maps with the keys, stages and metadata of ``prune_core.maps.compute_maps``."""
     embedding = factors["embedding"]
     dyn = np.column_stack([factors["difficulty"], factors["relevance"]]).astype(np.float32)
-    for representation, method, coords in (("hs", "umap", embedding), ("hs", "pca", embedding * [1.0, 0.5]),
-                                           ("dyn", "umap", dyn)):
+    for representation, method, coords in (
+        ("hs", "umap", embedding),
+        ("hs", "pca", embedding * [1.0, 0.5]),
+        ("dyn", "umap", dyn),
+    ):
         stage = f"map:{representation}:{method}"
         params = {"method": method, "n_neighbors": 15, "min_dist": 0.1, "seed": 0, "fit_limit": 50_000}
         run.begin_stage(stage, {"params": params, "representation": representation, "synthetic": True})
-        run.write_array(f"maps/{representation}/{method}", np.asarray(coords, dtype=np.float32), stage=stage,
-                        meta={"representation": representation,
-                              "metric": "euclidean" if representation == "dyn" else "cosine", **params})
+        run.write_array(
+            f"maps/{representation}/{method}",
+            np.asarray(coords, dtype=np.float32),
+            stage=stage,
+            meta={
+                "representation": representation,
+                "metric": "euclidean" if representation == "dyn" else "cosine",
+                **params,
+            },
+        )
         run.finish_stage(stage, 0.0)
 
 
@@ -140,15 +190,33 @@ def make_synthetic_run(runs_dir: str | Path, n: int = 100_000, *, seed: int = 0,
         store.delete(run_id)
     n_validation = max(100, n // 50)
     examples = synthetic_examples(n, n_validation, rng)
-    run = store.create(run_id, {
-        "config": {"dataset": {"train": "synthetic", "limit": None}, "model": "synthetic",
-                   "train": {"epochs": EPOCHS, "lr": 5e-5, "batch_size": 32}},
-        "dataset": {"fingerprint": f"synthetic-{n}-{seed}", "label_names": ["negative", "positive"],
-                    "sizes": {"train": n, "validation": n_validation}, "sources": {"train": "synthetic"}},
-        "model": {"name": "synthetic (no model trained)", "parameters": 0, "class": "none", "device": "none"},
-        "checkpoints": [{"id": "pretrained", "epoch": 0, "lr": None}] +
-                       [{"id": f"epoch-{e}", "epoch": e, "lr": 5e-5 * (1 - e / (EPOCHS + 1))}
-                        for e in range(1, EPOCHS + 1)]})
+    run = store.create(
+        run_id,
+        {
+            "config": {
+                "dataset": {"train": "synthetic", "limit": None},
+                "model": "synthetic",
+                "train": {"epochs": EPOCHS, "lr": 5e-5, "batch_size": 32},
+            },
+            "dataset": {
+                "fingerprint": f"synthetic-{n}-{seed}",
+                "label_names": ["negative", "positive"],
+                "sizes": {"train": n, "validation": n_validation},
+                "sources": {"train": "synthetic"},
+            },
+            "model": {
+                "name": "synthetic (no model trained)",
+                "parameters": 0,
+                "class": "none",
+                "device": "none",
+            },
+            "checkpoints": [{"id": "pretrained", "epoch": 0, "lr": None}]
+            + [
+                {"id": f"epoch-{e}", "epoch": e, "lr": 5e-5 * (1 - e / (EPOCHS + 1))}
+                for e in range(1, EPOCHS + 1)
+            ],
+        },
+    )
     run.begin_stage("data", {"synthetic": True, "n": n, "seed": seed})
     run.write_table("examples", examples, stage="data")
     run.finish_stage("data", 0.0)
@@ -168,8 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     run = make_synthetic_run(args.runs_dir, args.n, seed=args.seed, log=lambda m: print(m, file=sys.stderr))
-    print(f"{run.path}  ({args.n:,} examples, {len(PRESETS)} methods, {run.size_bytes() / 2**20:.0f} MiB, "
-          f"{time.perf_counter() - started:.0f} s)")
+    print(
+        f"{run.path}  ({args.n:,} examples, {len(PRESETS)} methods, {run.size_bytes() / 2**20:.0f} MiB, "
+        f"{time.perf_counter() - started:.0f} s)"
+    )
     return 0
 
 

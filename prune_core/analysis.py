@@ -4,9 +4,9 @@ the label balance, and where one example ranks under every method.
 Du et al. (2025) compare methods by Spearman correlation of their per-example scores and find that
 methods with the same nominal objective select different instances; a reviewer asked whether Pearson
 tells the same story, and set-based selectors (S2L, k-center, ...) have no score, so subsets are also
-compared by Jaccard and overlap (methods.md 1.14, 4.4). Score tables are pandas DataFrames with one
+compared by Jaccard and overlap. Score tables are pandas DataFrames with one
 column per method id and one row per uid, already oriented higher = keep; NaN scores are replaced by
-the column's minimum first, exactly as before selection (methods.md 1.10).
+the column's minimum first, exactly as before selection.
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ CORRELATION_METHODS = ("spearman", "pearson", "kendall")
 def _clean_scores(scores: pd.DataFrame, where: str) -> np.ndarray:
     """[n, k] float64 matrix of a score table with NaN -> column minimum; checks numeric columns."""
     if not isinstance(scores, pd.DataFrame):
-        raise TypeError(f"{where}: expected a pandas DataFrame (uids x method ids), found "
-                        f"{type(scores).__name__}")
+        raise TypeError(
+            f"{where}: expected a pandas DataFrame (uids x method ids), found {type(scores).__name__}"
+        )
     for col in scores.columns:
         if not (pd.api.types.is_numeric_dtype(scores[col]) or pd.api.types.is_bool_dtype(scores[col])):
-            raise TypeError(f"{where}: column {col!r} should hold numeric scores, found dtype "
-                            f"{scores[col].dtype}")
+            raise TypeError(
+                f"{where}: column {col!r} should hold numeric scores, found dtype {scores[col].dtype}"
+            )
     if scores.shape[0] == 0:
         raise ValueError(f"{where}: expected at least one example (row), found none")
     matrix = np.zeros(scores.shape, dtype=np.float64)
@@ -88,8 +90,10 @@ def _membership(selections: Mapping[str, Iterable]) -> tuple[list[str], np.ndarr
     if not isinstance(selections, Mapping):
         raise TypeError(f"expected a dict of method id -> selected uids, found {type(selections).__name__}")
     names = list(selections)
-    members = [pd.unique(np.asarray(list(v) if isinstance(v, (set, frozenset)) else v).ravel())
-               for v in selections.values()]
+    members = [
+        pd.unique(np.asarray(list(v) if isinstance(v, (set, frozenset)) else v).ravel())
+        for v in selections.values()
+    ]
     sizes = [len(m) for m in members]
     pooled = np.concatenate([np.asarray(m, dtype=object) for m in members]) if members else np.array([])
     codes, universe = pd.factorize(pooled) if pooled.size else (np.array([], dtype=np.int64), [])
@@ -116,8 +120,8 @@ def jaccard_matrix(selections: Mapping[str, Iterable]) -> pd.DataFrame:
 def overlap_matrix(selections: Mapping[str, Iterable], k: int | None = None) -> pd.DataFrame:
     """Overlap |A & B| / min(|A|, |B|) between every pair of selected sets, or |A & B| / k when k is given.
 
-    With k = the budget this is the "share of the k kept examples two methods agree on" of methods.md
-    1.14; min(|A|, |B|) handles quantile selections whose sizes differ slightly with ties. An empty
+    With k = the budget this is the "share of the k kept examples two methods agree on" of Du et al.
+    (2025); min(|A|, |B|) handles quantile selections whose sizes differ slightly with ties. An empty
     set gives NaN (undefined) under the min rule.
     """
     if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0):
@@ -131,8 +135,9 @@ def overlap_matrix(selections: Mapping[str, Iterable], k: int | None = None) -> 
     return pd.DataFrame(ov, index=pd.Index(names), columns=pd.Index(names))
 
 
-def largest_intersections(selections: Mapping[str, Iterable], top: int | None = 10,
-                          max_order: int = 3) -> pd.DataFrame:
+def largest_intersections(
+    selections: Mapping[str, Iterable], top: int | None = 10, max_order: int = 3
+) -> pd.DataFrame:
     """UpSet-style exclusive intersections: combinations of methods that share the most examples.
 
     Each kept example belongs to exactly one combination: the set of methods that keep it. Returns the
@@ -174,14 +179,18 @@ def total_variation(p, q) -> float:
     """Total-variation distance 0.5 * sum |p - q| between two label distributions (0 = same, 1 = disjoint)."""
     a, b = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"total_variation: expected two distributions of the same length, found shapes "
-                         f"{a.shape} and {b.shape}")
+        raise ValueError(
+            f"total_variation: expected two distributions of the same length, found shapes "
+            f"{a.shape} and {b.shape}"
+        )
     if np.isnan(a).any() or np.isnan(b).any():
         return float("nan")
     for name, d in (("p", a), ("q", b)):
         if np.any(d < 0) or abs(d.sum() - 1.0) > 1e-6:
-            raise ValueError(f"total_variation: {name} should be non-negative shares summing to 1, found sum "
-                             f"{d.sum():.6g} and minimum {d.min():.3g} (pass label_distribution, not counts)")
+            raise ValueError(
+                f"total_variation: {name} should be non-negative shares summing to 1, found sum "
+                f"{d.sum():.6g} and minimum {d.min():.3g} (pass label_distribution, not counts)"
+            )
     return float(0.5 * np.abs(a - b).sum())
 
 
@@ -190,25 +199,29 @@ def _indices(selected, n: int, name: str) -> np.ndarray:
     arr = np.asarray(list(selected) if isinstance(selected, (set, frozenset)) else selected)
     if arr.dtype == np.bool_:
         if arr.shape != (n,):
-            raise ValueError(f"label_balance_table[{name!r}]: a boolean mask must have length {n}, found "
-                             f"shape {arr.shape}")
+            raise ValueError(
+                f"label_balance_table[{name!r}]: a boolean mask must have length {n}, found shape {arr.shape}"
+            )
         return np.flatnonzero(arr)
     arr = arr.ravel()
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"label_balance_table[{name!r}]: expected integer row positions, found dtype "
-                        f"{arr.dtype}")
+        raise TypeError(
+            f"label_balance_table[{name!r}]: expected integer row positions, found dtype {arr.dtype}"
+        )
     if arr.size and (arr.min() < 0 or arr.max() >= n):
-        raise ValueError(f"label_balance_table[{name!r}]: positions must lie in [0, {n}), found "
-                         f"{arr.min()}..{arr.max()}")
+        raise ValueError(
+            f"label_balance_table[{name!r}]: positions must lie in [0, {n}), found {arr.min()}..{arr.max()}"
+        )
     return arr.astype(np.int64)
 
 
-def label_balance_table(selections: Mapping[str, Iterable], labels, label_names,
-                        include_full: bool = False) -> pd.DataFrame:
+def label_balance_table(
+    selections: Mapping[str, Iterable], labels, label_names, include_full: bool = False
+) -> pd.DataFrame:
     """One row per method: subset size, count and share of every label, and TV distance from the full data.
 
     Du et al. (2025) found LESS's subset concentrated on one class of CAD (fixed by label-balanced
-    selection), so the realised label balance is shown next to every budget (methods.md 4.3).
+    selection), so the realised label balance is shown next to every budget.
     Selections are row positions into ``labels`` (or boolean masks); ``include_full`` adds a first
     row "(full data)" as the reference.
     """
@@ -241,8 +254,9 @@ def example_ranks(scores: pd.DataFrame) -> pd.DataFrame:
     n = matrix.shape[0]
     ranks = rankdata(-matrix, method="average", axis=0)
     percentile = 100.0 * (n + 1 - ranks) / n
-    columns = pd.MultiIndex.from_tuples([("rank", c) for c in scores.columns]
-                                        + [("percentile", c) for c in scores.columns])
+    columns = pd.MultiIndex.from_tuples(
+        [("rank", c) for c in scores.columns] + [("percentile", c) for c in scores.columns]
+    )
     return pd.DataFrame(np.hstack([ranks, percentile]), index=scores.index, columns=columns)
 
 
@@ -253,14 +267,20 @@ def example_profile(scores: pd.DataFrame, uid) -> pd.DataFrame:
     """
     matrix = _clean_scores(scores, "example_profile")
     if not scores.index.is_unique:
-        raise ValueError("example_profile: the score table's index (uids) has duplicates; expected one row "
-                         "per uid")
+        raise ValueError(
+            "example_profile: the score table's index (uids) has duplicates; expected one row per uid"
+        )
     if uid not in scores.index:
         raise KeyError(f"example_profile: uid {uid!r} is not in the score table ({len(scores)} uids)")
     pos = scores.index.get_loc(uid)
     value = matrix[pos]
     n = matrix.shape[0]
     rank = (matrix > value).sum(axis=0) + ((matrix == value).sum(axis=0) + 1) / 2.0
-    return pd.DataFrame({"score": scores.iloc[pos].to_numpy(dtype=np.float64), "rank": rank,
-                         "percentile": 100.0 * (n + 1 - rank) / n},
-                        index=pd.Index(list(scores.columns), name="method"))
+    return pd.DataFrame(
+        {
+            "score": scores.iloc[pos].to_numpy(dtype=np.float64),
+            "rank": rank,
+            "percentile": 100.0 * (n + 1 - rank) / n,
+        },
+        index=pd.Index(list(scores.columns), name="method"),
+    )

@@ -21,8 +21,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prune_core.data_readers import (SUPPORTED_EXTENSIONS, DataError, SourceTable, read_hub, read_label_names,
-                                     read_source, read_table)
+from prune_core.data_readers import (
+    SUPPORTED_EXTENSIONS,
+    DataError,
+    SourceTable,
+    read_hub,
+    read_label_names,
+    read_source,
+    read_table,
+)
 
 __all__ = ["DataError", "Dataset", "DatasetSpec", "load_dataset", "read_table", "stratified_counts"]
 
@@ -62,11 +69,15 @@ class DatasetSpec:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"DatasetSpec.{name}: expected a whole number >= 1 or None, found {value!r}")
         if not 0 < self.validation_fraction < 1:
-            raise ValueError("DatasetSpec.validation_fraction: expected a number between 0 and 1 "
-                             f"(exclusive), found {self.validation_fraction!r}")
+            raise ValueError(
+                "DatasetSpec.validation_fraction: expected a number between 0 and 1 "
+                f"(exclusive), found {self.validation_fraction!r}"
+            )
         if self.text_pair_column is not None and self.text_pair_column == self.text_column:
-            raise ValueError(f"DatasetSpec.text_pair_column: expected a column other than text_column, "
-                             f"found {self.text_pair_column!r} for both")
+            raise ValueError(
+                f"DatasetSpec.text_pair_column: expected a column other than text_column, "
+                f"found {self.text_pair_column!r} for both"
+            )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -109,8 +120,9 @@ def load_dataset(spec: DatasetSpec) -> Dataset:
     """Read, validate, label-index, uid, split and sample a dataset as ``spec`` describes; deterministic."""
     tables, sources, names_hint = _locate_sources(spec)
     columns = {split: _read_columns(tables[split], spec) for split in SPLITS if split in tables}
-    label_names, index_of = _label_index(columns["train"].labels, tables["train"], spec.label_column,
-                                         names_hint)
+    label_names, index_of = _label_index(
+        columns["train"].labels, tables["train"], spec.label_column, names_hint
+    )
     frames, repeats, first_seen = {}, Counter(), {}
     for split, cols in columns.items():
         labels = _label_indices(cols.labels, index_of, tables[split], spec.label_column, tables["train"].name)
@@ -120,15 +132,22 @@ def load_dataset(spec: DatasetSpec) -> Dataset:
     if "validation" not in frames:
         frames["train"], frames["validation"] = _hold_out(frames["train"], spec, tables["train"].name)
         sources["validation"] = sources["train"]
-    for split, limit in (("train", spec.limit), ("validation", spec.limit_validation),
-                         ("test", spec.limit_test)):
+    for split, limit in (
+        ("train", spec.limit),
+        ("validation", spec.limit_validation),
+        ("test", spec.limit_test),
+    ):
         if split in frames and limit is not None and limit < len(frames[split]):
             rng = np.random.default_rng([spec.seed, _STREAMS[split]])
             kept = _stratified_sample(frames[split]["label"].to_numpy(), limit, rng)
             frames[split] = frames[split].iloc[kept]
     examples = pd.concat([frames[s] for s in SPLITS if s in frames], ignore_index=True)
-    return Dataset(examples, label_names, _fingerprint(examples, label_names),
-                   {s: sources[s] for s in SPLITS if s in sources})
+    return Dataset(
+        examples,
+        label_names,
+        _fingerprint(examples, label_names),
+        {s: sources[s] for s in SPLITS if s in sources},
+    )
 
 
 def stratified_counts(counts: np.ndarray, n: int, caps: np.ndarray | None = None) -> np.ndarray:
@@ -156,13 +175,15 @@ def stratified_counts(counts: np.ndarray, n: int, caps: np.ndarray | None = None
     return take
 
 
-def _stratified_sample(labels: np.ndarray, n: int, rng: np.random.Generator,
-                       keep_one: bool = False) -> np.ndarray:
+def _stratified_sample(
+    labels: np.ndarray, n: int, rng: np.random.Generator, keep_one: bool = False
+) -> np.ndarray:
     """Sorted positions of a label-stratified sample of ``n``; ``keep_one`` leaves >= 1 of each label out."""
     _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
     take = stratified_counts(counts, n, counts - 1 if keep_one else None)
-    chosen = [rng.choice(np.flatnonzero(inverse == k), size=int(t), replace=False)
-              for k, t in enumerate(take) if t]
+    chosen = [
+        rng.choice(np.flatnonzero(inverse == k), size=int(t), replace=False) for k, t in enumerate(take) if t
+    ]
     return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
 
 
@@ -172,9 +193,11 @@ def _hold_out(train: pd.DataFrame, spec: DatasetSpec, train_name: str) -> tuple[
     rng = np.random.default_rng([spec.seed, _STREAMS["hold_out"]])
     held = _stratified_sample(train["label"].to_numpy(), size, rng, keep_one=True)
     if len(held) == 0:
-        raise DataError(f"no validation file, and {len(train)} training rows are too few to hold out a "
-                        "validation split while keeping every label in train; give a validation file",
-                        path=train_name)
+        raise DataError(
+            f"no validation file, and {len(train)} training rows are too few to hold out a "
+            "validation split while keeping every label in train; give a validation file",
+            path=train_name,
+        )
     is_held = np.zeros(len(train), dtype=bool)
     is_held[held] = True
     return train[~is_held], train[is_held].assign(split="validation")
@@ -193,8 +216,10 @@ def _locate_sources(spec: DatasetSpec) -> tuple[dict[str, SourceTable], dict[str
             if "train" not in files:
                 expected = ", ".join(f"train{ext}" for ext in SUPPORTED_EXTENSIONS)
                 present = ", ".join(sorted(p.name for p in train.iterdir())) or "nothing"
-                raise DataError(f"no training file; expected one of {expected} in this directory, found: "
-                                f"{present}", path=train)
+                raise DataError(
+                    f"no training file; expected one of {expected} in this directory, found: {present}",
+                    path=train,
+                )
         else:
             files = {"train": train}
         labels_file = (train if train.is_dir() else train.parent) / "labels.json"
@@ -203,8 +228,11 @@ def _locate_sources(spec: DatasetSpec) -> tuple[dict[str, SourceTable], dict[str
     for split, explicit in (("validation", spec.validation), ("test", spec.test)):
         if explicit is not None:
             if explicit.startswith("hf:"):
-                raise DataError(f"expected a file for the {split} split, found a hub id; hub ids work only "
-                                "as train (their own splits are used)", path=explicit)
+                raise DataError(
+                    f"expected a file for the {split} split, found a hub id; hub ids work only "
+                    "as train (their own splits are used)",
+                    path=explicit,
+                )
             files[split] = Path(explicit)
     for split, file in files.items():
         tables[split], sources[split] = read_source(file), str(file)
@@ -212,12 +240,19 @@ def _locate_sources(spec: DatasetSpec) -> tuple[dict[str, SourceTable], dict[str
 
 
 def _find_split_file(directory: Path, split: str) -> Path | None:
-    found = [directory / f"{stem}{ext}" for stem in _SPLIT_STEMS[split] for ext in SUPPORTED_EXTENSIONS
-             if (directory / f"{stem}{ext}").is_file()]
+    found = [
+        directory / f"{stem}{ext}"
+        for stem in _SPLIT_STEMS[split]
+        for ext in SUPPORTED_EXTENSIONS
+        if (directory / f"{stem}{ext}").is_file()
+    ]
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
-        raise DataError(f"several {split} files ({names}); expected one: remove the others or name one "
-                        f"explicitly as {split}=", path=directory)
+        raise DataError(
+            f"several {split} files ({names}); expected one: remove the others or name one "
+            f"explicitly as {split}=",
+            path=directory,
+        )
     return found[0] if found else None
 
 
@@ -225,20 +260,29 @@ def _read_columns(table: SourceTable, spec: DatasetSpec) -> _SplitColumns:
     frame = table.frame
     if len(frame) == 0:
         raise table.error(None, None, "no data rows; expected a header and at least one example")
-    wanted = {"text_column": spec.text_column, "text_pair_column": spec.text_pair_column,
-              "label_column": spec.label_column, "id_column": spec.id_column}
+    wanted = {
+        "text_column": spec.text_column,
+        "text_pair_column": spec.text_pair_column,
+        "label_column": spec.label_column,
+        "id_column": spec.id_column,
+    }
     for field, column in wanted.items():
         if column is not None and column not in frame.columns:
             found = ", ".join(map(str, frame.columns))
-            raise DataError(f"missing column; found columns {found} (set {field} to use another)",
-                            path=table.name, line=table.header_line, column=column)
+            raise DataError(
+                f"missing column; found columns {found} (set {field} to use another)",
+                path=table.name,
+                line=table.header_line,
+                column=column,
+            )
     id_column = spec.id_column or ("id" if "id" in frame.columns else None)
     return _SplitColumns(
         texts=_texts(table, spec.text_column),
         pairs=_texts(table, spec.text_pair_column) if spec.text_pair_column else None,
         labels=_labels_as_written(table, spec.label_column),
         ids=_ids(table, id_column) if id_column else None,
-        id_column=id_column)
+        id_column=id_column,
+    )
 
 
 def _is_missing(value: object) -> bool:
@@ -274,8 +318,12 @@ def _labels_as_written(table: SourceTable, column: str) -> list[str]:
         elif _is_missing(value) or isinstance(value, str):
             raise table.error(row, column, "missing label; every example needs a label")
         else:
-            raise table.error(row, column, f"expected a class index (a whole number) or a label name, found "
-                                           f"{type(value).__name__} {value!r:.60}")
+            raise table.error(
+                row,
+                column,
+                f"expected a class index (a whole number) or a label name, found "
+                f"{type(value).__name__} {value!r:.60}",
+            )
     return out
 
 
@@ -289,13 +337,15 @@ def _ids(table: SourceTable, column: str) -> list[str]:
         elif isinstance(value, float) and value.is_integer():
             out.append(str(int(value)))
         else:
-            raise table.error(row, column, f"expected an id (non-empty text or a whole number), found "
-                                           f"{value!r:.60}")
+            raise table.error(
+                row, column, f"expected an id (non-empty text or a whole number), found {value!r:.60}"
+            )
     return out
 
 
-def _label_index(labels: list[str], train: SourceTable, column: str,
-                 names_hint: list[str] | None) -> tuple[list[str], dict[str, int]]:
+def _label_index(
+    labels: list[str], train: SourceTable, column: str, names_hint: list[str] | None
+) -> tuple[list[str], dict[str, int]]:
     """Label names, and label-as-written -> index for every training label.
 
     Whole numbers are class indices (names from labels.json / ClassLabel, else str(index)); other strings
@@ -303,30 +353,46 @@ def _label_index(labels: list[str], train: SourceTable, column: str,
     """
     distinct = sorted(set(labels))
     if len(distinct) < 2:
-        raise DataError(f"a single class: all {len(labels)} rows (rows 1-{len(labels)}) have label "
-                        f"{distinct[0]!r}; expected at least 2 distinct labels to train a classifier",
-                        path=train.name, column=column)
+        raise DataError(
+            f"a single class: all {len(labels)} rows (rows 1-{len(labels)}) have label "
+            f"{distinct[0]!r}; expected at least 2 distinct labels to train a classifier",
+            path=train.name,
+            column=column,
+        )
     if all(_WHOLE_NUMBER.fullmatch(v) for v in distinct):
         indices = [int(v) for v in labels]
         names = names_hint or [str(i) for i in range(max(indices) + 1)]
         for row, index in enumerate(indices, 1):
             if index < 0:
-                raise train.error(row, column, f"negative class index {index}; expected a whole number >= 0 "
-                                               "(hub datasets mark unlabelled rows with -1)")
+                raise train.error(
+                    row,
+                    column,
+                    f"negative class index {index}; expected a whole number >= 0 "
+                    "(hub datasets mark unlabelled rows with -1)",
+                )
             if index >= len(names):
-                raise train.error(row, column, f"class index {index} has no name; labels.json (or the hub's "
-                                               f"ClassLabel feature) names classes 0..{len(names) - 1}")
+                raise train.error(
+                    row,
+                    column,
+                    f"class index {index} has no name; labels.json (or the hub's "
+                    f"ClassLabel feature) names classes 0..{len(names) - 1}",
+                )
         return names, {v: int(v) for v in distinct}
     names = names_hint if names_hint and set(distinct) <= set(names_hint) else distinct
     return list(names), {v: names.index(v) for v in distinct}
 
 
-def _label_indices(labels: list[str], index_of: dict[str, int], table: SourceTable, column: str,
-                   train_name: str) -> np.ndarray:
+def _label_indices(
+    labels: list[str], index_of: dict[str, int], table: SourceTable, column: str, train_name: str
+) -> np.ndarray:
     for row, label in enumerate(labels, 1):
         if label not in index_of:
-            raise table.error(row, column, f"label {label!r} never occurs in the training data "
-                                           f"({train_name}); expected one of {sorted(index_of)}")
+            raise table.error(
+                row,
+                column,
+                f"label {label!r} never occurs in the training data "
+                f"({train_name}); expected one of {sorted(index_of)}",
+            )
     return np.array([index_of[label] for label in labels], dtype=np.int64)
 
 
@@ -343,8 +409,9 @@ def _hashed_uids(cols: _SplitColumns, repeats: Counter) -> list[str]:
     return uids
 
 
-def _check_unique(uids: list[str], table: SourceTable, column: str | None,
-                  first_seen: dict[str, tuple[SourceTable, int]]) -> None:
+def _check_unique(
+    uids: list[str], table: SourceTable, column: str | None, first_seen: dict[str, tuple[SourceTable, int]]
+) -> None:
     """Record each uid's file and row; a uid already recorded (this split or an earlier one) is an error."""
     for row, uid in enumerate(uids, 1):
         if uid in first_seen:

@@ -33,7 +33,7 @@ class ExportError(ValueError):
 class Export:
     """The rows to write and the manifest describing them."""
 
-    frame: pd.DataFrame       # uid, rank, label, label_name, text[, text_pair]
+    frame: pd.DataFrame  # uid, rank, label, label_name, text[, text_pair]
     manifest: dict
 
 
@@ -44,8 +44,9 @@ def safe_output_path(output: str | Path) -> Path:
     """
     path = Path(output).expanduser()
     if any(part == ".." for part in path.parts):
-        raise ExportError(f"output path {str(output)!r} climbs out of its directory with '..'; "
-                          "name the directory directly")
+        raise ExportError(
+            f"output path {str(output)!r} climbs out of its directory with '..'; name the directory directly"
+        )
     if path.name in ("", ".") or path.is_dir():
         raise ExportError(f"output {str(output)!r} must be a file name, not a directory")
     directory = path.parent.resolve()
@@ -55,8 +56,9 @@ def safe_output_path(output: str | Path) -> Path:
     return directory / path.name
 
 
-def selection_for_export(results: Results, method: str, budget: float | int | None, balanced: bool,
-                         ranking: bool) -> np.ndarray:
+def selection_for_export(
+    results: Results, method: str, budget: float | int | None, balanced: bool, ranking: bool
+) -> np.ndarray:
     """Positions to export; budgets or methods not cached are computed in memory from the run."""
     try:
         if ranking:
@@ -73,8 +75,14 @@ def selection_for_export(results: Results, method: str, budget: float | int | No
         return result.rankings[variant] if ranking else result.selections[variant][0]
 
 
-def build_export(results: Results, method: str, budget: float | int | None = None, *, balanced: bool = False,
-                 ranking: bool = False) -> Export:
+def build_export(
+    results: Results,
+    method: str,
+    budget: float | int | None = None,
+    *,
+    balanced: bool = False,
+    ranking: bool = False,
+) -> Export:
     get_method(method)  # fail early and clearly on an unknown method id
     if not ranking:
         if budget is None:
@@ -82,23 +90,39 @@ def build_export(results: Results, method: str, budget: float | int | None = Non
         budget_to_k(budget, results.n)  # raises BudgetError for a budget outside (0, 1]
     positions = selection_for_export(results, method, budget, balanced, ranking)
     train = results.train
-    frame = pd.DataFrame({"uid": train["uid"].to_numpy()[positions], "rank": np.arange(1, len(positions) + 1),
-                          "label": train["label"].to_numpy()[positions]})
+    frame = pd.DataFrame(
+        {
+            "uid": train["uid"].to_numpy()[positions],
+            "rank": np.arange(1, len(positions) + 1),
+            "label": train["label"].to_numpy()[positions],
+        }
+    )
     names = results.label_names
     frame["label_name"] = [names[i] if i < len(names) else str(i) for i in frame["label"]]
     frame["text"] = train["text"].to_numpy()[positions]
     if "text_pair" in train:
         frame["text_pair"] = train["text_pair"].to_numpy()[positions]
     info = results.methods.get(method) or get_method(method).describe()
-    histogram = {names[i] if i < len(names) else str(i): int(c)
-                 for i, c in enumerate(np.bincount(frame["label"], minlength=len(names)))}
+    histogram = {
+        names[i] if i < len(names) else str(i): int(c)
+        for i, c in enumerate(np.bincount(frame["label"], minlength=len(names)))
+    }
     manifest = {
-        "run": results.run.id, "dataset_fingerprint": results.run.manifest.get("dataset", {}).get("fingerprint"),
-        "method": method, "title": info.get("title"), "representation": info.get("representation"),
-        "selector": info.get("selector"), "parameters": info.get("params", {}),
-        "budget": None if ranking else budget, "ranking": ranking, "balanced": balanced,
-        "size": int(len(frame)), "of": int(results.n), "label_histogram": histogram,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "prunescope": __version__,
+        "run": results.run.id,
+        "dataset_fingerprint": results.run.manifest.get("dataset", {}).get("fingerprint"),
+        "method": method,
+        "title": info.get("title"),
+        "representation": info.get("representation"),
+        "selector": info.get("selector"),
+        "parameters": info.get("params", {}),
+        "budget": None if ranking else budget,
+        "ranking": ranking,
+        "balanced": balanced,
+        "size": int(len(frame)),
+        "of": int(results.n),
+        "label_histogram": histogram,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "prunescope": __version__,
     }
     return Export(frame, manifest)
 

@@ -1,8 +1,8 @@
 """2-D maps of a representation (UMAP, or PCA as the quick fallback), computed once and cached.
 
 UMAP is far too slow to fit on a page rerun (``import umap`` alone takes ~12 s and the first fit compiles
-with numba; measurements.md), so the backend computes the coordinates and the app only reads them.
-Following methods.md 4.4: hidden states and gradients are L2-normalised and mapped with the cosine
+with numba), so the backend computes the coordinates and the app only reads them.
+Hidden states and gradients are L2-normalised and mapped with the cosine
 metric; loss trajectories use the raw values and the Euclidean metric; n_neighbors 15, min_dist 0.1,
 a fixed random_state. Above ``fit_limit`` examples UMAP is fitted on a seeded sample and the rest is
 placed with ``transform``.
@@ -54,8 +54,13 @@ def umap_2d(features: np.ndarray, params: MapParams, metric: str) -> np.ndarray:
 
     n = len(features)
     neighbors = max(2, min(params.n_neighbors, n - 1))
-    reducer = umap.UMAP(n_components=2, n_neighbors=neighbors, min_dist=params.min_dist, metric=metric,
-                        random_state=params.seed)
+    reducer = umap.UMAP(
+        n_components=2,
+        n_neighbors=neighbors,
+        min_dist=params.min_dist,
+        metric=metric,
+        random_state=params.seed,
+    )
     if n <= params.fit_limit:
         return reducer.fit_transform(features).astype(np.float32)
     sample = np.sort(np.random.default_rng(params.seed).choice(n, params.fit_limit, replace=False))
@@ -75,15 +80,19 @@ def map_key(representation: str, method: str) -> str:
     return f"maps/{representation}/{method}"
 
 
-def compute_maps(run: Run, representations: list[str] | None = None, params: MapParams = MapParams(), *,
-                 log=print) -> dict[str, str]:
+def compute_maps(
+    run: Run, representations: list[str] | None = None, params: MapParams = MapParams(), *, log=print
+) -> dict[str, str]:
     """Compute and cache the 2-D map of each representation (skipping cached ones); returns statuses."""
     reps = Representations(run)
     report = {}
     for name in representations or list(REPRESENTATIONS):
         stage = f"map:{name}:{params.method}"
-        stage_params = {"params": params.to_dict(), "representation": name,
-                        "run": run.stage("train").get("params_hash")}
+        stage_params = {
+            "params": params.to_dict(),
+            "representation": name,
+            "run": run.stage("train").get("params_hash"),
+        }
         if run.stage_is_done(stage, stage_params):
             report[name] = "cached"
             continue
@@ -102,8 +111,12 @@ def compute_maps(run: Run, representations: list[str] | None = None, params: Map
             run.fail_stage(stage, f"{type(err).__name__}: {err}")
             report[name] = f"failed: {err}"
             continue
-        run.write_array(map_key(name, params.method), coords, stage=stage,
-                        meta={"representation": name, "metric": metric_for(name), **params.to_dict()})
+        run.write_array(
+            map_key(name, params.method),
+            coords,
+            stage=stage,
+            meta={"representation": name, "metric": metric_for(name), **params.to_dict()},
+        )
         run.finish_stage(stage, time.perf_counter() - started)
         report[name] = "done"
         log(f"[{stage}] done in {time.perf_counter() - started:.1f}s")

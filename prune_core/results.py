@@ -50,18 +50,25 @@ class Results:
         return self.run.read_json("methods") if self.run.has("methods") else {}
 
     def available(self, kind: str | None = None) -> list[str]:
-        return [m for m, info in self.methods.items()
-                if info.get("status") == "done" and (kind is None or info.get("kind") == kind)]
+        return [
+            m
+            for m, info in self.methods.items()
+            if info.get("status") == "done" and (kind is None or info.get("kind") == kind)
+        ]
 
     def info(self, method: str) -> dict:
         if method not in self.methods:
             known = ", ".join(self.available()) or "none"
-            raise MissingSelection(f"run {self.run.id} has no method {method!r} (computed: {known}); "
-                                   f"run `python -m prune_core select {self.run.id} --methods {method}`")
+            raise MissingSelection(
+                f"run {self.run.id} has no method {method!r} (computed: {known}); "
+                f"run `python -m prune_core select {self.run.id} --methods {method}`"
+            )
         info = self.methods[method]
         if info.get("status") != "done":
-            raise MissingSelection(f"method {method!r} did not finish on run {self.run.id}: "
-                                   f"{info.get('error') or info.get('status')}")
+            raise MissingSelection(
+                f"method {method!r} did not finish on run {self.run.id}: "
+                f"{info.get('error') or info.get('status')}"
+            )
         return info
 
     @cached_property
@@ -73,12 +80,15 @@ class Results:
 
     def ranking(self, method: str, balanced: bool = False) -> np.ndarray:
         self.info(method)
-        return np.asarray(self.run.read_array(f"rankings/{method}/{'balanced' if balanced else 'plain'}"),
-                          dtype=np.int64)
+        return np.asarray(
+            self.run.read_array(f"rankings/{method}/{'balanced' if balanced else 'plain'}"), dtype=np.int64
+        )
 
     def budgets(self, method: str, balanced: bool = False) -> list[float]:
         self.info(method)
-        return list(self.run.array_meta(f"selections/{method}/{'balanced' if balanced else 'plain'}")["budgets"])
+        return list(
+            self.run.array_meta(f"selections/{method}/{'balanced' if balanced else 'plain'}")["budgets"]
+        )
 
     def selection(self, method: str, budget: float | int, balanced: bool = False) -> np.ndarray:
         """Row positions (training split) kept by ``method`` at ``budget``, in keep order."""
@@ -90,13 +100,17 @@ class Results:
         cached = [float(b) for b in meta["budgets"]]
         if isinstance(budget, float) and any(abs(budget - b) < 1e-9 for b in cached):
             row = next(i for i, b in enumerate(cached) if abs(budget - b) < 1e-9)
-            member = unpack_membership(self.run.read_array(key)[row: row + 1], self.n)[0]
+            member = unpack_membership(self.run.read_array(key)[row : row + 1], self.n)[0]
             return ranking[member[ranking]]
-        prefix_is_exact = (info.get("kind") == "score" and info.get("rule", "exact") == "exact") or info.get("nested")
+        prefix_is_exact = (info.get("kind") == "score" and info.get("rule", "exact") == "exact") or info.get(
+            "nested"
+        )
         if prefix_is_exact:
             return ranking[: budget_to_k(budget, self.n)]
-        raise MissingSelection(f"{method} at budget {budget} is not cached (cached: {cached}); run "
-                               f"`python -m prune_core select {self.run.id} --methods {method} --budgets {budget}`")
+        raise MissingSelection(
+            f"{method} at budget {budget} is not cached (cached: {cached}); run "
+            f"`python -m prune_core select {self.run.id} --methods {method} --budgets {budget}`"
+        )
 
     def selected_uids(self, method: str, budget: float | int, balanced: bool = False) -> np.ndarray:
         return self.train["uid"].to_numpy()[self.selection(method, budget, balanced)]

@@ -22,23 +22,46 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def make_synthetic_run(store: RunStore, run_id: str = "synthetic", *, n: int = 200, m: int = 50,
-                       num_labels: int = 2, epochs: int = 2, hidden: int = 16, dim: int = 32, seed: int = 0,
-                       labels: np.ndarray | None = None) -> Run:
+def make_synthetic_run(
+    store: RunStore,
+    run_id: str = "synthetic",
+    *,
+    n: int = 200,
+    m: int = 50,
+    num_labels: int = 2,
+    epochs: int = 2,
+    hidden: int = 16,
+    dim: int = 32,
+    seed: int = 0,
+    labels: np.ndarray | None = None,
+) -> Run:
     """A complete run (data, train, represent stages) with ``n`` train and ``m`` validation examples."""
     rng = np.random.default_rng(seed)
     names = [f"label-{i}" for i in range(num_labels)]
     y = np.asarray(labels) if labels is not None else rng.integers(0, num_labels, n)
     y_val = rng.integers(0, num_labels, m)
     centers = rng.normal(0, 2.0, (num_labels, hidden))
-    run = store.create(run_id, {"config": {"synthetic": True, "n": n},
-                                "dataset": {"label_names": names, "sizes": {"train": n, "validation": m},
-                                            "fingerprint": f"synthetic-{seed}-{n}"}})
+    run = store.create(
+        run_id,
+        {
+            "config": {"synthetic": True, "n": n},
+            "dataset": {
+                "label_names": names,
+                "sizes": {"train": n, "validation": m},
+                "fingerprint": f"synthetic-{seed}-{n}",
+            },
+        },
+    )
     uids = [f"ex-{i:06d}" for i in range(n)] + [f"val-{i:05d}" for i in range(m)]
-    examples = pd.DataFrame({"uid": uids, "split": ["train"] * n + ["validation"] * m,
-                             "label": np.concatenate([y, y_val]).astype(np.int64),
-                             "text": [f"synthetic example {u}" for u in uids],
-                             "length": np.full(n + m, 3, dtype=np.int64)})
+    examples = pd.DataFrame(
+        {
+            "uid": uids,
+            "split": ["train"] * n + ["validation"] * m,
+            "label": np.concatenate([y, y_val]).astype(np.int64),
+            "text": [f"synthetic example {u}" for u in uids],
+            "length": np.full(n + m, 3, dtype=np.int64),
+        }
+    )
     run.begin_stage("data")
     run.write_table("examples", examples, stage="data")
     run.finish_stage("data", 0.0)
@@ -51,20 +74,34 @@ def make_synthetic_run(store: RunStore, run_id: str = "synthetic", *, n: int = 2
     readout[:, :] += (centers / 4).T
     run.begin_stage("train")
     logits_t = [z_train @ readout * (0.5 + e) for e in range(epochs)]
-    probs_t = [_softmax(l) for l in logits_t]
+    probs_t = [_softmax(z) for z in logits_t]
     p_gold = np.stack([p[np.arange(n), y] for p in probs_t], axis=1).astype(np.float32)
-    gold = np.stack([l[np.arange(n), y] for l in logits_t], axis=1)
-    others = np.stack([np.where(np.arange(num_labels)[None, :] == y[:, None], -np.inf, l).max(axis=1)
-                       for l in logits_t], axis=1)
-    dyn = {"p_gold": p_gold, "loss": -np.log(np.clip(p_gold, 1e-12, 1)), "margin": (gold - others).astype(np.float32),
-           "correct": (gold > others).astype(np.uint8)}
+    gold = np.stack([z[np.arange(n), y] for z in logits_t], axis=1)
+    others = np.stack(
+        [np.where(np.arange(num_labels)[None, :] == y[:, None], -np.inf, z).max(axis=1) for z in logits_t],
+        axis=1,
+    )
+    dyn = {
+        "p_gold": p_gold,
+        "loss": -np.log(np.clip(p_gold, 1e-12, 1)),
+        "margin": (gold - others).astype(np.float32),
+        "correct": (gold > others).astype(np.uint8),
+    }
     for name, value in dyn.items():
-        run.write_array(f"dynamics/train/{name}", value.astype(np.uint8 if name == "correct" else np.float32),
-                        stage="train", meta={"representation": "training dynamics", "split": "train", "quantity": name})
+        run.write_array(
+            f"dynamics/train/{name}",
+            value.astype(np.uint8 if name == "correct" else np.float32),
+            stage="train",
+            meta={"representation": "training dynamics", "split": "train", "quantity": name},
+        )
     checkpoints = [{"id": "pretrained", "epoch": 0, "step": 0, "lr": None}]
-    checkpoints += [{"id": f"epoch-{e}", "epoch": e, "step": e * 10, "lr": 1e-4 / e, "gradients": e == epochs}
-                    for e in range(1, epochs + 1)]
-    run.update_manifest(checkpoints=checkpoints, model={"name": "synthetic", "parameters": hidden * num_labels})
+    checkpoints += [
+        {"id": f"epoch-{e}", "epoch": e, "step": e * 10, "lr": 1e-4 / e, "gradients": e == epochs}
+        for e in range(1, epochs + 1)
+    ]
+    run.update_manifest(
+        checkpoints=checkpoints, model={"name": "synthetic", "parameters": hidden * num_labels}
+    )
     run.finish_stage("train", 0.0)
 
     projection = rng.normal(0, 1 / np.sqrt(dim), (hidden * num_labels, dim))
@@ -80,19 +117,44 @@ def make_synthetic_run(store: RunStore, run_id: str = "synthetic", *, n: int = 2
             run.write_array(f"outputs/{split}/{ckpt}/logits", logits, stage=stage, meta=base)
             run.write_array(f"outputs/{split}/{ckpt}/loss", loss, stage=stage, meta=base)
             for pool in ("cls", "mean"):
-                run.write_array(f"hidden/{split}/{ckpt}/{pool}", z * scale, dtype="float16", stage=stage,
-                                meta={**base, "pooling": pool})
-            run.write_array(f"head_input/{split}/{ckpt}", np.tanh(z * scale), dtype="float16", stage=stage, meta=base)
+                run.write_array(
+                    f"hidden/{split}/{ckpt}/{pool}",
+                    z * scale,
+                    dtype="float16",
+                    stage=stage,
+                    meta={**base, "pooling": pool},
+                )
+            run.write_array(
+                f"head_input/{split}/{ckpt}", np.tanh(z * scale), dtype="float16", stage=stage, meta=base
+            )
             if ckpt == f"epoch-{epochs}":
                 delta = probs - np.eye(num_labels)[labels_]
                 full = (delta[:, :, None] * np.tanh(z)[:, None, :]).reshape(len(z), -1)
-                meta = {**base, "projection": {"dim": dim, "seed": seed, "kind": "dense"}, "scope": "synthetic"}
-                run.write_array(f"grads/{split}/{ckpt}/sgd", full @ projection, dtype="float16", stage=stage,
-                                meta={**meta, "grad_type": "sgd"})
+                meta = {
+                    **base,
+                    "projection": {"dim": dim, "seed": seed, "kind": "dense"},
+                    "scope": "synthetic",
+                }
+                run.write_array(
+                    f"grads/{split}/{ckpt}/sgd",
+                    full @ projection,
+                    dtype="float16",
+                    stage=stage,
+                    meta={**meta, "grad_type": "sgd"},
+                )
                 if split == "train":
-                    run.write_array(f"grads/{split}/{ckpt}/adam", np.sign(full) @ projection, dtype="float16",
-                                    stage=stage, meta={**meta, "grad_type": "adam"})
-                run.write_array(f"grad_norms/{split}/{ckpt}", np.linalg.norm(full, axis=1).astype(np.float32),
-                                stage=stage, meta=meta)
+                    run.write_array(
+                        f"grads/{split}/{ckpt}/adam",
+                        np.sign(full) @ projection,
+                        dtype="float16",
+                        stage=stage,
+                        meta={**meta, "grad_type": "adam"},
+                    )
+                run.write_array(
+                    f"grad_norms/{split}/{ckpt}",
+                    np.linalg.norm(full, axis=1).astype(np.float32),
+                    stage=stage,
+                    meta=meta,
+                )
         run.finish_stage(stage, 0.0)
     return run.reload()

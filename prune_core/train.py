@@ -1,8 +1,8 @@
 """Reference fine-tuning that records per-example training dynamics for free.
 
-AdamW with linear warm-up and linear decay (Du et al.'s reference set-up, methods.md 0.4), full
+AdamW with linear warm-up and linear decay (Du et al.'s reference set-up), full
 fine-tuning or LoRA. While training, :class:`DynamicsRecorder` reads the logits the training step already
-computed (train mode, before the update, as Du et al.'s TrainingDynamicTrainer, methods.md 1.1) and keeps
+computed (train mode, before the update, as Du et al.'s TrainingDynamicTrainer) and keeps
 for every example at every presentation the gold-label probability, the loss, the logit margin (AUM) and
 correctness (forgetting) — no extra forward pass. Each epoch is seeded on its own (data order and dropout),
 so training resumed from an epoch checkpoint reproduces an uninterrupted run.
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -46,7 +46,9 @@ class TrainConfig:
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1 or self.max_length < 8:
-            raise ValueError(f"batch size must be >= 1 and max length >= 8, got {self.batch_size}, {self.max_length}")
+            raise ValueError(
+                f"batch size must be >= 1 and max length >= 8, got {self.batch_size}, {self.max_length}"
+            )
         if not (0 < self.lr < 1):
             raise ValueError(f"learning rate must be in (0, 1), got {self.lr}")
 
@@ -77,12 +79,20 @@ class DynamicsRecorder:
         self.buffers = {name: torch.full((n, epochs), float("nan"), device=device) for name in self.FIELDS}
 
     @torch.no_grad()
-    def record(self, epoch: int, indices: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor,
-               losses: torch.Tensor) -> None:
+    def record(
+        self,
+        epoch: int,
+        indices: torch.Tensor,
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        losses: torch.Tensor,
+    ) -> None:
         logits = logits.detach().float()
         gold = logits.gather(1, labels[:, None]).squeeze(1)
         others = logits.scatter(1, labels[:, None], float("-inf"))
-        self.buffers["p_gold"][indices, epoch] = torch.softmax(logits, dim=1).gather(1, labels[:, None]).squeeze(1)
+        self.buffers["p_gold"][indices, epoch] = (
+            torch.softmax(logits, dim=1).gather(1, labels[:, None]).squeeze(1)
+        )
         self.buffers["loss"][indices, epoch] = losses.detach().float()
         self.buffers["margin"][indices, epoch] = gold - others.max(dim=1).values
         self.buffers["correct"][indices, epoch] = (logits.argmax(dim=1) == labels).float()
@@ -101,9 +111,9 @@ class DynamicsRecorder:
 class EpochEnd:
     """What ``train_reference`` hands to its epoch callback (to checkpoint, log or stop)."""
 
-    epoch: int          # 1-based number of the epoch just finished
-    step: int           # global optimizer steps so far
-    mean_lr: float      # mean learning rate over this epoch's steps (LESS weights checkpoints by it)
+    epoch: int  # 1-based number of the epoch just finished
+    step: int  # global optimizer steps so far
+    mean_lr: float  # mean learning rate over this epoch's steps (LESS weights checkpoints by it)
     seconds: float
     mean_loss: float
 
@@ -122,11 +132,19 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.A
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def train_reference(model: torch.nn.Module, encoded: Encoded, labels: np.ndarray, config: TrainConfig,
-                    device: torch.device, *, optimizer: torch.optim.Optimizer | None = None,
-                    recorder: DynamicsRecorder | None = None, state: TrainState | None = None,
-                    on_epoch_end: Callable[[EpochEnd, torch.optim.Optimizer], None] | None = None,
-                    progress: Callable[[int], None] | None = None) -> TrainState:
+def train_reference(
+    model: torch.nn.Module,
+    encoded: Encoded,
+    labels: np.ndarray,
+    config: TrainConfig,
+    device: torch.device,
+    *,
+    optimizer: torch.optim.Optimizer | None = None,
+    recorder: DynamicsRecorder | None = None,
+    state: TrainState | None = None,
+    on_epoch_end: Callable[[EpochEnd, torch.optim.Optimizer], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> TrainState:
     """Fine-tune ``model`` in place for ``config.epochs`` epochs (from ``state.epoch`` when resuming).
 
     With ``recorder=None`` this is a plain fine-tune (the benchmark's baseline and the evaluate stage).
@@ -147,7 +165,7 @@ def train_reference(model: torch.nn.Module, encoded: Encoded, labels: np.ndarray
         order = epoch_order(n, config.seed, epoch)
         lr_sum, loss_sum, steps = 0.0, 0.0, 0
         for start in range(0, n, config.batch_size):
-            idx = order[start: start + config.batch_size]
+            idx = order[start : start + config.batch_size]
             batch = collate(encoded, idx, device)
             targets = label_tensor[idx]
             lr = learning_rate(state.step, total, config.lr, config.warmup_ratio)
@@ -171,8 +189,13 @@ def train_reference(model: torch.nn.Module, encoded: Encoded, labels: np.ndarray
             if progress is not None:
                 progress(len(idx))
         state.epoch = epoch + 1
-        end = EpochEnd(epoch=epoch + 1, step=state.step, mean_lr=lr_sum / max(steps, 1),
-                       seconds=time.perf_counter() - started, mean_loss=loss_sum / max(steps, 1))
+        end = EpochEnd(
+            epoch=epoch + 1,
+            step=state.step,
+            mean_lr=lr_sum / max(steps, 1),
+            seconds=time.perf_counter() - started,
+            mean_loss=loss_sum / max(steps, 1),
+        )
         state.history.append(asdict(end))
         if on_epoch_end is not None:
             on_epoch_end(end, optimizer)

@@ -17,8 +17,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def _require_shared(name: str):
     path = shared_dataset(name)
     if not (path / "train.csv").exists():
-        pytest.skip(f"shared dataset {name!r} not found at {path} (set PRUNESCOPE_SHARED to the folder "
-                    f"that holds data/{name}; currently {shared_dir()})")
+        pytest.skip(
+            f"shared dataset {name!r} not found at {path} (set PRUNESCOPE_SHARED to the folder "
+            f"that holds data/{name}; currently {shared_dir()})"
+        )
     return path
 
 
@@ -52,8 +54,15 @@ def tiny_model_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = load_tokenizer(None)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128, num_labels=2)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        num_labels=2,
+    )
     BertForSequenceClassification(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
@@ -67,7 +76,21 @@ def minilm_run(sst2_dir, tmp_path_factory):
     from prune_core.store import RunStore
 
     runs_dir = tmp_path_factory.mktemp("minilm-runs")
-    args = ["compute", "--data", str(sst2_dir), "--limit", "300", "--limit-validation", "100", "--limit-test", "200",
-            "--epochs", "2", "--runs-dir", str(runs_dir), "--quiet"]
+    args = [
+        "compute",
+        "--data",
+        str(sst2_dir),
+        "--limit",
+        "300",
+        "--limit-validation",
+        "100",
+        "--limit-test",
+        "200",
+        "--epochs",
+        "2",
+        "--runs-dir",
+        str(runs_dir),
+        "--quiet",
+    ]
     assert main(args) == 0
     return RunStore(runs_dir).runs()[0]

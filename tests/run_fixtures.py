@@ -20,16 +20,39 @@ import pytest
 
 from prune_core.paths import REPO_ROOT
 
-TEST_METHODS = ("el2n", "forgetting", "aum", "datamap-hard", "datamap-ambiguous", "datamap-easy", "s2l",
-                "prototypicality", "semdedup", "kcenter", "moderate", "memorization", "tracin", "less",
-                "gradmatch", "ccs", "influence", "random")
+TEST_METHODS = (
+    "el2n",
+    "forgetting",
+    "aum",
+    "datamap-hard",
+    "datamap-ambiguous",
+    "datamap-easy",
+    "s2l",
+    "prototypicality",
+    "semdedup",
+    "kcenter",
+    "moderate",
+    "memorization",
+    "tracin",
+    "less",
+    "gradmatch",
+    "ccs",
+    "influence",
+    "random",
+)
 _BUILT: dict[str, Path] = {}
 
 
 def cli(*args: str, env: dict | None = None) -> str:
     """Run ``python -m prune_core ...`` and return its stdout; fail the test with its stderr."""
-    done = subprocess.run([sys.executable, "-m", "prune_core", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "prune_core", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"`prune_core {' '.join(args)}` exited {done.returncode}:\n{done.stderr[-3000:]}")
     return done.stdout
@@ -37,11 +60,33 @@ def cli(*args: str, env: dict | None = None) -> str:
 
 def build_small_run(store: Path, model_dir: Path, data_dir: Path) -> Path:
     """compute -> select -> maps (PCA) into ``store``; returns the run folder."""
-    out = cli("compute", "--data", str(data_dir), "--limit", "300", "--limit-validation", "100", "--epochs", "2",
-              "--model", str(model_dir), "--runs-dir", str(store), "--quiet")
+    out = cli(
+        "compute",
+        "--data",
+        str(data_dir),
+        "--limit",
+        "300",
+        "--limit-validation",
+        "100",
+        "--epochs",
+        "2",
+        "--model",
+        str(model_dir),
+        "--runs-dir",
+        str(store),
+        "--quiet",
+    )
     run_path = Path(out.strip().splitlines()[-1])
-    cli("select", str(run_path), "--runs-dir", str(store), "--methods", ",".join(TEST_METHODS),
-        "--budgets", "0.1,0.3,0.5,1.0")
+    cli(
+        "select",
+        str(run_path),
+        "--runs-dir",
+        str(store),
+        "--methods",
+        ",".join(TEST_METHODS),
+        "--budgets",
+        "0.1,0.3,0.5,1.0",
+    )
     cli("maps", str(run_path), "--runs-dir", str(store), "--method", "pca")
     return run_path
 
@@ -79,4 +124,7 @@ def decode(value) -> np.ndarray:
 def chart_specs(at) -> dict[str, dict]:
     """Plotly figure specs of an AppTest run by element key (``st.plotly_chart`` is not a typed element;
     its protobuf carries the spec as JSON and an id ``$$ID-<hash>-<user key>``)."""
-    return {element.proto.id.split("-", 2)[-1]: json.loads(element.proto.spec) for element in at.get("plotly_chart")}
+    return {
+        element.proto.id.split("-", 2)[-1]: json.loads(element.proto.spec)
+        for element in at.get("plotly_chart")
+    }

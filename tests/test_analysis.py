@@ -27,12 +27,15 @@ def score_table():
     rng = np.random.default_rng(0)
     n = 400
     base = rng.normal(size=n)
-    table = pd.DataFrame({
-        "el2n": base + 0.5 * rng.normal(size=n),
-        "forgetting": rng.integers(0, 3, size=n).astype(float),  # heavy ties
-        "less": -base + rng.normal(size=n),
-        "random": rng.random(n),
-    }, index=[f"uid{i}" for i in range(n)])
+    table = pd.DataFrame(
+        {
+            "el2n": base + 0.5 * rng.normal(size=n),
+            "forgetting": rng.integers(0, 3, size=n).astype(float),  # heavy ties
+            "less": -base + rng.normal(size=n),
+            "random": rng.random(n),
+        },
+        index=[f"uid{i}" for i in range(n)],
+    )
     table.iloc[[3, 10], 2] = np.nan
     return table
 
@@ -107,8 +110,11 @@ def test_label_histogram_distribution_and_total_variation():
 
 def test_label_balance_table_reports_size_counts_shares_and_distance_from_the_full_data():
     labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])  # full data: 50 / 50
-    selections = {"less": np.array([0, 1, 2, 4]), "balanced": np.array([0, 1, 4, 5]),
-                  "mask": np.array([True] * 3 + [False] * 5)}
+    selections = {
+        "less": np.array([0, 1, 2, 4]),
+        "balanced": np.array([0, 1, 4, 5]),
+        "mask": np.array([True] * 3 + [False] * 5),
+    }
     table = label_balance_table(selections, labels, ["non-toxic", "toxic"], include_full=True)
     assert list(table.index) == ["(full data)", "less", "balanced", "mask"]
     assert table.loc["less", "size"] == 4 and table.loc["less", "count_non-toxic"] == 3
@@ -121,8 +127,9 @@ def test_label_balance_table_reports_size_counts_shares_and_distance_from_the_fu
 
 
 def test_example_ranks_put_the_highest_score_first_and_average_ties():
-    scores = pd.DataFrame({"a": [3.0, 1.0, 1.0, 2.0], "b": [np.nan, 5.0, 4.0, 4.0]},
-                          index=["w", "x", "y", "z"])
+    scores = pd.DataFrame(
+        {"a": [3.0, 1.0, 1.0, 2.0], "b": [np.nan, 5.0, 4.0, 4.0]}, index=["w", "x", "y", "z"]
+    )
     ranks = example_ranks(scores)
     np.testing.assert_allclose(ranks["rank"]["a"], [1.0, 3.5, 3.5, 2.0])
     np.testing.assert_allclose(ranks["percentile"]["a"], [100.0, 37.5, 37.5, 75.0])

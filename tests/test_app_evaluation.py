@@ -26,8 +26,9 @@ def registered_page():
     if any(p.script == PAGE for p in navigation.PAGES):
         yield
         return
-    spec = navigation.PageSpec(PAGE, "Subset evaluation", ":material/model_training:", "Compare methods",
-                               ("examples",))
+    spec = navigation.PageSpec(
+        PAGE, "Subset evaluation", ":material/model_training:", "Compare methods", ("examples",)
+    )
     navigation.PAGES.append(spec)
     yield
     navigation.PAGES.remove(spec)
@@ -90,10 +91,15 @@ def test_curves_show_the_stored_means_with_the_random_band_and_the_full_data(eva
     expected = means(evaluated, "test_accuracy")
     for method in METHODS:
         assert decode(curve[method]["x"]).tolist() == [0.1, 0.3]
-        np.testing.assert_allclose(decode(curve[method]["y"]), [expected[(method, False, b)] for b in (0.1, 0.3)])
-        np.testing.assert_allclose(decode(curve[f"{method} (balanced)"]["y"]),
-                                   [expected[(method, True, b)] for b in (0.1, 0.3)])
-    np.testing.assert_allclose(decode(curve["random band"]["y"]), [expected[(RANDOM_BAND, False, b)] for b in (0.1, 0.3)])
+        np.testing.assert_allclose(
+            decode(curve[method]["y"]), [expected[(method, False, b)] for b in (0.1, 0.3)]
+        )
+        np.testing.assert_allclose(
+            decode(curve[f"{method} (balanced)"]["y"]), [expected[(method, True, b)] for b in (0.1, 0.3)]
+        )
+    np.testing.assert_allclose(
+        decode(curve["random band"]["y"]), [expected[(RANDOM_BAND, False, b)] for b in (0.1, 0.3)]
+    )
     assert decode(curve["full data"]["y"]).tolist() == pytest.approx([expected[(FULL_DATA, False, 1.0)]])
 
 
@@ -132,12 +138,23 @@ def test_leaderboard_ranks_by_mean_and_shows_each_subsets_label_shares(evaluated
 def test_a_run_without_evaluations_names_the_command_that_makes_them(store):
     at = open_page()
     assert any("no evaluation yet" in i.value for i in at.info)
-    assert any(f"python -m prune_core evaluate {store.id} --mode fast --seeds 0,1,2" in c.value for c in at.code)
+    assert any(
+        f"python -m prune_core evaluate {store.id} --mode fast --seeds 0,1,2" in c.value for c in at.code
+    )
 
 
 def test_a_damaged_evaluation_table_names_the_command_that_rebuilds_it(store):
-    evaluate_run(store, ["el2n"], [0.1], [0], mode="fast", variants=["plain"], baselines=False,
-                 show_progress=False, log=lambda _m: None)
+    evaluate_run(
+        store,
+        ["el2n"],
+        [0.1],
+        [0],
+        mode="fast",
+        variants=["plain"],
+        baselines=False,
+        show_progress=False,
+        log=lambda _m: None,
+    )
     (store.path / store.file_info("evaluations")["path"]).write_bytes(b"not a parquet file")
     at = open_page()
     assert any("evaluation table" in e.value and "damaged" in e.value for e in at.error)

@@ -11,15 +11,27 @@ from streamlit.testing.v1 import AppTest
 
 from app import navigation
 from app.figures_lab import LabPanel, html_title, lab_panels
-from prune_core.simulate import (LabConfig, build_world, grid_cells, panel_title, probability_grid,
-                                 select_grid, view_layout)
+from prune_core.simulate import (
+    LabConfig,
+    build_world,
+    grid_cells,
+    panel_title,
+    probability_grid,
+    select_grid,
+    view_layout,
+)
 from tests.run_fixtures import chart_specs, decode
 
 HOME = str(navigation.APP_DIR / "Home.py")
 PAGE = "app_pages/gaussian_lab.py"
-PAPER_TITLES = ["ℓ-Difficulty<sub>proto</sub>", "h-Difficulty<sub>proto</sub>",
-                "∇ℓ-Difficulty<sub>proto</sub>", "ℓ-Difficulty<sub>h2l</sub>", "h-Diversity<sub>s2l</sub>",
-                "∇ℓ-Diversity<sub>s2l</sub>"]
+PAPER_TITLES = [
+    "ℓ-Difficulty<sub>proto</sub>",
+    "h-Difficulty<sub>proto</sub>",
+    "∇ℓ-Difficulty<sub>proto</sub>",
+    "ℓ-Difficulty<sub>h2l</sub>",
+    "h-Diversity<sub>s2l</sub>",
+    "∇ℓ-Diversity<sub>s2l</sub>",
+]
 
 
 def _spec(at: AppTest) -> dict:

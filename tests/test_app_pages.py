@@ -1,5 +1,5 @@
 """Every page under AppTest on the small real run: no exception, the figures' data equal the store's, and
-widgets change what is shown. Plotly charts are read from their figure spec (anchors.md 5.1); chart
+widgets change what is shown. Plotly charts are read from their figure spec; chart
 selections are injected through session state."""
 
 from __future__ import annotations
@@ -62,8 +62,10 @@ def test_overview_shows_sizes_label_counts_and_stage_timings_from_the_manifest(a
     examples = results.run.examples()
     counts = {t["name"]: decode(t["y"]).tolist() for t in specs["label_counts"]["data"]}
     for label, name in enumerate(results.label_names):
-        assert counts[name] == [int(((examples["label"] == label) & (examples["split"] == s)).sum())
-                                for s in ("train", "validation", "test")]
+        assert counts[name] == [
+            int(((examples["label"] == label) & (examples["split"] == s)).sum())
+            for s in ("train", "validation", "test")
+        ]
     stages = decode(specs["stage_timings"]["data"][0]["y"]).tolist()
     assert stages[:3] == ["data", "train", "represent:pretrained"] and stages[-2].startswith("select (")
     needs = at.dataframe[1].value
@@ -79,20 +81,26 @@ def test_correlation_heatmap_matches_the_stored_scores_and_follows_the_measure(a
     np.testing.assert_allclose(decode(heatmap["z"]), expected, atol=1e-12)
     at.radio(key="corr_measure").set_value("kendall").run()
     heatmap = chart_specs(at)["corr_heatmap"]["data"][0]
-    np.testing.assert_allclose(decode(heatmap["z"]),
-                               score_correlations(results.scores[ids], "kendall").to_numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        decode(heatmap["z"]), score_correlations(results.scores[ids], "kendall").to_numpy(), atol=1e-12
+    )
 
 
 def test_clicking_a_heatmap_cell_shows_that_pair_of_scores(app_env, results):  # noqa: F811
     at = open_page("app_pages/correlations.py")
-    at.session_state["corr_heatmap"] = {"selection": {"points": [{"x": "el2n", "y": "less"}], "point_indices": [],
-                                                      "box": [], "lasso": []}}
+    at.session_state["corr_heatmap"] = {
+        "selection": {"points": [{"x": "el2n", "y": "less"}], "point_indices": [], "box": [], "lasso": []}
+    }
     at.run()
     assert not at.exception
     scatter = chart_specs(at)["corr_pair_scatter"]
     positions = plot_positions(results.n)
-    np.testing.assert_allclose(decode(scatter["data"][0]["x"]), results.scores["el2n"].to_numpy()[positions], rtol=1e-6)
-    np.testing.assert_allclose(decode(scatter["data"][0]["y"]), results.scores["less"].to_numpy()[positions], rtol=1e-6)
+    np.testing.assert_allclose(
+        decode(scatter["data"][0]["x"]), results.scores["el2n"].to_numpy()[positions], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        decode(scatter["data"][0]["y"]), results.scores["less"].to_numpy()[positions], rtol=1e-6
+    )
     assert scatter["layout"]["title"]["text"].startswith("less against el2n")
     assert at.selectbox(key="corr_pair_a").value == "less"
 
@@ -109,8 +117,9 @@ def test_overlap_heatmap_is_the_jaccard_of_the_cached_subsets_at_the_budget(app_
     np.testing.assert_allclose(decode(heatmap["z"]), overlap_matrix(subsets).to_numpy())
     at.select_slider(key="overlap_budget").set_value(0.1).run()
     subsets = results.selections_at(0.1, ids)
-    np.testing.assert_allclose(decode(chart_specs(at)["overlap_heatmap"]["data"][0]["z"]),
-                               overlap_matrix(subsets).to_numpy())
+    np.testing.assert_allclose(
+        decode(chart_specs(at)["overlap_heatmap"]["data"][0]["z"]), overlap_matrix(subsets).to_numpy()
+    )
     bars = chart_specs(at)["overlap_intersections"]["data"][0]
     assert sum(decode(bars["x"])) <= len(set().union(*map(set, subsets.values())))
 
@@ -118,13 +127,21 @@ def test_overlap_heatmap_is_the_jaccard_of_the_cached_subsets_at_the_budget(app_
 def test_label_balance_compares_plain_and_balanced_shares_with_the_full_data(app_env, results):  # noqa: F811
     at = open_page("app_pages/label_balance.py")
     method = at.selectbox(key="balance_method").value
-    table = label_balance_table({"plain": results.selection(method, 0.3),
-                                 "label-balanced": results.selection(method, 0.3, balanced=True)},
-                                results.labels, results.label_names, include_full=True)
+    table = label_balance_table(
+        {
+            "plain": results.selection(method, 0.3),
+            "label-balanced": results.selection(method, 0.3, balanced=True),
+        },
+        results.labels,
+        results.label_names,
+        include_full=True,
+    )
     bars = chart_specs(at)["balance_bars"]["data"]
     names = results.label_names
     for trace, row in zip(bars, ["(full data)", "plain", "label-balanced"]):
-        np.testing.assert_allclose(decode(trace["y"]), table.loc[row, [f"share_{n}" for n in names]].to_numpy(float))
+        np.testing.assert_allclose(
+            decode(trace["y"]), table.loc[row, [f"share_{n}" for n in names]].to_numpy(float)
+        )
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["TV distance, plain"] == f"{table.loc['plain', 'tv_from_full']:.3f}"
     assert table.loc["label-balanced", "tv_from_full"] <= 0.01  # stratified selection keeps the shares
@@ -142,9 +159,14 @@ def test_embedding_map_draws_the_cached_map_and_lists_an_injected_box_selection(
     positions = plot_positions(results.n)
     np.testing.assert_array_equal(decode(spec["data"][0]["x"]), coords[positions, 0])
     np.testing.assert_array_equal(decode(spec["data"][0]["y"]), coords[positions, 1])
-    at.session_state[key] = {"selection": {"points": [{"curve_number": 0, "point_index": i} for i in (0, 5, 7)],
-                                           "point_indices": [0, 5, 7], "box": [{"x": [0, 1], "y": [0, 1]}],
-                                           "lasso": []}}
+    at.session_state[key] = {
+        "selection": {
+            "points": [{"curve_number": 0, "point_index": i} for i in (0, 5, 7)],
+            "point_indices": [0, 5, 7],
+            "box": [{"x": [0, 1], "y": [0, 1]}],
+            "lasso": [],
+        }
+    }
     at.run()
     assert not at.exception
     chosen = np.sort(positions[[0, 5, 7]])
@@ -160,15 +182,17 @@ def test_embedding_map_colours_by_membership_with_kept_points_drawn_last(app_env
     kept = results.membership(method, 0.3)
     spec = next(s for k, s in chart_specs(at).items() if k.startswith("map_chart_"))
     colours = decode(spec["data"][0]["marker"]["color"])
-    assert colours.sum() == kept.sum() and colours[-int(kept.sum()):].all()
+    assert colours.sum() == kept.sum() and colours[-int(kept.sum()) :].all()
     positions = plot_positions(results.n, on_top=kept)
     np.testing.assert_array_equal(colours, kept[positions].astype(int))
 
 
 def test_data_map_plots_confidence_and_variability_and_rings_a_subset(app_env, results):  # noqa: F811
     at = open_page("app_pages/data_map.py")
-    coords = datamap(np.asarray(results.run.read_array("dynamics/train/p_gold"), dtype=np.float64),
-                     np.asarray(results.run.read_array("dynamics/train/correct")))
+    coords = datamap(
+        np.asarray(results.run.read_array("dynamics/train/p_gold"), dtype=np.float64),
+        np.asarray(results.run.read_array("dynamics/train/correct")),
+    )
     positions = plot_positions(results.n)
     trace = chart_specs(at)["datamap_chart"]["data"][0]
     np.testing.assert_allclose(decode(trace["y"]), coords["confidence"][positions].astype(np.float32))
@@ -202,7 +226,10 @@ def test_export_page_previews_the_same_uids_as_the_cli_export(app_env, results):
     assert at.dataframe[0].value["uid"].tolist() == expected[:50].tolist()
     assert at.metric[0].value == f"{len(expected):,} of {results.n:,}"
     at.toggle(key="export_balanced").set_value(True).run()
-    assert at.dataframe[0].value["uid"].tolist() == results.selected_uids(method, 0.3, balanced=True)[:50].tolist()
+    assert (
+        at.dataframe[0].value["uid"].tolist()
+        == results.selected_uids(method, 0.3, balanced=True)[:50].tolist()
+    )
     assert any(f"--method {method} --budget 0.3 --balanced" in c.value for c in at.code)
     at.toggle(key="export_ranking").set_value(True).run()
     assert at.metric[0].value == f"{results.n:,} of {results.n:,}"
@@ -218,7 +245,10 @@ def test_pages_without_a_run_say_how_to_make_one(tmp_path, monkeypatch):
 
 
 def test_above_the_point_limit_the_map_draws_a_seeded_sample_says_so_and_selections_still_map_to_rows(
-        app_env, results, monkeypatch):  # noqa: F811
+    app_env,  # noqa: F811  (the shared fixture, requested by name)
+    results,
+    monkeypatch,
+):
     from app.figures import scatter
 
     monkeypatch.setattr(scatter, "MAX_POINTS", 120)  # the small run has 300 training examples
@@ -227,8 +257,14 @@ def test_above_the_point_limit_the_map_draws_a_seeded_sample_says_so_and_selecti
     key, spec = next((k, s) for k, s in chart_specs(at).items() if k.startswith("map_chart_"))
     positions = plot_positions(results.n, limit=120)
     assert len(decode(spec["data"][0]["x"])) == 120
-    at.session_state[key] = {"selection": {"points": [{"curve_number": 0, "point_index": 119}],
-                                           "point_indices": [119], "box": [], "lasso": []}}
+    at.session_state[key] = {
+        "selection": {
+            "points": [{"curve_number": 0, "point_index": 119}],
+            "point_indices": [119],
+            "box": [],
+            "lasso": [],
+        }
+    }
     at.run()
     assert at.dataframe[0].value["uid"].tolist() == [results.train["uid"].iloc[positions[119]]]
 

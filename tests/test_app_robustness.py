@@ -38,14 +38,36 @@ def fresh_caches():
 @pytest.fixture
 def compute_only_store(tmp_path, monkeypatch, fresh_caches):
     """A run with examples and training dynamics but no methods and no maps (select and maps never ran)."""
-    run = RunStore(tmp_path).create("half", {"dataset": {"label_names": ["neg", "pos"], "sizes": {"train": 6}},
-                                             "config": {"dataset": {"train": "/data/reviews.csv"}, "model": "minilm",
-                                                        "train": {"epochs": 3}}})
-    run.write_table("examples", pd.DataFrame({"uid": [f"u{i}" for i in range(6)], "split": "train",
-                                              "label": [0, 1, 0, 1, 1, 0], "text": [f"text {i}" for i in range(6)]}),
-                    stage="data")
-    p_gold = np.array([[0.9, 0.95, 0.97], [0.2, 0.4, 0.8], [0.5, 0.5, 0.5], [0.1, 0.1, 0.2], [0.6, 0.9, 0.7],
-                       [0.3, 0.7, 0.9]], dtype=np.float32)
+    run = RunStore(tmp_path).create(
+        "half",
+        {
+            "dataset": {"label_names": ["neg", "pos"], "sizes": {"train": 6}},
+            "config": {"dataset": {"train": "/data/reviews.csv"}, "model": "minilm", "train": {"epochs": 3}},
+        },
+    )
+    run.write_table(
+        "examples",
+        pd.DataFrame(
+            {
+                "uid": [f"u{i}" for i in range(6)],
+                "split": "train",
+                "label": [0, 1, 0, 1, 1, 0],
+                "text": [f"text {i}" for i in range(6)],
+            }
+        ),
+        stage="data",
+    )
+    p_gold = np.array(
+        [
+            [0.9, 0.95, 0.97],
+            [0.2, 0.4, 0.8],
+            [0.5, 0.5, 0.5],
+            [0.1, 0.1, 0.2],
+            [0.6, 0.9, 0.7],
+            [0.3, 0.7, 0.9],
+        ],
+        dtype=np.float32,
+    )
     run.write_array("dynamics/train/p_gold", p_gold, stage="train")
     run.write_array("dynamics/train/correct", (p_gold > 0.5).astype(np.uint8), stage="train")
     run.begin_stage("select:less")
@@ -76,10 +98,16 @@ def test_pages_needing_methods_name_the_select_command_and_the_failed_stage(comp
     warning = at.warning[0].value
     assert "scores of at least two score-based methods" in warning
     assert "select:less: MissingRepresentation" in warning
-    assert any(f"python -m prune_core select half --runs-dir {compute_only_store.path.parent}" in c.value
-               for c in at.code)
-    for script in ("app_pages/overlap.py", "app_pages/label_balance.py", "app_pages/inspector.py",
-                   "app_pages/export.py"):
+    assert any(
+        f"python -m prune_core select half --runs-dir {compute_only_store.path.parent}" in c.value
+        for c in at.code
+    )
+    for script in (
+        "app_pages/overlap.py",
+        "app_pages/label_balance.py",
+        "app_pages/inspector.py",
+        "app_pages/export.py",
+    ):
         at = open_page(script)
         assert at.warning and "select half" in at.code[0].value, script
 
@@ -87,7 +115,9 @@ def test_pages_needing_methods_name_the_select_command_and_the_failed_stage(comp
 def test_embedding_map_without_maps_or_hidden_states_names_the_maps_command(compute_only_store):
     at = open_page("app_pages/embedding_map.py")
     assert "a 2-D map (UMAP or PCA)" in at.warning[0].value
-    assert at.code[0].value.endswith("maps half --runs-dir " + str(compute_only_store.path.parent) + " --method pca")
+    assert at.code[0].value.endswith(
+        "maps half --runs-dir " + str(compute_only_store.path.parent) + " --method pca"
+    )
 
 
 def test_data_map_and_overview_work_from_compute_alone(compute_only_store):

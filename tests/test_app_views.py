@@ -42,8 +42,13 @@ METHODS = {
     "kcenter": {"family": "hidden states", "representation": "hs", "objective": "diversity"},
     "moderate": {"family": "hidden states", "representation": "hs", "objective": "difficulty"},
 }
-TRAIN = pd.DataFrame({"uid": ["u0", "u1", "u2", "u3"], "label": [0, 1, 1, 0],
-                      "text": ["A good film", "bad plot", "GOOD acting, bad u0", "fine"]})
+TRAIN = pd.DataFrame(
+    {
+        "uid": ["u0", "u1", "u2", "u3"],
+        "label": [0, 1, 1, 0],
+        "text": ["A good film", "bad plot", "GOOD acting, bad u0", "fine"],
+    }
+)
 
 
 def test_methods_are_ordered_by_family_then_representation_then_objective():
@@ -72,29 +77,49 @@ def test_common_budgets_are_those_every_method_cached_and_the_default_is_nearest
 
 
 def test_stage_table_lists_stages_in_pipeline_order_with_checkpoints_by_epoch():
-    stages = {"select:aum": {"status": "done", "seconds": 1.0}, "represent:epoch-10": {"status": "done"},
-              "map:hs:pca": {"status": "failed", "error": "boom"}, "train": {"status": "done", "seconds": 9.0},
-              "represent:epoch-2": {"status": "running"}, "represent:pretrained": {"status": "done"},
-              "data": {"status": "done"}}
+    stages = {
+        "select:aum": {"status": "done", "seconds": 1.0},
+        "represent:epoch-10": {"status": "done"},
+        "map:hs:pca": {"status": "failed", "error": "boom"},
+        "train": {"status": "done", "seconds": 9.0},
+        "represent:epoch-2": {"status": "running"},
+        "represent:pretrained": {"status": "done"},
+        "data": {"status": "done"},
+    }
     table = stage_table(stages)
-    assert table["stage"].tolist() == ["data", "train", "represent:pretrained", "represent:epoch-2",
-                                       "represent:epoch-10", "select:aum", "map:hs:pca"]
+    assert table["stage"].tolist() == [
+        "data",
+        "train",
+        "represent:pretrained",
+        "represent:epoch-2",
+        "represent:epoch-10",
+        "select:aum",
+        "map:hs:pca",
+    ]
     assert table.loc[6, "error"] == "boom"
 
 
 def test_stage_summary_folds_methods_and_maps_into_one_row_each_with_the_worst_status():
-    table = stage_table({"train": {"status": "done", "seconds": 5.0}, "select:a": {"status": "done", "seconds": 1.0},
-                         "select:b": {"status": "failed", "seconds": 2.0}, "map:hs:pca": {"status": "done",
-                                                                                          "seconds": 0.5}})
+    table = stage_table(
+        {
+            "train": {"status": "done", "seconds": 5.0},
+            "select:a": {"status": "done", "seconds": 1.0},
+            "select:b": {"status": "failed", "seconds": 2.0},
+            "map:hs:pca": {"status": "done", "seconds": 0.5},
+        }
+    )
     summary = stage_summary(table)
     assert summary.to_dict("records") == [
         {"stage": "train", "status": "done", "seconds": 5.0},
         {"stage": "select (2 methods)", "status": "failed", "seconds": 3.0},
-        {"stage": "maps (1 maps)", "status": "done", "seconds": 0.5}]
+        {"stage": "maps (1 maps)", "status": "done", "seconds": 0.5},
+    ]
 
 
 def test_label_counts_cross_labels_with_splits_in_order():
-    examples = pd.DataFrame({"label": [0, 1, 1, 0, 1], "split": ["test", "train", "train", "validation", "train"]})
+    examples = pd.DataFrame(
+        {"label": [0, 1, 1, 0, 1], "split": ["test", "train", "train", "validation", "train"]}
+    )
     table = label_counts(examples, ["neg", "pos"])
     assert table.columns.tolist() == ["train", "validation", "test"]
     assert table.loc["pos"].tolist() == [3, 0, 0] and table.loc["neg"].tolist() == [0, 1, 1]
@@ -128,26 +153,47 @@ def test_a_clicked_heatmap_cell_gives_its_row_and_column_methods():
 
 def test_selected_points_map_back_to_rows_through_the_drawing_order_of_trace_zero():
     positions = np.array([4, 2, 0, 3, 1])
-    event = {"selection": {"points": [{"curve_number": 0, "point_index": 0}, {"curve_number": 0, "point_index": 3},
-                                      {"curve_number": 1, "point_index": 1}], "point_indices": [0, 3, 1]}}
+    event = {
+        "selection": {
+            "points": [
+                {"curve_number": 0, "point_index": 0},
+                {"curve_number": 0, "point_index": 3},
+                {"curve_number": 1, "point_index": 1},
+            ],
+            "point_indices": [0, 3, 1],
+        }
+    }
     assert selected_rows(event, positions).tolist() == [3, 4]
-    assert selected_rows({"selection": {"points": [], "point_indices": [1, 2, 9]}}, positions).tolist() == [0, 2]
+    assert selected_rows({"selection": {"points": [], "point_indices": [1, 2, 9]}}, positions).tolist() == [
+        0,
+        2,
+    ]
     assert selected_rows({"selection": {"points": [], "point_indices": []}}, positions).size == 0
 
 
 def test_selection_frame_shows_uid_label_name_text_and_extra_columns_in_row_order():
-    frame = selection_frame(TRAIN, np.array([2, 0]), ["neg", "pos"], {"score": np.array([0.1, 0.2, 0.3, 0.4])})
-    assert frame.to_dict("records") == [{"uid": "u2", "label": "pos", "text": "GOOD acting, bad u0", "score": 0.3},
-                                        {"uid": "u0", "label": "neg", "text": "A good film", "score": 0.1}]
+    frame = selection_frame(
+        TRAIN, np.array([2, 0]), ["neg", "pos"], {"score": np.array([0.1, 0.2, 0.3, 0.4])}
+    )
+    assert frame.to_dict("records") == [
+        {"uid": "u2", "label": "pos", "text": "GOOD acting, bad u0", "score": 0.3},
+        {"uid": "u0", "label": "neg", "text": "A good film", "score": 0.1},
+    ]
 
 
 def test_map_choices_put_umap_first_then_pca_in_representation_order_then_live_pca():
-    choices = map_choices(["maps/dyn/pca", "maps/hs/pca", "maps/hs/umap"],
-                          ["hidden/train/epoch-1/cls", "hidden/train/epoch-1/mean", "hidden/train/pretrained/cls"],
-                          {"hs": "hidden states", "dyn": "losses"})
-    assert list(choices.values()) == [("cached", "maps/hs/umap"), ("cached", "maps/hs/pca"),
-                                      ("cached", "maps/dyn/pca"), ("live", "hidden/train/epoch-1/cls"),
-                                      ("live", "hidden/train/pretrained/cls")]
+    choices = map_choices(
+        ["maps/dyn/pca", "maps/hs/pca", "maps/hs/umap"],
+        ["hidden/train/epoch-1/cls", "hidden/train/epoch-1/mean", "hidden/train/pretrained/cls"],
+        {"hs": "hidden states", "dyn": "losses"},
+    )
+    assert list(choices.values()) == [
+        ("cached", "maps/hs/umap"),
+        ("cached", "maps/hs/pca"),
+        ("cached", "maps/dyn/pca"),
+        ("live", "hidden/train/epoch-1/cls"),
+        ("live", "hidden/train/pretrained/cls"),
+    ]
     assert next(iter(choices)) == "UMAP · hidden states (hs)"
 
 
@@ -160,23 +206,37 @@ def test_pages_are_one_line_each_with_known_needs_and_existing_scripts():
 
 def _bare_run(tmp_path):
     """A run that holds only its examples (what `compute` writes first)."""
-    run = RunStore(tmp_path).create("bare", {"dataset": {"label_names": ["neg", "pos"]},
-                                             "config": {"dataset": {"train": "/data/x.csv", "limit": 50},
-                                                        "model": "minilm", "train": {"epochs": 2}}})
+    run = RunStore(tmp_path).create(
+        "bare",
+        {
+            "dataset": {"label_names": ["neg", "pos"]},
+            "config": {
+                "dataset": {"train": "/data/x.csv", "limit": 50},
+                "model": "minilm",
+                "train": {"epochs": 2},
+            },
+        },
+    )
     run.write_table("examples", TRAIN.assign(split="train"), stage="data")
     return run
 
 
-def test_a_run_with_examples_only_lacks_scores_selections_and_maps_with_the_commands_to_compute_them(tmp_path):
+def test_a_run_with_examples_only_lacks_scores_selections_and_maps_with_the_commands_to_compute_them(
+    tmp_path,
+):
     run = _bare_run(tmp_path)
     lacking = page_needs.missing(run, ("examples", "scores", "selections", "maps", "dynamics"))
     assert [n.key for n in lacking] == ["scores", "selections", "maps", "dynamics"]
-    assert page_needs.command_for(page_needs.NEEDS["scores"], run) == \
-        f"python -m prune_core select bare --runs-dir {tmp_path.resolve()}"
+    assert (
+        page_needs.command_for(page_needs.NEEDS["scores"], run)
+        == f"python -m prune_core select bare --runs-dir {tmp_path.resolve()}"
+    )
     assert page_needs.command_for(page_needs.NEEDS["maps"], run).endswith("--method pca")
-    assert page_needs.command_for(page_needs.NEEDS["dynamics"], run) == \
-        f"python -m prune_core compute --data /data/x.csv --model minilm --epochs 2 --limit 50 " \
+    assert (
+        page_needs.command_for(page_needs.NEEDS["dynamics"], run)
+        == f"python -m prune_core compute --data /data/x.csv --model minilm --epochs 2 --limit 50 "
         f"--runs-dir {tmp_path.resolve()}"
+    )
     with pytest.raises(KeyError, match="unknown page needs"):
         page_needs.missing(run, ("colour",))
 
@@ -193,16 +253,23 @@ def test_a_damaged_file_is_recomputed_by_the_command_of_the_stage_that_wrote_it(
     run = _bare_run(tmp_path)
     assert page_needs.recompute_command(run, "map:hs:umap").endswith("--representations hs --method umap")
     assert page_needs.recompute_command(run, "select:aum").startswith("python -m prune_core select bare")
-    assert page_needs.recompute_command(run, "train").startswith("python -m prune_core compute --data /data/x.csv")
+    assert page_needs.recompute_command(run, "train").startswith(
+        "python -m prune_core compute --data /data/x.csv"
+    )
 
 
 def test_a_map_selection_exports_the_same_columns_and_manifest_keys_as_a_method_export(small_run):  # noqa: F811
     results = Results(RunStore(small_run.parent).open(small_run.name))
     method_export = build_export(results, "aum", 0.1)
     rows = np.array([5, 1, 42])
-    export = selection_export(results.train, rows, results.label_names, run_id=results.run.id,
-                              fingerprint="abc", source={"map": "maps/hs/pca", "representation": "hs",
-                                                         "box": [{"x": [0, 1], "y": [0, 1]}]})
+    export = selection_export(
+        results.train,
+        rows,
+        results.label_names,
+        run_id=results.run.id,
+        fingerprint="abc",
+        source={"map": "maps/hs/pca", "representation": "hs", "box": [{"x": [0, 1], "y": [0, 1]}]},
+    )
     assert export.frame.columns.tolist() == method_export.frame.columns.tolist()
     assert set(export.manifest) == set(method_export.manifest)
     assert export.manifest["method"] == "manual-selection" and export.manifest["size"] == 3

@@ -39,8 +39,12 @@ def settle(page, *, charts: int = 0, quiet: float = 0.8, timeout: float = 60.0) 
     started, last, since = time.monotonic(), None, time.monotonic()
     while time.monotonic() - started < timeout:
         state = page.evaluate(PAGE_STATE)
-        ready = (state["charts"] >= charts and state["drawn"] == state["charts"] and not state["running"]
-                 and not state["skeletons"])
+        ready = (
+            state["charts"] >= charts
+            and state["drawn"] == state["charts"]
+            and not state["running"]
+            and not state["skeletons"]
+        )
         if state != last or not ready:
             last, since = state, time.monotonic()
         elif time.monotonic() - since >= quiet:
@@ -53,8 +57,9 @@ def settle(page, *, charts: int = 0, quiet: float = 0.8, timeout: float = 60.0) 
 def server(small_run, tmp_path_factory):  # noqa: F811
     """``streamlit run app/Home.py`` on the shared small run."""
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with streamlit_server(REPO_ROOT / "app" / "Home.py", log_path,
-                          {"PRUNESCOPE_RUNS_DIR": str(small_run.parent)}) as url:
+    with streamlit_server(
+        REPO_ROOT / "app" / "Home.py", log_path, {"PRUNESCOPE_RUNS_DIR": str(small_run.parent)}
+    ) as url:
         yield url
 
 
@@ -79,8 +84,17 @@ def url_path(script: str) -> str:
     return Path(script).stem
 
 
-EXPECTED_CHARTS = {"runs": 0, "overview": 2, "correlations": 2, "overlap": 2, "label_balance": 2, "embedding_map": 1,
-                   "data_map": 1, "inspector": 1, "export": 0}
+EXPECTED_CHARTS = {
+    "runs": 0,
+    "overview": 2,
+    "correlations": 2,
+    "overlap": 2,
+    "label_balance": 2,
+    "embedding_map": 1,
+    "data_map": 1,
+    "inspector": 1,
+    "export": 0,
+}
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=[url_path(p.script) for p in PAGES])
@@ -94,17 +108,22 @@ def test_every_page_opens_without_an_exception_and_draws_its_charts(server, page
     assert state["exceptions"] == 0, page.locator('[data-testid="stException"]').first.inner_text()
     if name in EXPECTED_CHARTS:  # pages added later by others check their own charts
         assert state["charts"] == EXPECTED_CHARTS[name]
-    assert page.get_by_role("heading", name=spec.title if not spec.default else "PruneScope").first.is_visible()
+    assert page.get_by_role(
+        "heading", name=spec.title if not spec.default else "PruneScope"
+    ).first.is_visible()
 
 
 def plot_geometry(page, index: int = 0) -> dict:
     """Screen position and size of a chart's axes (plotly's own offsets) and their ranges / categories."""
-    return page.evaluate("""(index) => {
+    return page.evaluate(
+        """(index) => {
         const gd = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[index];
         const box = gd.getBoundingClientRect(), xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
         return {left: box.left + xa._offset, top: box.top + ya._offset, width: xa._length, height: ya._length,
                 xrange: xa.range, yrange: ya.range, xcats: xa._categories || [], ycats: ya._categories || []};
-    }""", index)
+    }""",
+        index,
+    )
 
 
 def test_clicking_a_correlation_cell_shows_that_pair(server, page):
@@ -136,8 +155,9 @@ def choose_box(coords: np.ndarray, geo: dict, *, want: tuple[int, int] = (3, 9),
         for half in np.arange(8.0, 120.0, 3.0):
             dx, dy = np.abs(px - px[centre]), np.abs(py - py[centre])
             inside = (dx < half) & (dy < half)
-            near_edge = (np.abs(dx - half) < margin_px) & (dy < half + margin_px) | \
-                        (np.abs(dy - half) < margin_px) & (dx < half + margin_px)
+            near_edge = (np.abs(dx - half) < margin_px) & (dy < half + margin_px) | (
+                np.abs(dy - half) < margin_px
+            ) & (dx < half + margin_px)
             if want[0] <= inside.sum() <= want[1] and not near_edge.any():
                 return (px[centre] - half, py[centre] - half, px[centre] + half, py[centre] + half), inside
     raise AssertionError("no box with a handful of well-separated points on this map")

@@ -7,7 +7,6 @@ tests/artifacts/gaussian_lab.png. Skips when Debian's /usr/bin/chromium or Pytho
 
 from __future__ import annotations
 
-
 import pytest
 
 from prune_core.paths import REPO_ROOT
@@ -25,8 +24,11 @@ def lab_url(tmp_path_factory):
 
 
 def _kept_per_panel(page) -> str:
-    return page.locator('[data-testid="stMetric"]', has_text="Kept per panel").locator(
-        '[data-testid="stMetricValue"]').inner_text()
+    return (
+        page.locator('[data-testid="stMetric"]', has_text="Kept per panel")
+        .locator('[data-testid="stMetricValue"]')
+        .inner_text()
+    )
 
 
 def test_lab_page_draws_the_six_panels_and_follows_the_budget_slider(lab_url):
@@ -49,8 +51,11 @@ def test_lab_page_draws_the_six_panels_and_follows_the_budget_slider(lab_url):
             thumb = page.locator('[data-testid="stSlider"]', has_text="Budget").get_by_role("slider")
             thumb.focus()
             thumb.press("ArrowRight")  # 0.30 -> 0.35 of 600 training points
-            expect(page.locator('[data-testid="stMetric"]', has_text="Kept per panel")
-                   .locator('[data-testid="stMetricValue"]')).to_have_text("210", timeout=30_000)
+            expect(
+                page.locator('[data-testid="stMetric"]', has_text="Kept per panel").locator(
+                    '[data-testid="stMetricValue"]'
+                )
+            ).to_have_text("210", timeout=30_000)
             page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
             expect(chart.locator(".annotation-text", has_text="-Difficulty").first).to_be_visible()
             ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,9 @@ def test_select_computes_every_preset_and_caches_it(selected, capsys):
     assert main(["select", str(selected.path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert {r["status"] for r in report.values()} == {"cached"}
-    after = {k: v["finished"] for k, v in selected.reload().manifest["stages"].items() if k.startswith("select:")}
+    after = {
+        k: v["finished"] for k, v in selected.reload().manifest["stages"].items() if k.startswith("select:")
+    }
     assert before == after
 
 
@@ -48,8 +50,24 @@ def test_info_lists_the_cached_methods(selected, capsys):
 @pytest.mark.parametrize("method", sorted(PRESETS))
 def test_export_every_preset_writes_uids_and_manifest(selected, method, tmp_path, capsys):
     out = tmp_path / "subsets" / f"{method}.jsonl"
-    assert main(["export", str(selected.path), "--method", method, "--budget", "0.3", "--balanced",
-                 "--format", "jsonl", "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(selected.path),
+                "--method",
+                method,
+                "--budget",
+                "0.3",
+                "--balanced",
+                "--format",
+                "jsonl",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     manifest = json.loads((out.parent / f"{method}.manifest.json").read_text())
     results = Results(selected)
@@ -65,8 +83,23 @@ def test_export_every_preset_writes_uids_and_manifest(selected, method, tmp_path
 @pytest.mark.parametrize("fmt", ["csv", "json", "txt"])
 def test_export_formats_hold_the_same_uids(selected, fmt, tmp_path):
     out = tmp_path / f"el2n.{fmt}"
-    assert main(["export", str(selected.path), "--method", "el2n", "--budget", "0.1", "--format", fmt,
-                 "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(selected.path),
+                "--method",
+                "el2n",
+                "--budget",
+                "0.1",
+                "--format",
+                fmt,
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     if fmt == "csv":
         uids = pd.read_csv(out)["uid"].tolist()
     elif fmt == "json":
@@ -88,17 +121,22 @@ def test_ranking_export_lists_every_uid_in_keep_order(selected, tmp_path):
 @pytest.mark.slow
 def test_uncached_budget_of_a_set_method_is_computed_on_demand(selected, tmp_path):
     out = tmp_path / "s2l.txt"
-    assert main(["export", str(selected.path), "--method", "s2l", "--budget", "0.33", "--output", str(out)]) == 0
+    assert (
+        main(["export", str(selected.path), "--method", "s2l", "--budget", "0.33", "--output", str(out)]) == 0
+    )
     assert len(out.read_text().split()) == 99
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("args, message", [
-    (["--method", "no-such-method", "--budget", "0.3"], "unknown method 'no-such-method'"),
-    (["--method", "el2n", "--budget", "1.5"], "outside (0, 1]"),
-    (["--method", "el2n", "--budget", "0"], "outside (0, 1]"),
-    (["--method", "el2n"], "needs --budget"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--method", "no-such-method", "--budget", "0.3"], "unknown method 'no-such-method'"),
+        (["--method", "el2n", "--budget", "1.5"], "outside (0, 1]"),
+        (["--method", "el2n", "--budget", "0"], "outside (0, 1]"),
+        (["--method", "el2n"], "needs --budget"),
+    ],
+)
 def test_bad_export_requests_fail_clearly(selected, tmp_path, capsys, args, message):
     assert main(["export", str(selected.path), *args, "--output", str(tmp_path / "x.txt")]) == 2
     assert message in capsys.readouterr().err
@@ -109,11 +147,27 @@ def test_bad_export_requests_fail_clearly(selected, tmp_path, capsys, args, mess
 def test_export_never_escapes_the_named_directory(selected, tmp_path, capsys):
     (tmp_path / "out").mkdir()
     escape = tmp_path / "out" / ".." / "escaped.txt"
-    assert main(["export", str(selected.path), "--method", "el2n", "--budget", "0.1", "--output", str(escape)]) == 2
+    assert (
+        main(["export", str(selected.path), "--method", "el2n", "--budget", "0.1", "--output", str(escape)])
+        == 2
+    )
     assert "climbs out" in capsys.readouterr().err and not (tmp_path / "escaped.txt").exists()
     (tmp_path / "out" / "link.txt").symlink_to(tmp_path / "elsewhere.txt")
-    assert main(["export", str(selected.path), "--method", "el2n", "--budget", "0.1", "--output",
-                 str(tmp_path / "out" / "link.txt")]) == 2
+    assert (
+        main(
+            [
+                "export",
+                str(selected.path),
+                "--method",
+                "el2n",
+                "--budget",
+                "0.1",
+                "--output",
+                str(tmp_path / "out" / "link.txt"),
+            ]
+        )
+        == 2
+    )
     assert not (tmp_path / "elsewhere.txt").exists()
 
 

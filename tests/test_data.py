@@ -31,8 +31,9 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
     return path
 
 
-def assert_points_at(err: DataError, path: Path | str, row: int | None, column: str | None,
-                     line: int | None = None) -> str:
+def assert_points_at(
+    err: DataError, path: Path | str, row: int | None, column: str | None, line: int | None = None
+) -> str:
     """The error names the file, the row (and line) and the column, as attributes and in its message."""
     message = str(err)
     assert err.path == str(path) and str(path) in message
@@ -72,7 +73,10 @@ def test_sst2_directory_gives_three_splits_with_readme_sizes_and_label_names(sst
     assert np.bincount(sst2.split("train")["label"]).tolist() == [29780, 37569]
     first = sst2.examples.iloc[0]
     assert (first["uid"], first["text"], first["length"]) == (
-        "sst2-train-00000", "hide new secretions from the parental units", 7)
+        "sst2-train-00000",
+        "hide new secretions from the parental units",
+        7,
+    )
     assert len(sst2.fingerprint) == 64
 
 
@@ -112,16 +116,24 @@ def test_trec6_has_six_named_labels_and_a_small_limit_keeps_the_rare_class(trec6
 
 
 def test_sentence_pair_file_adds_text_pair_and_counts_both_texts_in_length(tmp_path):
-    pairs = [("A man plays a guitar .", "A person makes music .", "entailment"),
-             ("A dog runs .", "A cat sleeps .", "contradiction"),
-             ("Kids play outside .", "It is sunny .", "neutral"),
-             ("A woman reads .", "Someone is reading .", "entailment")]
-    train = write_jsonl(tmp_path / "nli.jsonl",
-                        [{"premise": p, "hypothesis": h, "label": y} for p, h, y in pairs])
-    validation = write_jsonl(tmp_path / "nli_dev.jsonl", [
-        {"premise": "A man sings .", "hypothesis": "A man is silent .", "label": "contradiction"}])
-    ds = load_dataset(DatasetSpec(str(train), text_column="premise", text_pair_column="hypothesis",
-                                  validation=str(validation)))
+    pairs = [
+        ("A man plays a guitar .", "A person makes music .", "entailment"),
+        ("A dog runs .", "A cat sleeps .", "contradiction"),
+        ("Kids play outside .", "It is sunny .", "neutral"),
+        ("A woman reads .", "Someone is reading .", "entailment"),
+    ]
+    train = write_jsonl(
+        tmp_path / "nli.jsonl", [{"premise": p, "hypothesis": h, "label": y} for p, h, y in pairs]
+    )
+    validation = write_jsonl(
+        tmp_path / "nli_dev.jsonl",
+        [{"premise": "A man sings .", "hypothesis": "A man is silent .", "label": "contradiction"}],
+    )
+    ds = load_dataset(
+        DatasetSpec(
+            str(train), text_column="premise", text_pair_column="hypothesis", validation=str(validation)
+        )
+    )
     assert list(ds.examples.columns) == ["uid", "split", "label", "text", "text_pair", "length"]
     assert ds.label_names == ["contradiction", "entailment", "neutral"]  # sorted names, no labels.json
     train_rows = ds.split("train")
@@ -131,17 +143,22 @@ def test_sentence_pair_file_adds_text_pair_and_counts_both_texts_in_length(tmp_p
 
 
 def test_same_rows_as_csv_tsv_jsonl_json_array_and_parquet_give_one_fingerprint(tmp_path):
-    rows = pd.DataFrame({
-        "id": ["r1", "r2", "r3", "r4", "r5", "r6"],
-        "text": ["NA", "007", "null", "crème brûlée , “quoted” ", 'a "comma, quote"\nnewline', "fine"],
-        "label": [0, 1, 0, 1, 0, 1]})
+    rows = pd.DataFrame(
+        {
+            "id": ["r1", "r2", "r3", "r4", "r5", "r6"],
+            "text": ["NA", "007", "null", "crème brûlée , “quoted” ", 'a "comma, quote"\nnewline', "fine"],
+            "label": [0, 1, 0, 1, 0, 1],
+        }
+    )
     rows.to_csv(tmp_path / "t.csv", index=False)
     rows.to_csv(tmp_path / "t.tsv", index=False, sep="\t")
     rows.to_json(tmp_path / "t.jsonl", orient="records", lines=True, force_ascii=False)
     rows.to_json(tmp_path / "t.json", orient="records")
     rows.to_parquet(tmp_path / "t.parquet")
-    loaded = [load_dataset(DatasetSpec(str(tmp_path / f"t.{ext}"), validation_fraction=0.5))
-              for ext in ("csv", "tsv", "jsonl", "json", "parquet")]
+    loaded = [
+        load_dataset(DatasetSpec(str(tmp_path / f"t.{ext}"), validation_fraction=0.5))
+        for ext in ("csv", "tsv", "jsonl", "json", "parquet")
+    ]
     assert len({ds.fingerprint for ds in loaded}) == 1
     for ds in loaded:  # texts exactly as written: no NA guessing, no number parsing, whitespace kept
         assert sorted(ds.examples["text"]) == sorted(rows["text"])
@@ -156,14 +173,17 @@ def test_read_table_keeps_csv_cells_as_written_text(tmp_path):
 
 def test_hashed_uids_are_content_hashes_with_a_suffix_per_repeat(tmp_path):
     header = ["text", "label"]
-    train = write_csv(tmp_path / "train.csv", header, [
-        ["good film", 1], ["bad film", 0], ["good film", 1], ["good film", 1], ["good film", 0]])
+    train = write_csv(
+        tmp_path / "train.csv",
+        header,
+        [["good film", 1], ["bad film", 0], ["good film", 1], ["good film", 1], ["good film", 0]],
+    )
     validation = write_csv(tmp_path / "validation.csv", header, [["good film", 1], ["bad film", 0]])
     spec = DatasetSpec(str(tmp_path))
     ds = load_dataset(spec)
-    good1 = hashlib.sha1("good film\x1f1".encode()).hexdigest()[:16]
-    bad0 = hashlib.sha1("bad film\x1f0".encode()).hexdigest()[:16]
-    good0 = hashlib.sha1("good film\x1f0".encode()).hexdigest()[:16]
+    good1 = hashlib.sha1(b"good film\x1f1").hexdigest()[:16]
+    bad0 = hashlib.sha1(b"bad film\x1f0").hexdigest()[:16]
+    good0 = hashlib.sha1(b"good film\x1f0").hexdigest()[:16]
     assert ds.split("train")["uid"].tolist() == [good1, bad0, f"{good1}-1", f"{good1}-2", good0]
     assert ds.split("validation")["uid"].tolist() == [f"{good1}-3", f"{bad0}-1"]
     assert load_dataset(spec).examples["uid"].tolist() == ds.examples["uid"].tolist()
@@ -172,8 +192,11 @@ def test_hashed_uids_are_content_hashes_with_a_suffix_per_repeat(tmp_path):
 
 
 def test_string_labels_follow_labels_json_order_when_it_names_them(tmp_path):
-    write_csv(tmp_path / "train.csv", ["text", "label"],
-              [["so good", "positive"], ["so bad", "negative"], ["fine", "positive"]])
+    write_csv(
+        tmp_path / "train.csv",
+        ["text", "label"],
+        [["so good", "positive"], ["so bad", "negative"], ["fine", "positive"]],
+    )
     (tmp_path / "labels.json").write_text('{"0": "positive", "1": "negative"}', encoding="utf-8")
     ds = load_dataset(DatasetSpec(str(tmp_path), validation_fraction=0.3))
     assert ds.label_names == ["positive", "negative"]
@@ -203,9 +226,10 @@ def test_without_a_validation_file_a_stratified_fraction_of_train_is_held_out(tm
 
 
 def test_limit_larger_than_the_split_keeps_every_row(tmp_path):
-    train = write_csv(tmp_path / "train.csv", ["id", "text", "label"], TINY)
-    validation = write_csv(tmp_path / "validation.csv", ["id", "text", "label"],
-                           [["v1", "ok", 1], ["v2", "no", 0]])
+    write_csv(tmp_path / "train.csv", ["id", "text", "label"], TINY)
+    validation = write_csv(
+        tmp_path / "validation.csv", ["id", "text", "label"], [["v1", "ok", 1], ["v2", "no", 0]]
+    )
     ds = load_dataset(DatasetSpec(str(tmp_path), limit=50, limit_validation=2))
     assert ds.sizes == {"train": 4, "validation": 2}
     assert ds.examples["uid"].tolist() == ["a1", "a2", "a3", "a4", "v1", "v2"]
@@ -253,8 +277,9 @@ def test_stratified_counts_sums_to_n_within_bounds(counts, n):
 
 def test_hub_dataset_uses_its_splits_and_class_label_names(monkeypatch):
     datasets = pytest.importorskip("datasets")
-    features = datasets.Features({"sentence": datasets.Value("string"),
-                                  "label": datasets.ClassLabel(names=["neg", "pos"])})
+    features = datasets.Features(
+        {"sentence": datasets.Value("string"), "label": datasets.ClassLabel(names=["neg", "pos"])}
+    )
 
     def split(texts, labels):
         return datasets.Dataset.from_dict({"sentence": texts, "label": labels}, features=features)
@@ -263,9 +288,13 @@ def test_hub_dataset_uses_its_splits_and_class_label_names(monkeypatch):
 
     def fake_load_dataset(name, config=None):
         calls.append((name, config))
-        return datasets.DatasetDict({"train": split(["good", "bad", "great", "awful"], [1, 0, 1, 0]),
-                                     "validation": split(["fine", "poor"], [1, 0]),
-                                     "test": split(["hidden a", "hidden b"], [-1, -1])})
+        return datasets.DatasetDict(
+            {
+                "train": split(["good", "bad", "great", "awful"], [1, 0, 1, 0]),
+                "validation": split(["fine", "poor"], [1, 0]),
+                "test": split(["hidden a", "hidden b"], [-1, -1]),
+            }
+        )
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     ds = load_dataset(DatasetSpec("hf:glue:sst2", text_column="sentence"))
@@ -314,17 +343,19 @@ def test_whitespace_only_text_is_rejected(tmp_path):
 
 def test_number_where_text_should_be_in_jsonl_is_rejected(tmp_path):
     path = tmp_path / "train.jsonl"
-    path.write_text('{"text": "fine", "label": 1}\n\n'
-                    '{"text": "poor", "label": 0}\n'
-                    '{"text": 42, "label": 1}\n', encoding="utf-8")
+    path.write_text(
+        '{"text": "fine", "label": 1}\n\n{"text": "poor", "label": 0}\n{"text": 42, "label": 1}\n',
+        encoding="utf-8",
+    )
     with pytest.raises(DataError, match="expected text, found int 42") as caught:
         load_dataset(DatasetSpec(str(path)))
     assert_points_at(caught.value, path, 3, "text", line=4)  # the blank line 2 is not a row
 
 
 def test_missing_label_names_the_row(tmp_path):
-    path = write_jsonl(tmp_path / "train.jsonl",
-                       [{"text": "fine", "label": 1}, {"text": "poor", "label": None}])
+    path = write_jsonl(
+        tmp_path / "train.jsonl", [{"text": "fine", "label": 1}, {"text": "poor", "label": None}]
+    )
     with pytest.raises(DataError, match="missing label") as caught:
         load_dataset(DatasetSpec(str(path)))
     assert_points_at(caught.value, path, 2, "label", line=2)
@@ -349,8 +380,9 @@ def test_duplicate_id_across_splits_names_both_files(tmp_path):
 
 def test_validation_label_never_seen_in_training_is_rejected(tmp_path):
     train = write_csv(tmp_path / "train.csv", ["id", "text", "label"], TINY)
-    validation = write_csv(tmp_path / "validation.csv", ["id", "text", "label"],
-                           [["v1", "ok", 1], ["v2", "?", 2]])
+    validation = write_csv(
+        tmp_path / "validation.csv", ["id", "text", "label"], [["v1", "ok", 1], ["v2", "?", 2]]
+    )
     with pytest.raises(DataError, match="label '2' never occurs in the training data") as caught:
         load_dataset(DatasetSpec(str(tmp_path)))
     assert_points_at(caught.value, validation, 2, "label", line=3)
@@ -404,8 +436,9 @@ def test_latin1_bytes_in_a_csv_are_reported_as_not_utf8_with_row_and_column(tmp_
 
 
 def test_a_single_training_class_is_rejected(tmp_path):
-    path = write_csv(tmp_path / "train.csv", ["id", "text", "label"],
-                     [["a", "x", 1], ["b", "y", 1], ["c", "z", 1]])
+    path = write_csv(
+        tmp_path / "train.csv", ["id", "text", "label"], [["a", "x", 1], ["b", "y", 1], ["c", "z", 1]]
+    )
     with pytest.raises(DataError, match="a single class: all 3 rows \\(rows 1-3\\) have label '1'") as caught:
         load_dataset(DatasetSpec(str(path)))
     assert_points_at(caught.value, path, None, "label")

@@ -89,11 +89,14 @@ def test_probe_config_refuses_bad_settings():
 def test_a_request_expands_to_methods_random_band_and_full_data():
     jobs = plan_jobs(["el2n", "less"], [0.3, 0.1], [1, 0], "fast")
     methods = [j for j in jobs if j.method in ("el2n", "less")]
-    assert len(methods) == 2 * 2 * 2 * 2   # methods x budgets x plain/balanced x seeds
+    assert len(methods) == 2 * 2 * 2 * 2  # methods x budgets x plain/balanced x seeds
     band = [j for j in jobs if j.method == RANDOM_BAND]
-    assert {(j.budget, j.balanced, j.seed) for j in band} == {(b, v, s) for b in (0.1, 0.3) for v in (False, True)
-                                                              for s in (0, 1)}
-    assert [j for j in jobs if j.method == FULL_DATA] == [EvalJob(FULL_DATA, 1.0, False, s, "fast") for s in (0, 1)]
+    assert {(j.budget, j.balanced, j.seed) for j in band} == {
+        (b, v, s) for b in (0.1, 0.3) for v in (False, True) for s in (0, 1)
+    }
+    assert [j for j in jobs if j.method == FULL_DATA] == [
+        EvalJob(FULL_DATA, 1.0, False, s, "fast") for s in (0, 1)
+    ]
     assert len(plan_jobs(["el2n"], [0.1], [0], "fast", variants=["plain"], baselines=False)) == 1
 
 
@@ -111,7 +114,11 @@ def test_random_band_draws_with_the_evaluation_seed_and_balanced_keeps_label_sha
 
 def test_cache_key_covers_everything_that_changes_the_result():
     job = EvalJob("el2n", 0.1, False, 0, "fast")
-    settings = {"probe": ProbeConfig().to_dict(), "features": {"train": "a", "validation": "b"}, "examples": "e"}
+    settings = {
+        "probe": ProbeConfig().to_dict(),
+        "features": {"train": "a", "validation": "b"},
+        "examples": "e",
+    }
     base = json.dumps(result_key(job, "s", settings), sort_keys=True)
     variants = [
         result_key(EvalJob("less", 0.1, False, 0, "fast"), "s", settings),
@@ -146,7 +153,9 @@ def test_fast_mode_matches_scikit_learn_run_directly_on_the_same_features(run):
     x_val = np.asarray(run.read_array("hidden/validation/pretrained/cls"), dtype=np.float32)
     y = run.examples("train")["label"].to_numpy()
     y_val = run.examples("validation")["label"].to_numpy()
-    direct = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)).fit(x[chosen], y[chosen])
+    direct = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)).fit(
+        x[chosen], y[chosen]
+    )
     predicted = direct.predict(x_val)
     assert 0.4 < row["validation_accuracy"] < 1.0  # a real, imperfect probe
     assert row["validation_accuracy"] == accuracy_score(y_val, predicted)
@@ -177,8 +186,9 @@ def test_a_missing_or_damaged_result_is_the_only_one_recomputed(run):
 
 def test_a_changed_probe_setting_recomputes_the_results(run):
     first = evaluate_run(run, ["el2n"], [0.3], [0], mode="fast", variants=["plain"], **QUIET)
-    again = evaluate_run(run, ["el2n"], [0.3], [0], mode="fast", variants=["plain"], probe=ProbeConfig(C=0.01),
-                         **QUIET)
+    again = evaluate_run(
+        run, ["el2n"], [0.3], [0], mode="fast", variants=["plain"], probe=ProbeConfig(C=0.01), **QUIET
+    )
     assert sorted(again.computed) == sorted(first.jobs) and again.cached == []
 
 
@@ -199,9 +209,14 @@ def test_the_table_summarises_seeds_and_ranks_methods_against_the_random_band(ru
 
 
 def test_each_row_reads_the_score_next_to_the_subsets_label_balance():
-    record = {"job": EvalJob("less", 0.1, False, 0, "fast").to_dict(), "size": 4, "label_counts": [3, 1],
-              "metrics": {"validation": {"accuracy": 0.5, "macro_f1": 1 / 3, "predicted_counts": [0, 6]}},
-              "seconds": 0.1, "key_hash": "h"}
+    record = {
+        "job": EvalJob("less", 0.1, False, 0, "fast").to_dict(),
+        "size": 4,
+        "label_counts": [3, 1],
+        "metrics": {"validation": {"accuracy": 0.5, "macro_f1": 1 / 3, "predicted_counts": [0, 6]}},
+        "seconds": 0.1,
+        "key_hash": "h",
+    }
     row = result_rows([record], ["neg", "pos"], full_counts=np.array([10, 10])).iloc[0]
     assert row["count_neg"] == 3 and row["count_pos"] == 1
     assert row["tv_from_full"] == pytest.approx(0.25)  # shares (0.75, 0.25) against (0.5, 0.5)
@@ -210,12 +225,18 @@ def test_each_row_reads_the_score_next_to_the_subsets_label_balance():
 
 
 def test_grid_keeps_the_best_series_of_each_representation_and_objective():
-    board = pd.DataFrame({"series": ["less (balanced)", "less", "tracin", "semdedup", "random band", "full data"],
-                          "method": ["less", "less", "tracin", "semdedup", RANDOM_BAND, FULL_DATA],
-                          "mean": [0.81, 0.70, 0.75, 0.60, 0.78, 0.90]})
-    methods = {"less": {"family": "gradients", "objective": "relevance"},
-               "tracin": {"family": "gradients", "objective": "relevance"},
-               "semdedup": {"family": "hidden states", "objective": "diversity"}}
+    board = pd.DataFrame(
+        {
+            "series": ["less (balanced)", "less", "tracin", "semdedup", "random band", "full data"],
+            "method": ["less", "less", "tracin", "semdedup", RANDOM_BAND, FULL_DATA],
+            "mean": [0.81, 0.70, 0.75, 0.60, 0.78, 0.90],
+        }
+    )
+    methods = {
+        "less": {"family": "gradients", "objective": "relevance"},
+        "tracin": {"family": "gradients", "objective": "relevance"},
+        "semdedup": {"family": "hidden states", "objective": "diversity"},
+    }
     grid = grid_table(board, methods)
     assert grid.loc["gradients", "relevance"] == "less (balanced): 0.810"
     assert grid.loc["hidden states", "diversity"] == "semdedup: 0.600"
@@ -266,8 +287,19 @@ def cli(monkeypatch):
 
 
 def test_cli_evaluates_in_fast_mode_and_prints_mean_and_spread(run, cli, capsys):
-    args = ["evaluate", str(run.path), "--methods", "el2n", "--budgets", "0.3", "--seeds", "0,1", "--mode", "fast",
-            "--quiet"]
+    args = [
+        "evaluate",
+        str(run.path),
+        "--methods",
+        "el2n",
+        "--budgets",
+        "0.3",
+        "--seeds",
+        "0,1",
+        "--mode",
+        "fast",
+        "--quiet",
+    ]
     assert cli(args) == 0
     out = capsys.readouterr().out
     assert "10 computed, 0 cached; validation split" in out
@@ -276,14 +308,17 @@ def test_cli_evaluates_in_fast_mode_and_prints_mean_and_spread(run, cli, capsys)
     assert "0 computed, 10 cached" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--methods", "no-such-method"], "unknown method 'no-such-method'"),
-    (["--methods", "el2n", "--budgets", "1.5"], "outside (0, 1]"),
-    (["--methods", "el2n", "--budgets", "0.1,x"], "--budgets expects comma-separated values"),
-    (["--methods", "el2n", "--seeds", "-1"], "seeds must be whole numbers >= 0"),
-    (["--methods", "el2n", "--variants", "plain,skewed"], "variants must be a non-empty subset"),
-    (["--methods", "el2n", "--mode", "finetune"], "no model or training config"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--methods", "no-such-method"], "unknown method 'no-such-method'"),
+        (["--methods", "el2n", "--budgets", "1.5"], "outside (0, 1]"),
+        (["--methods", "el2n", "--budgets", "0.1,x"], "--budgets expects comma-separated values"),
+        (["--methods", "el2n", "--seeds", "-1"], "seeds must be whole numbers >= 0"),
+        (["--methods", "el2n", "--variants", "plain,skewed"], "variants must be a non-empty subset"),
+        (["--methods", "el2n", "--mode", "finetune"], "no model or training config"),
+    ],
+)
 def test_cli_bad_input_fails_with_one_clear_line(run, cli, capsys, args, message):
     assert cli(["evaluate", str(run.path), "--mode", "fast", "--quiet", *args]) == 2
     err = capsys.readouterr().err

@@ -43,7 +43,9 @@ def test_three_methods_at_two_budgets_on_the_small_sst2_run(fast_evaluated):
     for column in ("validation_accuracy", "validation_macro_f1", "test_accuracy", "test_macro_f1"):
         assert table[column].between(0, 1).all(), column
     full = table.loc[table["method"] == FULL_DATA, "test_accuracy"]
-    assert full.nunique() == 1 and full.iloc[0] > 0.55  # above chance (0.5) with 300 examples and a linear probe
+    assert (
+        full.nunique() == 1 and full.iloc[0] > 0.55
+    )  # above chance (0.5) with 300 examples and a linear probe
     assert not report.cached
     assert evaluate_run(run, METHODS, [0.1, 0.3], [0, 1], mode="fast", **QUIET).computed == []
 
@@ -56,7 +58,11 @@ def test_fast_numbers_on_the_test_split_match_scikit_learn_directly(fast_evaluat
     x_test = np.asarray(run.read_array("hidden/test/pretrained/cls"), dtype=np.float32)
     y = run.examples("train")["label"].to_numpy()
     y_test = run.examples("test")["label"].to_numpy()
-    predicted = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x[chosen], y[chosen]).predict(x_test)
+    predicted = (
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        .fit(x[chosen], y[chosen])
+        .predict(x_test)
+    )
     row = report.table.query("method == 'less' and budget == 0.1 and balanced and seed == 1").iloc[0]
     assert row["test_accuracy"] == accuracy_score(y_test, predicted)
     assert row["test_macro_f1"] == f1_score(y_test, predicted, average="macro")
@@ -80,21 +86,47 @@ def plain_fine_tune_metrics(run, seed: int) -> dict[str, dict]:
     scores = {}
     for split in ("validation", "test"):
         frame = run.examples(split)
-        logits = forward_features(loaded.model, encode(loaded.tokenizer, frame["text"].tolist(), None, config.max_length),
-                                  frame["label"].to_numpy(), torch.device("cpu"))["logits"]
-        scores[split] = classification_metrics(frame["label"].to_numpy(), logits.argmax(axis=1), len(run.label_names))
+        logits = forward_features(
+            loaded.model,
+            encode(loaded.tokenizer, frame["text"].tolist(), None, config.max_length),
+            frame["label"].to_numpy(),
+            torch.device("cpu"),
+        )["logits"]
+        scores[split] = classification_metrics(
+            frame["label"].to_numpy(), logits.argmax(axis=1), len(run.label_names)
+        )
     return scores
 
 
 def test_full_data_fine_tune_equals_a_plain_fine_tune_with_the_same_seed(tiny_run):
-    report = evaluate_run(tiny_run, [FULL_DATA, "el2n"], [0.5], [3], mode="finetune", variants=["plain"],
-                          baselines=False, device="cpu", **QUIET)
-    assert sorted(report.computed) == [EvalJob("el2n", 0.5, False, 3, "finetune"),
-                                       EvalJob(FULL_DATA, 1.0, False, 3, "finetune")]
+    report = evaluate_run(
+        tiny_run,
+        [FULL_DATA, "el2n"],
+        [0.5],
+        [3],
+        mode="finetune",
+        variants=["plain"],
+        baselines=False,
+        device="cpu",
+        **QUIET,
+    )
+    assert sorted(report.computed) == [
+        EvalJob("el2n", 0.5, False, 3, "finetune"),
+        EvalJob(FULL_DATA, 1.0, False, 3, "finetune"),
+    ]
     stored = tiny_run.read_json(EvalJob(FULL_DATA, 1.0, False, 3, "finetune").store_key)
     assert stored["size"] == 300 and stored["key"]["settings"]["train"]["epochs"] == 2
     assert stored["metrics"] == plain_fine_tune_metrics(tiny_run, seed=3)
     assert report.table.query("method == 'el2n'")["size"].tolist() == [150]
-    again = evaluate_run(tiny_run, [FULL_DATA, "el2n"], [0.5], [3], mode="finetune", variants=["plain"],
-                         baselines=False, device="cpu", **QUIET)
+    again = evaluate_run(
+        tiny_run,
+        [FULL_DATA, "el2n"],
+        [0.5],
+        [3],
+        mode="finetune",
+        variants=["plain"],
+        baselines=False,
+        device="cpu",
+        **QUIET,
+    )
     assert again.computed == [] and len(again.cached) == 2

@@ -9,8 +9,12 @@ import torch.nn.functional as F
 
 from prune_core.models import apply_lora
 from prune_core.represent.features import forward_features, gradient_features
-from prune_core.represent.gradients import (PerExampleGradients, adam_direction, gradient_parameter_names,
-                                            head_gradients)
+from prune_core.represent.gradients import (
+    PerExampleGradients,
+    adam_direction,
+    gradient_parameter_names,
+    head_gradients,
+)
 from prune_core.represent.projection import ProjectionSpec, Projector, make_projector
 from prune_core.tokenize import Encoded, collate
 
@@ -19,8 +23,15 @@ def tiny_bert(num_labels: int = 3, seed: int = 0):
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=32, num_labels=num_labels)
+    config = BertConfig(
+        vocab_size=50,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+        num_labels=num_labels,
+    )
     return BertForSequenceClassification(config).eval()
 
 
@@ -36,7 +47,7 @@ def loop_gradients(model, names, encoded, labels):
     rows = []
     for i in range(len(encoded)):
         batch = collate(encoded, np.array([i]))
-        loss = F.cross_entropy(model(**batch).logits, labels[i: i + 1])
+        loss = F.cross_entropy(model(**batch).logits, labels[i : i + 1])
         grads = torch.autograd.grad(loss, [named[n] for n in names])
         rows.append(torch.cat([g.flatten() for g in grads]))
     return torch.stack(rows)
@@ -63,7 +74,7 @@ def test_top_scope_is_the_last_block_and_everything_after_it():
 
 def test_lora_gradients_match_the_loop_once_adapters_are_nonzero():
     model = apply_lora(tiny_bert(), r=2, alpha=4, dropout=0.0, target_modules=["query", "value"])
-    with torch.no_grad():  # B = 0 at initialisation makes every A-gradient zero (measurements.md)
+    with torch.no_grad():  # B = 0 at initialisation makes every A-gradient zero
         for name, param in model.named_parameters():
             if "lora_B" in name:
                 param.normal_(0, 0.1)
@@ -78,12 +89,16 @@ def test_lora_gradients_match_the_loop_once_adapters_are_nonzero():
 
 def test_closed_form_head_gradient_equals_autograd():
     torch.manual_seed(0)
-    x, weight, bias = torch.randn(5, 4), torch.randn(3, 4, requires_grad=True), torch.randn(3, requires_grad=True)
+    x, weight, bias = (
+        torch.randn(5, 4),
+        torch.randn(3, 4, requires_grad=True),
+        torch.randn(3, requires_grad=True),
+    )
     labels = torch.tensor([0, 2, 1, 1, 0])
     probs = torch.softmax(x @ weight.T + bias, dim=1)
     closed = head_gradients(x, probs.detach(), labels)
     for i in range(5):
-        loss = F.cross_entropy((x[i] @ weight.T + bias)[None], labels[i: i + 1])
+        loss = F.cross_entropy((x[i] @ weight.T + bias)[None], labels[i : i + 1])
         gw, gb = torch.autograd.grad(loss, [weight, bias])
         torch.testing.assert_close(closed[i], torch.cat([gw.flatten(), gb]))
 
@@ -114,7 +129,7 @@ def test_projection_preserves_inner_products_within_jl_bounds(kind):
     torch.manual_seed(0)
     n, p, d = 40, 5000, 1024
     x = torch.randn(n, p) / p**0.5
-    x[: n // 2] += 0.5 * x[n // 2:]  # correlated pairs so inner products are not all ~0
+    x[: n // 2] += 0.5 * x[n // 2 :]  # correlated pairs so inner products are not all ~0
     projected = Projector(ProjectionSpec(p, d, seed=3, kind=kind))(x)
     exact, approx = x @ x.T, projected @ projected.T
     norms = x.norm(dim=1)
@@ -137,8 +152,16 @@ def test_gradient_features_write_projected_sgd_adam_and_exact_norms():
     size = sum(dict(model.named_parameters())[n].numel() for n in names)
     projector = make_projector(size, 32, seed=0)
     moments = (torch.zeros(size), torch.full((size,), 1e-4))
-    out = gradient_features(model, names, encoded, labels.numpy(), projector, torch.device("cpu"), batch_size=4,
-                            adam_moments=moments)
+    out = gradient_features(
+        model,
+        names,
+        encoded,
+        labels.numpy(),
+        projector,
+        torch.device("cpu"),
+        batch_size=4,
+        adam_moments=moments,
+    )
     reference = loop_gradients(model, names, encoded, labels)
     np.testing.assert_allclose(out["norm"], reference.norm(dim=1).numpy(), rtol=1e-4)
     np.testing.assert_allclose(out["sgd"], projector(reference).numpy(), rtol=1e-3, atol=1e-5)
@@ -155,9 +178,12 @@ def test_forward_features_pool_hidden_states_and_capture_the_head_input():
     batch = collate(encoded, np.array([4]))
     with torch.no_grad():
         result = model(**batch, output_hidden_states=True)
-    np.testing.assert_allclose(out["hidden_cls"][4], result.hidden_states[-1][0, 0].numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(out["hidden_mean"][4], result.hidden_states[-1][0].mean(0).numpy(), rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        out["hidden_cls"][4], result.hidden_states[-1][0, 0].numpy(), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        out["hidden_mean"][4], result.hidden_states[-1][0].mean(0).numpy(), rtol=1e-4, atol=1e-5
+    )
     np.testing.assert_allclose(out["logits"][4], result.logits[0].numpy(), rtol=1e-4, atol=1e-5)
     with torch.no_grad():
         pooled = model.bert.pooler(result.hidden_states[-1])
@@ -169,8 +195,16 @@ def test_gradient_pass_outputs_equal_a_separate_forward_pass():
     encoded, labels = tiny_batch(n=9)
     names = gradient_parameter_names(model, "top")
     size = sum(dict(model.named_parameters())[n].numel() for n in names)
-    fused = gradient_features(model, names, encoded, labels.numpy(), make_projector(size, 8, 0),
-                              torch.device("cpu"), batch_size=4, with_outputs=True)
+    fused = gradient_features(
+        model,
+        names,
+        encoded,
+        labels.numpy(),
+        make_projector(size, 8, 0),
+        torch.device("cpu"),
+        batch_size=4,
+        with_outputs=True,
+    )
     separate = forward_features(model, encoded, labels.numpy(), torch.device("cpu"), batch_size=5)
     for key in ("logits", "loss", "hidden_cls", "hidden_mean", "head_input"):
         np.testing.assert_allclose(fused[key], separate[key], rtol=1e-4, atol=1e-5, err_msg=key)

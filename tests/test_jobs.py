@@ -35,16 +35,27 @@ def wait_until_finished(job, timeout: float = 240.0) -> list:
         if not status.active:
             return seen
         if time.monotonic() > deadline:
-            pytest.fail(f"job {job.id} still {status.status} after {timeout} s; log:\n" + "\n".join(status.log_tail))
+            pytest.fail(
+                f"job {job.id} still {status.status} after {timeout} s; log:\n" + "\n".join(status.log_tail)
+            )
         time.sleep(0.2)
 
 
 def test_stage_views_fill_finished_stages_and_take_the_running_one_from_progress():
-    record = {"request": {"epochs": 1}, "steps": [{"name": "compute", "status": "running"},
-                                                   {"name": "select", "status": "pending"},
-                                                   {"name": "maps:pca", "status": "pending"}]}
-    stages = {"data": {"status": "done", "seconds": 0.25}, "train": {"status": "done", "seconds": 3.0},
-              "represent:pretrained": {"status": "done", "seconds": 1.0}, "represent:epoch-1": {"status": "running"}}
+    record = {
+        "request": {"epochs": 1},
+        "steps": [
+            {"name": "compute", "status": "running"},
+            {"name": "select", "status": "pending"},
+            {"name": "maps:pca", "status": "pending"},
+        ],
+    }
+    stages = {
+        "data": {"status": "done", "seconds": 0.25},
+        "train": {"status": "done", "seconds": 3.0},
+        "represent:pretrained": {"status": "done", "seconds": 1.0},
+        "represent:epoch-1": {"status": "running"},
+    }
     progress = {"stage": "represent:epoch-1 gradients", "done": 30, "total": 120}
     views = {v.name: v for v in stage_views(record, stages, progress, expected_methods=4)}
     assert list(views) == ["data", "train", "represent:pretrained", "represent:epoch-1", "select", "maps:pca"]
@@ -55,11 +66,22 @@ def test_stage_views_fill_finished_stages_and_take_the_running_one_from_progress
 
 
 def test_select_and_maps_bars_count_finished_methods_and_representations():
-    record = {"request": {"epochs": 1}, "steps": [{"name": "compute", "status": "done"},
-                                                   {"name": "select", "status": "running"},
-                                                   {"name": "maps:pca", "status": "done", "note": ""}]}
-    stages = {"select:aum": {"status": "done"}, "select:less": {"status": "failed"}, "select:el2n": {"status": "running"},
-              "map:hs:pca": {"status": "done"}, "map:dyn:pca": {"status": "done"}, "map:hs:umap": {"status": "done"}}
+    record = {
+        "request": {"epochs": 1},
+        "steps": [
+            {"name": "compute", "status": "done"},
+            {"name": "select", "status": "running"},
+            {"name": "maps:pca", "status": "done", "note": ""},
+        ],
+    }
+    stages = {
+        "select:aum": {"status": "done"},
+        "select:less": {"status": "failed"},
+        "select:el2n": {"status": "running"},
+        "map:hs:pca": {"status": "done"},
+        "map:dyn:pca": {"status": "done"},
+        "map:hs:umap": {"status": "done"},
+    }
     views = {v.name: v for v in stage_views(record, stages, None, expected_methods=8)}
     assert views["select"].fraction == 2 / 8 and views["select"].detail == "2 / 8 methods"
     assert views["maps:pca"].fraction == 1.0 and views["maps:pca"].detail == "2 representations"
@@ -82,12 +104,27 @@ def log_tail_of(text: str) -> list[str]:
 
 
 def test_compute_stage_names_follow_the_pipeline():
-    assert compute_stage_names(2) == ["data", "train", "represent:pretrained", "represent:epoch-1", "represent:epoch-2"]
+    assert compute_stage_names(2) == [
+        "data",
+        "train",
+        "represent:pretrained",
+        "represent:epoch-1",
+        "represent:epoch-2",
+    ]
 
 
-def test_a_job_runs_compute_select_and_maps_reports_progress_and_survives_a_reload(tmp_path, tiny_model_dir, sst2_dir):
-    request = JobRequest(data=str(sst2_dir), model=str(tiny_model_dir), epochs=1, limit=60, limit_validation=30,
-                         maps=("pca",), methods=FAST_METHODS)
+def test_a_job_runs_compute_select_and_maps_reports_progress_and_survives_a_reload(
+    tmp_path, tiny_model_dir, sst2_dir
+):
+    request = JobRequest(
+        data=str(sst2_dir),
+        model=str(tiny_model_dir),
+        epochs=1,
+        limit=60,
+        limit_validation=30,
+        maps=("pca",),
+        methods=FAST_METHODS,
+    )
     job = start_job(request, tmp_path)
     # A "reload": a new page finds the job again from the store alone.
     again = load_job(tmp_path, job.id)
@@ -116,8 +153,17 @@ def test_a_failing_job_reports_the_error_of_its_step(tmp_path):
 
 
 def test_a_job_can_be_cancelled(tmp_path, tiny_model_dir, sst2_dir):
-    job = start_job(JobRequest(data=str(sst2_dir), model=str(tiny_model_dir), epochs=3, limit=300, maps=("pca",),
-                               methods=FAST_METHODS), tmp_path)
+    job = start_job(
+        JobRequest(
+            data=str(sst2_dir),
+            model=str(tiny_model_dir),
+            epochs=3,
+            limit=300,
+            maps=("pca",),
+            methods=FAST_METHODS,
+        ),
+        tmp_path,
+    )
     deadline = time.monotonic() + 60
     while job.record().get("status") != "running" and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -131,8 +177,7 @@ def test_unknown_jobs_are_reported_with_the_jobs_that_exist(tmp_path):
         load_job(tmp_path, "nope")
 
 
-def test_the_demo_run_starts_once_only_when_the_store_is_empty(tmp_path, tiny_model_dir, sst2_dir,
-                                                               small_run):  # noqa: F811
+def test_the_demo_run_starts_once_only_when_the_store_is_empty(tmp_path, tiny_model_dir, sst2_dir, small_run):  # noqa: F811
     assert ensure_demo_run(tmp_path, None) is None
     with pytest.raises(FileNotFoundError, match="PRUNESCOPE_DEMO_DATA"):
         ensure_demo_run(tmp_path, tmp_path / "missing")
@@ -144,4 +189,3 @@ def test_the_demo_run_starts_once_only_when_the_store_is_empty(tmp_path, tiny_mo
     finally:
         cancel_job(job)
         wait_until_finished(job, timeout=60)
-

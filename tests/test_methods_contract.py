@@ -32,9 +32,11 @@ def results(reps):
 
 
 def test_registry_has_every_method_the_issue_names():
-    required = ("el2n grand forgetting aum datamap-hard datamap-ambiguous datamap-easy s2l s2l-hs s2l-grad "
-                "prototypicality proto-tl proto-grad semdedup memorization tracin less less-tl less-hs "
-                "reverse-less gtp gradmatch craig kcenter moderate ccs d2 influence group-annealing random").split()
+    required = (
+        "el2n grand forgetting aum datamap-hard datamap-ambiguous datamap-easy s2l s2l-hs s2l-grad "
+        "prototypicality proto-tl proto-grad semdedup memorization tracin less less-tl less-hs "
+        "reverse-less gtp gradmatch craig kcenter moderate ccs d2 influence group-annealing random"
+    ).split()
     assert set(required) <= set(PRESETS)
 
 

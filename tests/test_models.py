@@ -8,8 +8,16 @@ import torch
 
 from prune_core import models
 from prune_core.maps import MapParams, compute_maps, map_key, pca_2d
-from prune_core.models import (ModelError, apply_lora, autocast_dtype, choose_device, classification_head,
-                               load_classifier, packaged_minilm_path, resolve_model_source)
+from prune_core.models import (
+    ModelError,
+    apply_lora,
+    autocast_dtype,
+    choose_device,
+    classification_head,
+    load_classifier,
+    packaged_minilm_path,
+    resolve_model_source,
+)
 from prune_core.store import RunStore
 from prune_core.synthetic import make_synthetic_run
 from prune_core.tokenize import collate, encode, length_sorted_batches
@@ -29,7 +37,9 @@ def test_packaged_minilm_loads_offline_with_a_fresh_head_of_the_requested_size(m
     assert classification_head(loaded.model).out_features == 3
     assert sum(p.numel() for p in loaded.model.parameters()) > 22_000_000
     again = load_classifier(None, num_labels=3, seed=1)
-    torch.testing.assert_close(classification_head(loaded.model).weight, classification_head(again.model).weight)
+    torch.testing.assert_close(
+        classification_head(loaded.model).weight, classification_head(again.model).weight
+    )
 
 
 def test_an_unknown_local_model_fails_with_the_source_named(tmp_path):

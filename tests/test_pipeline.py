@@ -18,11 +18,30 @@ from prune_core.store import RunStore
 
 
 def compute_args(data_dir, runs_dir, model, *extra):
-    return ["compute", "--data", str(data_dir), "--limit", "300", "--limit-validation", "100", "--limit-test", "200",
-            "--epochs", "2", "--runs-dir", str(runs_dir), "--model", str(model), "--quiet", *extra]
+    return [
+        "compute",
+        "--data",
+        str(data_dir),
+        "--limit",
+        "300",
+        "--limit-validation",
+        "100",
+        "--limit-test",
+        "200",
+        "--epochs",
+        "2",
+        "--runs-dir",
+        str(runs_dir),
+        "--model",
+        str(model),
+        "--quiet",
+        *extra,
+    ]
 
 
-def expected_arrays(n_train: int, n_val: int, hidden: int, classes: int, dim: int, n_test: int = 200) -> dict[str, tuple]:
+def expected_arrays(
+    n_train: int, n_val: int, hidden: int, classes: int, dim: int, n_test: int = 200
+) -> dict[str, tuple]:
     """Every array a 2-epoch compute must leave behind, with its shape and dtype."""
     found = {}
     for name in ("p_gold", "loss", "margin", "correct"):
@@ -76,8 +95,9 @@ def test_compute_with_the_packaged_minilm_on_real_sst2(minilm_run, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["dataset"]["label_names"] == ["negative", "positive"]
     assert info["dataset"]["sizes"]["train"] == 300 and info["model"]["parameters"] > 20_000_000
-    assert {"key": "grads/train/epoch-2/adam", "shape": [300, 1024], "dtype": "float16"}.items() <= \
-        next(a for a in info["arrays"] if a["key"] == "grads/train/epoch-2/adam").items()
+    assert {"key": "grads/train/epoch-2/adam", "shape": [300, 1024], "dtype": "float16"}.items() <= next(
+        a for a in info["arrays"] if a["key"] == "grads/train/epoch-2/adam"
+    ).items()
     named = next(a for a in info["arrays"] if a["key"] == "grads/train/epoch-2/adam")
     assert named["split"] == "train" and named["checkpoint"] == "epoch-2" and named["grad_type"] == "adam"
 
@@ -97,7 +117,9 @@ def test_rerunning_compute_reuses_every_finished_stage(sst2_dir, tmp_path, tiny_
     check_every_array(tiny_run, expected_arrays(300, 100, 32, 2, 1024))
 
 
-def test_a_damaged_file_is_detected_and_only_its_stage_recomputed(sst2_dir, tmp_path, tiny_model_dir, tiny_run):
+def test_a_damaged_file_is_detected_and_only_its_stage_recomputed(
+    sst2_dir, tmp_path, tiny_model_dir, tiny_run
+):
     stages = tiny_run.reload().manifest["stages"]
     path = tiny_run.path / tiny_run.file_info("hidden/train/epoch-1/cls")["path"]
     original = np.load(path)
@@ -113,8 +135,12 @@ def test_compute_killed_mid_way_resumes_to_the_same_result(sst2_dir, tmp_path, t
     clean_dir, killed_dir = tmp_path / "clean", tmp_path / "killed"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     args = compute_args(sst2_dir, killed_dir, tiny_model_dir, "--epochs", "3")
-    process = subprocess.Popen([sys.executable, "-m", "prune_core", *args], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prune_core", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
         if list(killed_dir.glob("*/checkpoints/epoch-1/state.json")):
@@ -131,16 +157,30 @@ def test_compute_killed_mid_way_resumes_to_the_same_result(sst2_dir, tmp_path, t
     resumed, clean = RunStore(killed_dir).runs()[0], RunStore(clean_dir).runs()[0]
     assert resumed.id == clean.id
     for info in clean.arrays():
-        np.testing.assert_allclose(np.asarray(resumed.read_array(info.key), np.float64),
-                                   np.asarray(clean.read_array(info.key), np.float64), rtol=1e-4, atol=1e-5,
-                                   err_msg=info.key)
+        np.testing.assert_allclose(
+            np.asarray(resumed.read_array(info.key), np.float64),
+            np.asarray(clean.read_array(info.key), np.float64),
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg=info.key,
+        )
 
 
 def test_bad_data_stops_with_a_clear_error_and_no_traceback(tmp_path, tiny_model_dir, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("id,text,label\n1,good,0\n2,,1\n3,fine,1\n")
-    code = main(["compute", "--data", str(bad), "--runs-dir", str(tmp_path / "runs"), "--model",
-                 str(tiny_model_dir), "--quiet"])
+    code = main(
+        [
+            "compute",
+            "--data",
+            str(bad),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--model",
+            str(tiny_model_dir),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "bad.csv" in err and "row 2" in err and "'text'" in err
     assert "Traceback" not in err

@@ -52,16 +52,28 @@ def test_label_colouring_uses_integer_codes_a_stepped_scale_and_counted_legend_e
     marker = spec(fig)["data"][0]["marker"]
     np.testing.assert_array_equal(decode(marker["color"]), LABELS)
     assert (marker["cmin"], marker["cmax"]) == (-0.5, 1.5)
-    assert marker["colorscale"] == [[0.0, LABEL_PALETTE[0]], [0.5, LABEL_PALETTE[0]], [0.5, LABEL_PALETTE[1]],
-                                    [1.0, LABEL_PALETTE[1]]]
+    assert marker["colorscale"] == [
+        [0.0, LABEL_PALETTE[0]],
+        [0.5, LABEL_PALETTE[0]],
+        [0.5, LABEL_PALETTE[1]],
+        [1.0, LABEL_PALETTE[1]],
+    ]
     legend = [t for t in fig.data[1:]]
     assert [t.name for t in legend] == ["neg (3)", "pos (3)"]
-    assert all(t.type == "scatter" and list(t.x) == [None] for t in legend)  # legend only: no points to select
+    assert all(
+        t.type == "scatter" and list(t.x) == [None] for t in legend
+    )  # legend only: no points to select
 
 
 def test_stepped_colorscale_maps_each_code_to_one_flat_colour():
-    assert stepped_colorscale(["a", "b", "c"]) == [[0.0, "a"], [1 / 3, "a"], [1 / 3, "b"], [2 / 3, "b"],
-                                                   [2 / 3, "c"], [1.0, "c"]]
+    assert stepped_colorscale(["a", "b", "c"]) == [
+        [0.0, "a"],
+        [1 / 3, "a"],
+        [1 / 3, "b"],
+        [2 / 3, "b"],
+        [2 / 3, "c"],
+        [1.0, "c"],
+    ]
 
 
 def test_membership_colouring_draws_kept_rows_last_and_names_the_subset():
@@ -69,7 +81,9 @@ def test_membership_colouring_draws_kept_rows_last_and_names_the_subset():
     positions = plot_positions(6, on_top=kept)
     assert set(positions[-2:]) == {0, 3} and sorted(positions) == list(range(6))
     fig = embedding_map(COORDS, Colouring.by_membership(kept, "el2n at 30 %"), positions)
-    np.testing.assert_array_equal(decode(spec(fig)["data"][0]["marker"]["color"]), kept[positions].astype(int))
+    np.testing.assert_array_equal(
+        decode(spec(fig)["data"][0]["marker"]["color"]), kept[positions].astype(int)
+    )
     assert [t.name for t in fig.data[1:]] == ["not kept (4)", "kept by el2n at 30 % (2)"]
     assert [t.marker.color for t in fig.data[1:]] == [DROPPED_COLOUR, KEPT_COLOUR]
 
@@ -107,7 +121,9 @@ def test_embedding_map_rejects_coordinates_that_are_not_two_columns():
 
 def test_score_scatter_puts_the_first_score_on_x_and_colours_by_label():
     x, y = np.array([1.0, 2, 3]), np.array([30.0, 20, 10])
-    fig = score_scatter(x, y, np.array([0, 1, 1]), ["neg", "pos"], np.array([2, 0, 1]), x_title="a", y_title="b")
+    fig = score_scatter(
+        x, y, np.array([0, 1, 1]), ["neg", "pos"], np.array([2, 0, 1]), x_title="a", y_title="b"
+    )
     trace = spec(fig)["data"][0]
     np.testing.assert_array_equal(decode(trace["x"]), [3, 1, 2])
     np.testing.assert_array_equal(decode(trace["y"]), [10, 30, 20])
@@ -118,7 +134,9 @@ def test_data_map_plots_variability_against_confidence_and_rings_only_kept_rows(
     confidence, variability = np.array([0.9, 0.2, 0.5, 0.6]), np.array([0.05, 0.1, 0.3, 0.2])
     correctness = np.array([1.0, 0.0, 0.5, 0.5])
     overlay = np.array([False, True, True, False])
-    fig = data_map(confidence, variability, correctness, np.arange(4), overlay=overlay, overlay_name="aum at 50 %")
+    fig = data_map(
+        confidence, variability, correctness, np.arange(4), overlay=overlay, overlay_name="aum at 50 %"
+    )
     main, ring = spec(fig)["data"]
     np.testing.assert_allclose(decode(main["x"]), variability.astype(np.float32))
     np.testing.assert_allclose(decode(main["y"]), confidence.astype(np.float32))
@@ -130,7 +148,9 @@ def test_data_map_plots_variability_against_confidence_and_rings_only_kept_rows(
 
 def test_correlation_heatmap_keeps_the_given_order_top_to_bottom_on_a_fixed_scale():
     names = ["b", "a", "c"]
-    corr = pd.DataFrame([[1.0, 0.5, -0.2], [0.5, 1.0, np.nan], [-0.2, np.nan, 1.0]], index=names, columns=names)
+    corr = pd.DataFrame(
+        [[1.0, 0.5, -0.2], [0.5, 1.0, np.nan], [-0.2, np.nan, 1.0]], index=names, columns=names
+    )
     fig = correlation_heatmap(corr, measure="kendall", groups={"b": "dyn", "a": "dyn", "c": "grad"})
     trace = fig.data[0]
     assert trace.type == "heatmap" and list(trace.x) == names and list(trace.y) == names
@@ -158,14 +178,19 @@ def test_heatmap_refuses_different_methods_on_the_two_axes():
 
 def test_overlap_heatmap_spans_zero_to_one_and_names_the_budget():
     names = ["a", "b"]
-    fig = overlap_heatmap(pd.DataFrame([[1.0, 0.25], [0.25, 1.0]], index=names, columns=names), budget_text="10 %")
+    fig = overlap_heatmap(
+        pd.DataFrame([[1.0, 0.25], [0.25, 1.0]], index=names, columns=names), budget_text="10 %"
+    )
     assert (fig.data[0].zmin, fig.data[0].zmax) == (0.0, 1.0)
     assert fig.layout.title.text.endswith("at budget 10 %")
 
 
 def test_label_balance_bar_has_one_bar_group_per_distribution_with_tv_in_the_legend():
-    shares = pd.DataFrame([[0.5, 0.5], [0.9, 0.1], [0.5, 0.5]], index=["full data", "plain", "label-balanced"],
-                          columns=["neg", "pos"])
+    shares = pd.DataFrame(
+        [[0.5, 0.5], [0.9, 0.1], [0.5, 0.5]],
+        index=["full data", "plain", "label-balanced"],
+        columns=["neg", "pos"],
+    )
     fig = label_balance_bar(shares, {"plain": 0.4, "label-balanced": 0.0})
     assert [t.name for t in fig.data] == ["full data", "plain (TV 0.400)", "label-balanced (TV 0.000)"]
     assert list(fig.data[1].y) == [0.9, 0.1] and list(fig.data[1].x) == ["neg", "pos"]
@@ -193,8 +218,9 @@ def test_method_ranks_bar_marks_kept_methods_in_red():
 
 
 def test_stage_timings_bar_colours_stages_by_status():
-    stages = pd.DataFrame({"stage": ["train", "select (2 methods)"], "status": ["done", "failed"],
-                           "seconds": [12.0, None]})
+    stages = pd.DataFrame(
+        {"stage": ["train", "select (2 methods)"], "status": ["done", "failed"], "seconds": [12.0, None]}
+    )
     fig = stage_timings_bar(stages)
     assert list(fig.data[0].x) == [12.0, 0.0]
     assert fig.data[0].marker.color[0] != fig.data[0].marker.color[1]

@@ -87,8 +87,9 @@ def test_datamap_keeps_raw_coordinates_nan_but_scores_an_all_missing_example_low
 
 
 def test_nan_to_min_replaces_nan_by_the_smallest_finite_score():
-    np.testing.assert_array_equal(nan_to_min(np.array([3.0, np.nan, -1.0, np.inf])),
-                                  [3.0, -1.0, -1.0, np.inf])
+    np.testing.assert_array_equal(
+        nan_to_min(np.array([3.0, np.nan, -1.0, np.inf])), [3.0, -1.0, -1.0, np.inf]
+    )
     np.testing.assert_array_equal(nan_to_min(np.array([np.nan, np.nan])), [0.0, 0.0])
     assert nan_to_min(np.array([1, 2], dtype=np.int64)).dtype == np.float64
     with pytest.raises(ValueError, match="1-D"):

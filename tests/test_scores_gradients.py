@@ -43,8 +43,9 @@ def test_tracin_equals_the_brute_force_train_by_validation_sum():
     train = [rng.normal(size=(30, 8)).astype(np.float16) for _ in range(3)]
     val = [rng.normal(size=(7, 8)).astype(np.float16) for _ in range(3)]
     lrs = [1e-4, 5e-5, 1e-5]
-    brute = sum(lr * (t.astype(np.float64) @ v.astype(np.float64).T).sum(axis=1)
-                for t, v, lr in zip(train, val, lrs))
+    brute = sum(
+        lr * (t.astype(np.float64) @ v.astype(np.float64).T).sum(axis=1) for t, v, lr in zip(train, val, lrs)
+    )
     np.testing.assert_allclose(tracin(train, val, lrs), brute, rtol=1e-10, atol=1e-12)
 
 
@@ -72,8 +73,9 @@ def test_less_weights_checkpoints_by_learning_rates_renormalised_to_sum_one():
     np.testing.assert_allclose(scores, expected)
     rescaled = less([train, train], [val_1, val_2], [3e-4, 1e-4], val_groups=groups)
     np.testing.assert_allclose(rescaled, expected)
-    np.testing.assert_allclose(reverse_less([train, train], [val_1, val_2], [3.0, 1.0], val_groups=groups),
-                               -np.array(expected))
+    np.testing.assert_allclose(
+        reverse_less([train, train], [val_1, val_2], [3.0, 1.0], val_groups=groups), -np.array(expected)
+    )
 
 
 def test_less_equals_the_brute_force_cosine_matrix_formula():
@@ -132,11 +134,19 @@ def test_scores_are_the_same_when_matrices_are_walked_in_tiny_row_blocks(monkeyp
     val = [rng.normal(size=(13, 5)).astype(np.float16) for _ in range(2)]
     groups = rng.integers(0, 2, size=13)
     lrs = [1.0, 0.5]
-    whole = [memorization(train, lrs), tracin(train, val, lrs), less(train, val, lrs, val_groups=groups),
-             relevance_dot(train, val, normalize=True)]
+    whole = [
+        memorization(train, lrs),
+        tracin(train, val, lrs),
+        less(train, val, lrs, val_groups=groups),
+        relevance_dot(train, val, normalize=True),
+    ]
     monkeypatch.setattr(arrays, "BLOCK_ELEMENTS", 7)  # a block of one row
-    blocked = [memorization(train, lrs), tracin(train, val, lrs), less(train, val, lrs, val_groups=groups),
-               relevance_dot(train, val, normalize=True)]
+    blocked = [
+        memorization(train, lrs),
+        tracin(train, val, lrs),
+        less(train, val, lrs, val_groups=groups),
+        relevance_dot(train, val, normalize=True),
+    ]
     for a, b in zip(whole, blocked):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
@@ -147,6 +157,7 @@ def test_gradient_scores_accept_a_stacked_checkpoint_array_and_memory_maps(tmp_p
     path = tmp_path / "grads.npy"
     np.save(path, stacked[0], allow_pickle=False)
     mapped = np.load(path, mmap_mode="r")
-    np.testing.assert_allclose(memorization(stacked, [1.0, 1.0]),
-                               memorization([stacked[0], stacked[1]], [1.0, 1.0]))
+    np.testing.assert_allclose(
+        memorization(stacked, [1.0, 1.0]), memorization([stacked[0], stacked[1]], [1.0, 1.0])
+    )
     np.testing.assert_allclose(memorization(mapped, [1.0]), memorization([stacked[0]], [1.0]))

@@ -1,4 +1,4 @@
-"""Sanity properties every score must have (methods.md 4.6), on a softmax-regression toy whose
+"""Sanity properties every score must have, on a softmax-regression toy whose
 training dynamics and per-example gradients are computed exactly, and with hypothesis where natural."""
 
 from __future__ import annotations
@@ -53,8 +53,21 @@ def _softmax_regression_run(n=5000, m=500, epochs=20, record=(5, 10, 15, 20), se
     y[flipped] ^= 1
     xt, xvt = (np.hstack([a, np.ones((len(a), 1))]) for a in (x, xv))
     theta = np.zeros((2, 3))
-    run = {"x": x, "y": y, "xv": xv, "yv": yv, "flipped": flipped, "lrs": [], "p_gold": [], "loss": [],
-           "margin": [], "correct": [], "grads": [], "val_grads": [], "grad_norm": []}
+    run = {
+        "x": x,
+        "y": y,
+        "xv": xv,
+        "yv": yv,
+        "flipped": flipped,
+        "lrs": [],
+        "p_gold": [],
+        "loss": [],
+        "margin": [],
+        "correct": [],
+        "grads": [],
+        "val_grads": [],
+        "grad_norm": [],
+    }
 
     def gradients(a, labels):
         probs = softmax(a @ theta.T, axis=1)
@@ -127,8 +140,9 @@ def test_less_decorrelates_when_train_and_validation_use_different_projection_se
     basis = rng.normal(size=(raw_dim, latent)) / np.sqrt(latent)
     train = (rng.normal(size=(n, latent)) @ basis.T + 0.3 * rng.normal(size=(n, raw_dim))).astype(np.float32)
     target = rng.normal(size=latent)
-    val = ((target + 0.5 * rng.normal(size=(m, latent))) @ basis.T
-           + 0.3 * rng.normal(size=(m, raw_dim))).astype(np.float32)
+    val = (
+        (target + 0.5 * rng.normal(size=(m, latent))) @ basis.T + 0.3 * rng.normal(size=(m, raw_dim))
+    ).astype(np.float32)
 
     def project(g, seed):  # seeded Gaussian JL matrix, stored as float16 like the backend does
         jl = np.random.default_rng(seed).normal(size=(raw_dim, dim)).astype(np.float32) / np.sqrt(dim)
@@ -138,8 +152,10 @@ def test_less_decorrelates_when_train_and_validation_use_different_projection_se
     for seed in range(3):
         matched = less([project(train, seed)], [project(val, seed)], [1.0])
         assert spearmanr(correct, matched).statistic > 0.85
-    mismatched = [spearmanr(correct, less([project(train, s)], [project(val, s + 100)], [1.0])).statistic
-                  for s in range(5)]
+    mismatched = [
+        spearmanr(correct, less([project(train, s)], [project(val, s + 100)], [1.0])).statistic
+        for s in range(5)
+    ]
     assert max(np.abs(mismatched)) < 0.2 and np.mean(np.abs(mismatched)) < 0.1
 
 
@@ -172,5 +188,6 @@ def test_less_ignores_gradient_lengths_and_the_overall_learning_rate_scale(row_s
     val = [rng.normal(size=(4, 5)) for _ in range(2)]
     lrs = np.array([2e-5, 1e-5])
     rescaled = [t * np.array(row_scales)[:, None] for t in train]
-    np.testing.assert_allclose(less(rescaled, val, lrs * lr_scale), less(train, val, lrs),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        less(rescaled, val, lrs * lr_scale), less(train, val, lrs), rtol=1e-9, atol=1e-12
+    )

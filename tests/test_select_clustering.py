@@ -12,8 +12,9 @@ from prune_core.select._validate import l2_normalize
 def blobs(sizes, spread=0.5, seed=0):
     """Well separated 2-D blobs, centres 100 apart, with the given sizes; returns (points, blob id)."""
     rng = np.random.default_rng(seed)
-    points = [np.array([100.0 * i, 0.0]) + spread * rng.standard_normal((size, 2))
-              for i, size in enumerate(sizes)]
+    points = [
+        np.array([100.0 * i, 0.0]) + spread * rng.standard_normal((size, 2)) for i, size in enumerate(sizes)
+    ]
     return np.vstack(points), np.repeat(np.arange(len(sizes)), sizes)
 
 

@@ -69,8 +69,10 @@ def test_every_selector_handles_identical_rows_equal_scores_and_one_label(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_every_selector_accepts_float16_inputs_and_nan_scores(name):
     n = 20
-    inputs = {key: value.astype(np.float16) if value.dtype.kind == "f" else value
-              for key, value in make_inputs(n, 0).items()}
+    inputs = {
+        key: value.astype(np.float16) if value.dtype.kind == "f" else value
+        for key, value in make_inputs(n, 0).items()
+    }
     inputs["scores"] = inputs["scores"].astype(np.float64)
     inputs["scores"][[1, 5]] = np.nan
     check_selection(name, run(name, n, 7, 0, inputs), n, 7)

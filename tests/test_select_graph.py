@@ -31,8 +31,9 @@ def test_knn_graph_normalises_rows_by_default():
     points = np.array([[1.0, 0.0], [10.0, 0.5], [0.0, 3.0]])
     indices, distances = knn_graph(points, 1)
     assert indices[:, 0].tolist() == [1, 0, 1]
-    assert np.isclose(distances[0, 0], np.linalg.norm([1.0, 0.0] - np.array([10.0, 0.5]) / np.hypot(10, 0.5)),
-                      atol=1e-5)
+    assert np.isclose(
+        distances[0, 0], np.linalg.norm([1.0, 0.0] - np.array([10.0, 0.5]) / np.hypot(10, 0.5)), atol=1e-5
+    )
 
 
 def test_knn_graph_bfloat16_screen_agrees_with_float32():

@@ -14,8 +14,9 @@ def plain_greedy(points, k, seed):
     rank = tie_break_rank(len(points), seed)
     cover, chosen = np.zeros(len(points)), []
     for _ in range(k):
-        gains = np.array([np.maximum(sim[j] - cover, 0).sum() if j not in chosen else -np.inf
-                          for j in range(len(points))])
+        gains = np.array(
+            [np.maximum(sim[j] - cover, 0).sum() if j not in chosen else -np.inf for j in range(len(points))]
+        )
         best = np.lexsort((rank, -gains))[0]
         chosen.append(int(best))
         cover = np.maximum(cover, sim[best])

@@ -40,9 +40,31 @@ def test_json_output_parses_and_matches_the_library(capsys):
 
 
 def test_options_reach_the_data_model_and_selection(capsys):
-    assert _run(["--json", "--generator", "mixture", "--blobs-per-class", "3", "--model", "mlp",
-                 "--epochs", "10", "--budget", "50", "--clusters", "3", "--selectors", "kcenter,random",
-                 "--balanced", "--seed", "7"]) == 0
+    assert (
+        _run(
+            [
+                "--json",
+                "--generator",
+                "mixture",
+                "--blobs-per-class",
+                "3",
+                "--model",
+                "mlp",
+                "--epochs",
+                "10",
+                "--budget",
+                "50",
+                "--clusters",
+                "3",
+                "--selectors",
+                "kcenter,random",
+                "--balanced",
+                "--seed",
+                "7",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["config"]["generator"] == "mixture" and report["config"]["blobs_per_class"] == 3
     assert report["config"]["model"] == "mlp" and report["config"]["seed"] == 7

@@ -11,8 +11,14 @@ from sklearn.model_selection import train_test_split
 
 from prune_core.simulate import gaussian_mixture, make_classification_with_flips, paper_split
 
-PAPER_ARGS = {"n_samples": 1000, "n_features": 2, "n_informative": 2, "n_redundant": 0,
-              "n_clusters_per_class": 2, "random_state": 42}
+PAPER_ARGS = {
+    "n_samples": 1000,
+    "n_features": 2,
+    "n_informative": 2,
+    "n_redundant": 0,
+    "n_clusters_per_class": 2,
+    "random_state": 42,
+}
 
 
 class RecordingRandomState(np.random.RandomState):
@@ -145,8 +151,13 @@ def test_mixture_is_deterministic_per_seed():
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(50, 400), blobs=st.integers(1, 5), share=st.floats(0.05, 0.5), noise=st.floats(0.0, 1.0),
-       seed=st.integers(0, 10_000))
+@given(
+    n=st.integers(50, 400),
+    blobs=st.integers(1, 5),
+    share=st.floats(0.05, 0.5),
+    noise=st.floats(0.0, 1.0),
+    seed=st.integers(0, 10_000),
+)
 def test_mixture_controls_hold_for_any_setting(n, blobs, share, noise, seed):
     data = gaussian_mixture(n, blobs_per_class=blobs, minority_share=share, label_noise=noise, seed=seed)
     clean = np.where(data.blob % 2 == 1, 1, -1)

@@ -6,9 +6,19 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from prune_core.simulate import (LabConfig, ReferenceModel, build_world, example_gradients, gaussian_mixture,
-                                 hard_to_learn_scores, make_classification_with_flips, paper_split,
-                                 probability_grid, train_logistic, train_mlp)
+from prune_core.simulate import (
+    LabConfig,
+    ReferenceModel,
+    build_world,
+    example_gradients,
+    gaussian_mixture,
+    hard_to_learn_scores,
+    make_classification_with_flips,
+    paper_split,
+    probability_grid,
+    train_logistic,
+    train_mlp,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +35,9 @@ def test_logistic_model_reproduces_the_notebooks_validation_accuracy(paper_train
     assert paper_training.validation_accuracy == 0.875  # printed by sampling_toy.ipynb
 
 
-def test_loss_trajectories_have_one_column_per_epoch_and_end_at_the_final_models_loss(paper_split_,
-                                                                                       paper_training):
+def test_loss_trajectories_have_one_column_per_epoch_and_end_at_the_final_models_loss(
+    paper_split_, paper_training
+):
     train = paper_split_.train
     assert paper_training.train_losses.shape == (600, 100)
     assert paper_training.validation_losses.shape == (200, 100)

@@ -8,9 +8,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prune_core.simulate import (LIBRARY_SELECTORS, PAPER_FIGURE, PAPER_SELECTORS, SELECTORS, LabConfig,
-                                 SelectionInput, build_world, chance_jaccard, grid_cells, jaccard_table,
-                                 noise_table, run_selector, select_grid, view_layout)
+from prune_core.simulate import (
+    LIBRARY_SELECTORS,
+    PAPER_FIGURE,
+    PAPER_SELECTORS,
+    SELECTORS,
+    LabConfig,
+    SelectionInput,
+    build_world,
+    chance_jaccard,
+    grid_cells,
+    jaccard_table,
+    noise_table,
+    run_selector,
+    select_grid,
+    view_layout,
+)
 
 ALL_CELLS = grid_cells()
 
@@ -29,14 +42,32 @@ def _inputs(train, validation=None, labels=None, n_clusters=2) -> SelectionInput
     train = np.asarray(train, dtype=np.float64)
     validation = train if validation is None else np.asarray(validation, dtype=np.float64)
     labels = np.ones(len(train), dtype=np.int64) if labels is None else np.asarray(labels)
-    return SelectionInput(train, validation, labels, np.ones(len(validation), dtype=np.int64),
-                          np.zeros(len(train)), n_clusters=n_clusters, seed=0)
+    return SelectionInput(
+        train,
+        validation,
+        labels,
+        np.ones(len(validation), dtype=np.int64),
+        np.zeros(len(train)),
+        n_clusters=n_clusters,
+        seed=0,
+    )
 
 
 def test_the_grid_runs_every_selector_on_every_representation_it_accepts():
     # every library selector that takes a representation (CCS takes only a difficulty score: not here)
-    assert set(LIBRARY_SELECTORS) == {"proto", "semdedup", "moderate", "less", "s2l", "kcenter", "craig",
-                                      "d2", "gradmatch", "gtp", "random"}
+    assert set(LIBRARY_SELECTORS) == {
+        "proto",
+        "semdedup",
+        "moderate",
+        "less",
+        "s2l",
+        "kcenter",
+        "craig",
+        "d2",
+        "gradmatch",
+        "gtp",
+        "random",
+    }
     assert len(ALL_CELLS) == 3 * len(SELECTORS) - 2  # h2l reads loss trajectories only
     assert ("loss", "h2l") in ALL_CELLS and ("hidden", "h2l") not in ALL_CELLS
 
@@ -132,8 +163,12 @@ def test_jaccard_table_has_a_row_per_selector_on_several_representations(full_gr
 def test_chance_jaccard_of_two_random_subsets_is_k_over_2n_minus_k():
     assert chance_jaccard(180, 600) == pytest.approx(180 / 1020)
     rng = np.random.default_rng(0)
-    draws = [len(np.intersect1d(a, b)) / len(np.union1d(a, b)) for a, b in
-             ((rng.choice(600, 180, replace=False), rng.choice(600, 180, replace=False)) for _ in range(400))]
+    draws = [
+        len(np.intersect1d(a, b)) / len(np.union1d(a, b))
+        for a, b in (
+            (rng.choice(600, 180, replace=False), rng.choice(600, 180, replace=False)) for _ in range(400)
+        )
+    ]
     assert np.mean(draws) == pytest.approx(180 / 1020, abs=0.005)
 
 

@@ -21,8 +21,9 @@ def run(tmp_path):
 
 def test_array_round_trip_records_shape_dtype_and_checksum(run):
     array = np.arange(12, dtype=np.float32).reshape(3, 4)
-    run.write_array("hidden/train/epoch-1/cls", array, stage="represent:epoch-1", dtype="float16",
-                    meta={"split": "train"})
+    run.write_array(
+        "hidden/train/epoch-1/cls", array, stage="represent:epoch-1", dtype="float16", meta={"split": "train"}
+    )
     info = run.reload().file_info("hidden/train/epoch-1/cls")
     assert info["shape"] == [3, 4] and info["dtype"] == "float16" and len(info["sha256"]) == 64
     loaded = run.read_array("hidden/train/epoch-1/cls")

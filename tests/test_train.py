@@ -8,11 +8,28 @@ import torch
 
 from prune_core.models import load_classifier
 from prune_core.tokenize import encode
-from prune_core.train import (DynamicsRecorder, TrainConfig, TrainState, epoch_order, learning_rate,
-                              make_optimizer, train_reference)
+from prune_core.train import (
+    DynamicsRecorder,
+    TrainConfig,
+    TrainState,
+    epoch_order,
+    learning_rate,
+    make_optimizer,
+    train_reference,
+)
 
-TEXTS = ["a fine movie", "dull and lifeless", "i loved every minute", "a waste of time", "brilliant acting",
-         "boring plot", "wonderful", "awful", "charming and funny", "tedious mess"] * 3
+TEXTS = [
+    "a fine movie",
+    "dull and lifeless",
+    "i loved every minute",
+    "a waste of time",
+    "brilliant acting",
+    "boring plot",
+    "wonderful",
+    "awful",
+    "charming and funny",
+    "tedious mess",
+] * 3
 LABELS = np.array([1, 0, 1, 0, 1, 0, 1, 0, 1, 0] * 3)
 
 
@@ -84,29 +101,44 @@ def test_training_is_deterministic_and_resumes_exactly_at_an_epoch_boundary(tiny
     def stop_after_first(end, optimizer):
         if end.epoch == 1:
             saved["weights"] = {k: v.clone() for k, v in interrupted.state_dict().items()}
-            saved["optimizer"] = {id_: {k: (v.clone() if torch.is_tensor(v) else v) for k, v in s.items()}
-                                  for id_, s in enumerate(optimizer.state.values())}
+            saved["optimizer"] = {
+                id_: {k: (v.clone() if torch.is_tensor(v) else v) for k, v in s.items()}
+                for id_, s in enumerate(optimizer.state.values())
+            }
             saved["step"] = end.step
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train_reference(interrupted, encoded, LABELS, config, device, recorder=rec_first,
-                        on_epoch_end=stop_after_first)
+        train_reference(
+            interrupted, encoded, LABELS, config, device, recorder=rec_first, on_epoch_end=stop_after_first
+        )
 
     resumed = fresh_model(tiny_model_dir)
     resumed.load_state_dict(saved["weights"])
     optimizer = make_optimizer(resumed, config)
-    for param, state in zip([p for p in resumed.parameters() if p.requires_grad], saved["optimizer"].values()):
+    for param, state in zip(
+        [p for p in resumed.parameters() if p.requires_grad], saved["optimizer"].values()
+    ):
         optimizer.state[param] = state
     rec_resumed = DynamicsRecorder(len(encoded), 3)
     rec_resumed.load({k: v.clone() for k, v in rec_first.buffers.items()})
-    train_reference(resumed, encoded, LABELS, config, device, optimizer=optimizer, recorder=rec_resumed,
-                    state=TrainState(epoch=1, step=saved["step"]))
+    train_reference(
+        resumed,
+        encoded,
+        LABELS,
+        config,
+        device,
+        optimizer=optimizer,
+        recorder=rec_resumed,
+        state=TrainState(epoch=1, step=saved["step"]),
+    )
 
-    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+    for (_name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
     for name in DynamicsRecorder.FIELDS:
-        np.testing.assert_allclose(rec_straight.arrays()[name], rec_resumed.arrays()[name], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(
+            rec_straight.arrays()[name], rec_resumed.arrays()[name], rtol=1e-6, atol=1e-7
+        )
 
 
 def test_bad_training_config_is_rejected_with_the_value():

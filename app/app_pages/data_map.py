@@ -12,25 +12,34 @@ from app.views import budget_text, method_label, order_methods
 
 NO_OVERLAY = "(none)"
 
-run = ui.page("Data map", ("dynamics",),
-              caption="Confidence = mean probability of the gold label over epochs, variability = its standard "
-                      "deviation, correctness = share of epochs predicted right. Easy examples sit top-left, "
-                      "hard-to-learn bottom-left, ambiguous ones to the right.")
+run = ui.page(
+    "Data map",
+    ("dynamics",),
+    caption="Confidence = mean probability of the gold label over epochs, variability = its standard "
+    "deviation, correctness = share of epochs predicted right. Easy examples sit top-left, "
+    "hard-to-learn bottom-left, ambiguous ones to the right.",
+)
 with ui.guard(run):
     coords = loaders.data_map_coords(run)
     methods = loaders.done_methods(run) if run.has("methods") else {}
 epochs = run.file_info("dynamics/train/p_gold")["shape"][1]
 if epochs < 3:
-    st.info(f"This run trained for {epochs} epoch{'s' if epochs != 1 else ''}: variability takes few distinct values. "
-            "Dataset cartography is usually read after 3 or more epochs.")
+    st.info(
+        f"This run trained for {epochs} epoch{'s' if epochs != 1 else ''}: variability takes few distinct values. "
+        "Dataset cartography is usually read after 3 or more epochs."
+    )
 
 
 @st.fragment
 def chart() -> None:
     ids = order_methods(methods)
     left, middle, right = st.columns([2, 2, 1])
-    method = left.selectbox("Overlay a method's subset", [NO_OVERLAY, *ids], key="datamap_method",
-                            format_func=lambda m: m if m == NO_OVERLAY else method_label(m, methods))
+    method = left.selectbox(
+        "Overlay a method's subset",
+        [NO_OVERLAY, *ids],
+        key="datamap_method",
+        format_func=lambda m: m if m == NO_OVERLAY else method_label(m, methods),
+    )
     overlay, name = None, ""
     if method != NO_OVERLAY:
         balanced = right.toggle("Label-balanced", key="datamap_balanced")
@@ -44,14 +53,27 @@ def chart() -> None:
     notice = downsample_notice(n)
     if notice:
         st.warning(notice, icon=":material/filter_alt:")
-    st.plotly_chart(data_map(coords["confidence"], coords["variability"], coords["correctness"], positions,
-                             overlay=overlay, overlay_name=name), key="datamap_chart")
+    st.plotly_chart(
+        data_map(
+            coords["confidence"],
+            coords["variability"],
+            coords["correctness"],
+            positions,
+            overlay=overlay,
+            overlay_name=name,
+        ),
+        key="datamap_chart",
+    )
     if overlay is not None:
         cols = st.columns(3)
         for col, field in zip(cols, ("confidence", "variability", "correctness")):
             values = coords[field]
-            col.metric(f"Mean {field} of the subset", f"{np.nanmean(values[overlay]):.3f}",
-                       delta=f"{np.nanmean(values[overlay]) - np.nanmean(values):+.3f} vs all", delta_color="off")
+            col.metric(
+                f"Mean {field} of the subset",
+                f"{np.nanmean(values[overlay]):.3f}",
+                delta=f"{np.nanmean(values[overlay]) - np.nanmean(values):+.3f} vs all",
+                delta_color="off",
+            )
 
 
 chart()

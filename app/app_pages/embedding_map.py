@@ -23,17 +23,25 @@ from prune_core.store import stable_hash
 MAP_ORDER = ("hs", "hs-pre", "grad", "grad-sgd", "tl", "dyn")  # hidden states first: the usual "embedding"
 COLOUR_MODES = {"label": "Label", "score": "A method's score", "member": "Kept by a method"}
 
-run = ui.page("Embedding map", ("examples", "maps"),
-              caption="UMAP (or PCA) coordinates are computed once by `python -m prune_core maps` and cached; this page "
-                      "only reads them. Drag a box, or pick the lasso in the chart's toolbar, to select examples.")
+run = ui.page(
+    "Embedding map",
+    ("examples", "maps"),
+    caption="UMAP (or PCA) coordinates are computed once by `python -m prune_core maps` and cached; this page "
+    "only reads them. Drag a box, or pick the lasso in the chart's toolbar, to select examples.",
+)
 with ui.guard(run):
     train = loaders.train_examples(run)
     methods = loaders.done_methods(run)
-choices = map_choices(run.keys("maps/"), run.keys("hidden/train/"),
-                      {name: REPRESENTATIONS[name].title for name in MAP_ORDER if name in REPRESENTATIONS})
+choices = map_choices(
+    run.keys("maps/"),
+    run.keys("hidden/train/"),
+    {name: REPRESENTATIONS[name].title for name in MAP_ORDER if name in REPRESENTATIONS},
+)
 if not any(kind == "cached" for kind, _ in choices.values()):
-    st.info("No cached map yet: the hidden states are projected with PCA here. For UMAP maps run "
-            f"`python -m prune_core maps {run.id}`.")
+    st.info(
+        "No cached map yet: the hidden states are projected with PCA here. For UMAP maps run "
+        f"`python -m prune_core maps {run.id}`."
+    )
 
 
 @st.fragment
@@ -46,12 +54,21 @@ def explorer() -> None:
     with ui.guard(run):
         coords = loaders.map_coords(run, key) if kind == "cached" else loaders.live_pca(run, key)
     if len(coords) != len(train):
-        st.error(f"The map {key!r} has {len(coords):,} points but the run has {len(train):,} training examples; "
-                 f"recompute it with `python -m prune_core maps {run.id}`.")
+        st.error(
+            f"The map {key!r} has {len(coords):,} points but the run has {len(train):,} training examples; "
+            f"recompute it with `python -m prune_core maps {run.id}`."
+        )
         return
-    colouring, on_top, extra, described = Colouring.by_label(train["label"].to_numpy(), run.label_names), None, {}, "label"
+    colouring, on_top, extra, described = (
+        Colouring.by_label(train["label"].to_numpy(), run.label_names),
+        None,
+        {},
+        "label",
+    )
     if mode != "label":
-        ids = order_methods(methods, [m for m, info in methods.items() if mode == "member" or info.get("kind") == "score"])
+        ids = order_methods(
+            methods, [m for m, info in methods.items() if mode == "member" or info.get("kind") == "score"]
+        )
         if not ids:
             st.info("No score-based method is cached for this run.")
             return
@@ -60,34 +77,61 @@ def explorer() -> None:
         with ui.guard(run):
             if mode == "score":
                 values = loaders.scores(run)[method].to_numpy(np.float64)
-                colouring, extra, described = Colouring.by_value(values, f"{method} score"), {"score": values}, f"{method} score"
+                colouring, extra, described = (
+                    Colouring.by_value(values, f"{method} score"),
+                    {"score": values},
+                    f"{method} score",
+                )
             else:
                 balanced = top[2].toggle("Label-balanced subset", key="map_balanced")
                 budget = ui.budget_picker(loaders.budgets(run, method, balanced), key="map_budget")
                 mask = loaders.membership(run, method, budget, balanced)
                 subset = f"{method} at {budget_text(budget)}" + (" (label-balanced)" if balanced else "")
-                colouring, on_top, extra, described = Colouring.by_membership(mask, subset), mask, {"kept": mask}, subset
+                colouring, on_top, extra, described = (
+                    Colouring.by_membership(mask, subset),
+                    mask,
+                    {"kept": mask},
+                    subset,
+                )
     positions = plot_positions(len(train), on_top=on_top)
     notice = downsample_notice(len(train))
     if notice:
         st.warning(notice, icon=":material/filter_alt:")
     # A new drawing order gets a fresh selection state: point indices only mean rows for the figure they came from.
     chart_key = "map_chart_" + stable_hash([key, None if on_top is None else described], 8)
-    event = st.plotly_chart(embedding_map(coords, colouring, positions, title=source), key=chart_key,
-                            on_select="rerun", selection_mode=("box", "lasso"))
+    event = st.plotly_chart(
+        embedding_map(coords, colouring, positions, title=source),
+        key=chart_key,
+        on_select="rerun",
+        selection_mode=("box", "lasso"),
+    )
     rows = selected_rows(event, positions)
     st.metric("Selected examples", f"{len(rows):,}")
     if not len(rows):
         st.caption("Nothing selected yet.")
         return
-    st.dataframe(selection_frame(train, rows, run.label_names, extra), hide_index=True, width="stretch",
-                 key="map_selection_table", height=min(420, 35 * len(rows) + 40))
+    st.dataframe(
+        selection_frame(train, rows, run.label_names, extra),
+        hide_index=True,
+        width="stretch",
+        key="map_selection_table",
+        height=min(420, 35 * len(rows) + 40),
+    )
     selection = event["selection"]
-    export = selection_export(train, rows, run.label_names, run_id=run.id,
-                              fingerprint=run.manifest.get("dataset", {}).get("fingerprint"),
-                              source={"map": key, "representation": key.split("/")[1] if kind == "cached" else key,
-                                      "coloured_by": described, "box": selection.get("box") or [],
-                                      "lasso": selection.get("lasso") or []})
+    export = selection_export(
+        train,
+        rows,
+        run.label_names,
+        run_id=run.id,
+        fingerprint=run.manifest.get("dataset", {}).get("fingerprint"),
+        source={
+            "map": key,
+            "representation": key.split("/")[1] if kind == "cached" else key,
+            "coloured_by": described,
+            "box": selection.get("box") or [],
+            "lasso": selection.get("lasso") or [],
+        },
+    )
     fmt = st.selectbox("Export format", FORMATS, index=FORMATS.index("txt"), key="map_export_format")
     ui.export_downloads(export, fmt, f"{run.id}-map-selection-{len(rows)}", key="map_export")
 

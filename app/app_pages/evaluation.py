@@ -41,44 +41,71 @@ def evaluation_table(run: Run) -> pd.DataFrame:
     return _evaluations(str(run.path.parent), run.id, loaders.token(run, "evaluations"))
 
 
-run = ui.page("Subset evaluation", ("examples",),
-              caption="Each subset trains a model from scratch (or a linear probe in fast mode); scores are means "
-                      "over seeds with one standard deviation. The grey band is random subsets of the same size.")
+run = ui.page(
+    "Subset evaluation",
+    ("examples",),
+    caption="Each subset trains a model from scratch (or a linear probe in fast mode); scores are means "
+    "over seeds with one standard deviation. The grey band is random subsets of the same size.",
+)
 try:
     table = evaluation_table(run)
 except CorruptFileError as err:  # the table is a summary of the per-result files: any evaluate rebuilds it
-    st.error(f"The evaluation table of run `{run.id}` is damaged and was not used.\n\n{err}\n\nAny `evaluate` "
-             "run rebuilds it from the stored results (computing only what is missing), for example:")
+    st.error(
+        f"The evaluation table of run `{run.id}` is damaged and was not used.\n\n{err}\n\nAny `evaluate` "
+        "run rebuilds it from the stored results (computing only what is missing), for example:"
+    )
     st.code(evaluate_command(run, "fast"), language="bash")
     st.stop()
 with ui.guard(run):
     methods = loaders.methods(run)
 if table.empty:
-    st.info(f"Run `{run.id}` has no evaluation yet. A quick first look (seconds): fit a probe on frozen "
-            "pre-trained hidden states; the real test fine-tunes the model on every subset (minutes each).")
+    st.info(
+        f"Run `{run.id}` has no evaluation yet. A quick first look (seconds): fit a probe on frozen "
+        "pre-trained hidden states; the real test fine-tunes the model on every subset (minutes each)."
+    )
     st.code(f"{evaluate_command(run, 'fast')}\n{evaluate_command(run, 'finetune')}", language="bash")
     st.stop()
 
 info = {m: methods.get(m, BASELINE_INFO) for m in table["method"].unique()}
 splits = [s for s in ("test", "validation") if table[metric_column(s, "accuracy")].notna().any()]
 top = st.columns([2, 1, 1])
-mode = top[0].radio("Mode", [m for m in MODE_TITLES if m in set(table["mode"])], format_func=MODE_TITLES.get,
-                    key="evaluation_mode")
+mode = top[0].radio(
+    "Mode",
+    [m for m in MODE_TITLES if m in set(table["mode"])],
+    format_func=MODE_TITLES.get,
+    key="evaluation_mode",
+)
 metric = top[1].radio("Metric", list(METRICS), format_func=METRICS.get, key="evaluation_metric")
 split = top[2].radio("Split", splits, key="evaluation_split")
 column, metric_title = metric_column(split, metric), METRICS[metric]
 
-evaluated = [m for m in dict.fromkeys(table.loc[table["mode"] == mode, "method"]) if m not in (RANDOM_BAND, FULL_DATA)]
+evaluated = [
+    m for m in dict.fromkeys(table.loc[table["mode"] == mode, "method"]) if m not in (RANDOM_BAND, FULL_DATA)
+]
 families = sorted({str(info[m].get("family", "")) for m in evaluated})
 objectives = sorted({str(info[m].get("objective", "")) for m in evaluated})
 filters = st.columns([2, 2, 1])
-chosen_families = filters[0].multiselect("Representation", families, default=families, key="evaluation_families",
-                                         help="Du et al.'s first axis: what the method looks at.")
-chosen_objectives = filters[1].multiselect("Objective", objectives, default=objectives, key="evaluation_objectives",
-                                           help="Du et al.'s second axis: what the selection aims for.")
+chosen_families = filters[0].multiselect(
+    "Representation",
+    families,
+    default=families,
+    key="evaluation_families",
+    help="Du et al.'s first axis: what the method looks at.",
+)
+chosen_objectives = filters[1].multiselect(
+    "Objective",
+    objectives,
+    default=objectives,
+    key="evaluation_objectives",
+    help="Du et al.'s second axis: what the selection aims for.",
+)
 show_balanced = filters[2].toggle("Label-balanced variants", value=True, key="evaluation_balanced")
-shown = [m for m in evaluated if str(info[m].get("family", "")) in chosen_families
-         and str(info[m].get("objective", "")) in chosen_objectives]
+shown = [
+    m
+    for m in evaluated
+    if str(info[m].get("family", "")) in chosen_families
+    and str(info[m].get("objective", "")) in chosen_objectives
+]
 rows = table[(table["mode"] == mode) & (table["method"].isin([*shown, RANDOM_BAND, FULL_DATA]))]
 if not show_balanced:
     rows = rows[~rows["balanced"]]
@@ -101,37 +128,58 @@ def ranking() -> None:
     if not budgets:
         return
     st.subheader("Leaderboard")
-    budget = st.select_slider("Budget", options=budgets, value=default_budget(budgets, 0.3),
-                              format_func=budget_text, key="evaluation_budget")
+    budget = st.select_slider(
+        "Budget",
+        options=budgets,
+        value=default_budget(budgets, 0.3),
+        format_func=budget_text,
+        key="evaluation_budget",
+    )
     board = leaderboard(summary, budget)
-    st.plotly_chart(leaderboard_chart(board, run.label_names, metric_title=metric_title,
-                                      budget_text=budget_text(budget)), key="evaluation_leaderboard")
+    st.plotly_chart(
+        leaderboard_chart(board, run.label_names, metric_title=metric_title, budget_text=budget_text(budget)),
+        key="evaluation_leaderboard",
+    )
     shares = {f"share_{n}": f"{n} share" for n in run.label_names}
-    shown_table = pd.DataFrame({
-        "rank": board["rank"], "series": board["series"],
-        metric_title: [mean_std_text(m, s) for m, s in zip(board["mean"], board["std"])],
-        "vs random band": board["vs_random"].round(3), "vs full data": board["vs_full"].round(3),
-        "seeds": board["seeds"].astype(int), "subset size": board["size"].round().astype(int),
-        "label TV from full": board["tv_from_full"].round(3),
-
-        **{title: board[col].round(3) for col, title in shares.items()}})
-    if "labels_predicted" in board:  # tables written before this column existed lack it until the next evaluate
+    shown_table = pd.DataFrame(
+        {
+            "rank": board["rank"],
+            "series": board["series"],
+            metric_title: [mean_std_text(m, s) for m, s in zip(board["mean"], board["std"])],
+            "vs random band": board["vs_random"].round(3),
+            "vs full data": board["vs_full"].round(3),
+            "seeds": board["seeds"].astype(int),
+            "subset size": board["size"].round().astype(int),
+            "label TV from full": board["tv_from_full"].round(3),
+            **{title: board[col].round(3) for col, title in shares.items()},
+        }
+    )
+    if (
+        "labels_predicted" in board
+    ):  # tables written before this column existed lack it until the next evaluate
         shown_table["labels predicted (fewest over seeds)"] = board["labels_predicted"]
     st.dataframe(shown_table, hide_index=True, width="stretch")
-    st.caption("Label TV from full = total-variation distance between the subset's label shares and the full "
-               "data's (0 = same shares). A low score beside a high TV points at imbalance, not at the examples; "
-               "a model that predicts fewer labels than the data has collapsed to a constant answer.")
+    st.caption(
+        "Label TV from full = total-variation distance between the subset's label shares and the full "
+        "data's (0 = same shares). A low score beside a high TV points at imbalance, not at the examples; "
+        "a model that predicts fewer labels than the data has collapsed to a constant answer."
+    )
     st.subheader("Representation × objective")
     grid = grid_table(board, info)
     if grid.empty:
         st.info("No method is evaluated at this budget.")
     else:
-        st.caption(f"The best evaluated method in each cell of Du et al.'s grid at {budget_text(budget)} "
-                   f"({split} {metric_title}).")
+        st.caption(
+            f"The best evaluated method in each cell of Du et al.'s grid at {budget_text(budget)} "
+            f"({split} {metric_title})."
+        )
         st.dataframe(grid, width="stretch")
 
 
 ranking()
 with st.expander("Every stored result"):
-    st.dataframe(rows.drop(columns=["key_hash"]).assign(budget=lambda f: np.round(f["budget"], 4)),
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        rows.drop(columns=["key_hash"]).assign(budget=lambda f: np.round(f["budget"], 4)),
+        hide_index=True,
+        width="stretch",
+    )

@@ -10,12 +10,19 @@ from app import loaders, ui
 from app.views import budget_text, method_label, order_methods
 from prune_core.export import FORMATS
 
-FORMAT_HELP = {"txt": "one uid per line", "csv": "uid, rank, label, label_name", "json": "a list of uids",
-               "jsonl": "uid, rank, label, text: ready to train on"}
+FORMAT_HELP = {
+    "txt": "one uid per line",
+    "csv": "uid, rank, label, label_name",
+    "json": "a list of uids",
+    "jsonl": "uid, rank, label, text: ready to train on",
+}
 
-run = ui.page("Export", ("selections",),
-              caption="Download the uids a method keeps, with a manifest that records the run, method, parameters, "
-                      "budget and label histogram, so the subset can be traced back and reproduced.")
+run = ui.page(
+    "Export",
+    ("selections",),
+    caption="Download the uids a method keeps, with a manifest that records the run, method, parameters, "
+    "budget and label histogram, so the subset can be traced back and reproduced.",
+)
 with ui.guard(run):
     methods = loaders.done_methods(run)
 ids = order_methods(methods)
@@ -24,8 +31,11 @@ left, middle, right = st.columns([2, 1, 1])
 with left:
     method = ui.method_picker("Method", ids, methods, key="export_method")
 balanced = middle.toggle("Label-balanced", key="export_balanced")
-ranking = middle.toggle("Whole keep order", key="export_ranking",
-                        help="Every uid in the method's keep order (for curricula), instead of a subset.")
+ranking = middle.toggle(
+    "Whole keep order",
+    key="export_ranking",
+    help="Every uid in the method's keep order (for curricula), instead of a subset.",
+)
 fmt = right.selectbox("Format", FORMATS, key="export_format", format_func=lambda f: f"{f}: {FORMAT_HELP[f]}")
 budget = None if ranking else ui.budget_picker(loaders.budgets(run, method, balanced), key="export_budget")
 
@@ -35,18 +45,26 @@ manifest = export.manifest
 cols = st.columns([1, 1, 2])
 cols[0].metric("Examples", f"{manifest['size']:,} of {manifest['of']:,}")
 cols[1].metric("Budget", "whole order" if ranking else budget_text(budget))
-cols[2].markdown("**Labels kept**  \n" + "  \n".join(f"{k}: {v:,} ({v / max(manifest['size'], 1):.0%})"
-                                                     for k, v in manifest["label_histogram"].items()))
+cols[2].markdown(
+    "**Labels kept**  \n"
+    + "  \n".join(
+        f"{k}: {v:,} ({v / max(manifest['size'], 1):.0%})" for k, v in manifest["label_histogram"].items()
+    )
+)
 
 what = "ranking" if ranking else f"{round(budget * 100, 4):g}pct"
 base = f"{run.id}-{method}-{what}" + ("-balanced" if balanced else "")
 ui.export_downloads(export, fmt, base, key="export")
 flags = ("--ranking" if ranking else f"--budget {budget:g}") + (" --balanced" if balanced else "")
 st.caption("The same files from a terminal:")
-st.code(f"python -m prune_core export {run.id} --method {method} {flags} --format {fmt} --output {base}.{fmt}",
-        language="bash")
-st.markdown(f"**{method_label(method, methods)}**: {methods[method].get('description', '')}  \n"
-            f"*{methods[method].get('citation', '')}*")
+st.code(
+    f"python -m prune_core export {run.id} --method {method} {flags} --format {fmt} --output {base}.{fmt}",
+    language="bash",
+)
+st.markdown(
+    f"**{method_label(method, methods)}**: {methods[method].get('description', '')}  \n"
+    f"*{methods[method].get('citation', '')}*"
+)
 st.dataframe(pd.DataFrame(export.frame.head(50)), hide_index=True, width="stretch")
 with st.expander("Manifest"):
     st.json({**manifest, "format": fmt, "file": f"{base}.{fmt}"})

@@ -10,16 +10,23 @@ from app import loaders, ui
 from app.figures import method_ranks_bar
 from app.views import budget_text, common_budgets, order_methods, rank_profile, search_examples
 
-run = ui.page("Example inspector", ("examples", "selections"),
-              caption="Rank 1 = the first example a method keeps; percentile 100 = the top of its keep order.")
+run = ui.page(
+    "Example inspector",
+    ("examples", "selections"),
+    caption="Rank 1 = the first example a method keeps; percentile 100 = the top of its keep order.",
+)
 with ui.guard(run):
     train = loaders.train_examples(run)
     methods = loaders.done_methods(run)
     scores = loaders.scores(run)
 ids = order_methods(methods)
 
-query = st.text_input("Search by uid or text", key="inspect_query", placeholder="a uid, or words from the text")
-matches = search_examples(train, query) if query.strip() else train.head(20).assign(row=range(min(20, len(train))))
+query = st.text_input(
+    "Search by uid or text", key="inspect_query", placeholder="a uid, or words from the text"
+)
+matches = (
+    search_examples(train, query) if query.strip() else train.head(20).assign(row=range(min(20, len(train))))
+)
 if query.strip() and matches.empty:
     st.warning(f"No training example has uid {query!r} or contains it in its text.")
     st.stop()
@@ -27,9 +34,14 @@ if not query.strip():
     st.caption("Showing the first 20 training examples; search to find others.")
 names = run.label_names
 options = matches["row"].tolist()
-row = st.selectbox("Example", options, key="inspect_row",
-                   format_func=lambda r: f"{train['uid'].iloc[r]} · {names[train['label'].iloc[r]]} · "
-                                         f"{str(train['text'].iloc[r])[:90]}")
+row = st.selectbox(
+    "Example",
+    options,
+    key="inspect_row",
+    format_func=lambda r: (
+        f"{train['uid'].iloc[r]} · {names[train['label'].iloc[r]]} · {str(train['text'].iloc[r])[:90]}"
+    ),
+)
 uid = train["uid"].iloc[row]
 st.markdown(f"**uid** `{uid}` · **label** {names[train['label'].iloc[row]]}")
 st.markdown(f"> {train['text'].iloc[row]}")
@@ -45,6 +57,11 @@ st.metric(f"Methods keeping it at {budget_text(budget)}", f"{kept_by} of {len(pr
 left, right = st.columns(2)
 left.plotly_chart(method_ranks_bar(profile, budget_text=budget_text(budget)), key="inspect_ranks")
 shown = profile[["score", "rank", "percentile", "kept"]].assign(
-    score=["" if pd.isna(v) else f"{v:.4g}" for v in profile["score"]])  # scores differ by orders of magnitude
-right.dataframe(shown, width="stretch", height=min(760, 35 * len(profile) + 40),
-                column_config={"percentile": st.column_config.NumberColumn(format="%.1f")})
+    score=["" if pd.isna(v) else f"{v:.4g}" for v in profile["score"]]
+)  # scores differ by orders of magnitude
+right.dataframe(
+    shown,
+    width="stretch",
+    height=min(760, 35 * len(profile) + 40),
+    column_config={"percentile": st.column_config.NumberColumn(format="%.1f")},
+)

@@ -12,27 +12,40 @@ from app.figures import label_balance_bar, tv_by_method_bar
 from app.views import budget_text, common_budgets, method_label, order_methods
 from prune_core.analysis import label_balance_table
 
-run = ui.page("Label balance", ("selections",),
-              caption="TV distance = half the sum of absolute differences between label shares: 0 = the subset keeps "
-                      "the full data's shares, 1 = it keeps only labels the full data lacks.")
+run = ui.page(
+    "Label balance",
+    ("selections",),
+    caption="TV distance = half the sum of absolute differences between label shares: 0 = the subset keeps "
+    "the full data's shares, 1 = it keeps only labels the full data lacks.",
+)
 with ui.guard(run):
     methods = loaders.done_methods(run)
     train = loaders.train_examples(run)
 ids = order_methods(methods)
 labels, names = train["label"].to_numpy(), run.label_names
-budget = ui.budget_picker(common_budgets([loaders.budgets(run, m, b) for m in ids for b in (False, True)]),
-                          key="balance_budget")
+budget = ui.budget_picker(
+    common_budgets([loaders.budgets(run, m, b) for m in ids for b in (False, True)]), key="balance_budget"
+)
 
 
 @st.fragment
 def one_method() -> None:
     method = ui.method_picker("Method", ids, methods, key="balance_method")
     with ui.guard(run):
-        subsets = {"plain": loaders.selection(run, method, budget, False),
-                   "label-balanced": loaders.selection(run, method, budget, True)}
+        subsets = {
+            "plain": loaders.selection(run, method, budget, False),
+            "label-balanced": loaders.selection(run, method, budget, True),
+        }
     table = label_balance_table(subsets, labels, names, include_full=True)
-    shares = table[[f"share_{n}" for n in names]].set_axis(names, axis=1).rename(index={"(full data)": "full data"})
-    tv = {"plain": table.loc["plain", "tv_from_full"], "label-balanced": table.loc["label-balanced", "tv_from_full"]}
+    shares = (
+        table[[f"share_{n}" for n in names]]
+        .set_axis(names, axis=1)
+        .rename(index={"(full data)": "full data"})
+    )
+    tv = {
+        "plain": table.loc["plain", "tv_from_full"],
+        "label-balanced": table.loc["label-balanced", "tv_from_full"],
+    }
     cols = st.columns(3)
     cols[0].metric("Subset size", f"{int(table.loc['plain', 'size']):,} of {len(labels):,}")
     cols[1].metric("TV distance, plain", f"{tv['plain']:.3f}")
@@ -50,5 +63,9 @@ with ui.guard(run):
     balanced = label_balance_table(loaders.selections(run, ids, budget, True), labels, names)
 tv_table = pd.DataFrame({"plain": plain["tv_from_full"], "balanced": balanced["tv_from_full"]}).loc[ids]
 st.plotly_chart(tv_by_method_bar(tv_table), key="balance_tv_all")
-st.dataframe(tv_table.assign(title=[method_label(m, methods) for m in ids]).rename(
-    columns={"plain": "TV plain", "balanced": "TV label-balanced"}), width="stretch")
+st.dataframe(
+    tv_table.assign(title=[method_label(m, methods) for m in ids]).rename(
+        columns={"plain": "TV plain", "balanced": "TV label-balanced"}
+    ),
+    width="stretch",
+)

@@ -25,7 +25,9 @@ cols = st.columns(5)
 cols[0].metric("Training examples", f"{sizes.get('train', 0):,}")
 cols[1].metric("Validation examples", f"{sizes.get('validation', 0):,}")
 cols[2].metric("Labels", len(run.label_names))
-cols[3].metric("Model parameters", f"{model.get('parameters', 0) / 1e6:.1f} M" if model.get("parameters") else "—")
+cols[3].metric(
+    "Model parameters", f"{model.get('parameters', 0) / 1e6:.1f} M" if model.get("parameters") else "—"
+)
 cols[4].metric("Cache size", f"{size / 2**20:,.1f} MiB")
 
 left, right = st.columns([3, 2])
@@ -33,14 +35,20 @@ with left:
     st.plotly_chart(label_counts_bar(label_counts(examples, run.label_names)), key="label_counts")
 with right:
     config = manifest.get("config", {})
-    st.markdown("**Dataset**  \n" + "  \n".join(f"{split}: `{path}`" for split, path in dataset.get("sources", {}).items()))
-    st.markdown(f"**Model** `{model.get('name') or config.get('model')}` ({model.get('class', '?')}, "
-                f"device {model.get('device', '?')})  \n"
-                f"**Training** {config.get('train', {}).get('epochs', '?')} epochs, lr {config.get('train', {}).get('lr', '?')}, "
-                f"batch {config.get('train', {}).get('batch_size', '?')}"
-                + (", LoRA" if config.get("train", {}).get("lora") else ", full fine-tune") + "  \n"
-                f"**Checkpoints** {', '.join(c['id'] for c in manifest.get('checkpoints', [])) or 'none yet'}  \n"
-                f"**Created** {manifest.get('created', '?')}  ·  **run folder** `{run.path}`")
+    st.markdown(
+        "**Dataset**  \n"
+        + "  \n".join(f"{split}: `{path}`" for split, path in dataset.get("sources", {}).items())
+    )
+    st.markdown(
+        f"**Model** `{model.get('name') or config.get('model')}` ({model.get('class', '?')}, "
+        f"device {model.get('device', '?')})  \n"
+        f"**Training** {config.get('train', {}).get('epochs', '?')} epochs, lr {config.get('train', {}).get('lr', '?')}, "
+        f"batch {config.get('train', {}).get('batch_size', '?')}"
+        + (", LoRA" if config.get("train", {}).get("lora") else ", full fine-tune")
+        + "  \n"
+        f"**Checkpoints** {', '.join(c['id'] for c in manifest.get('checkpoints', [])) or 'none yet'}  \n"
+        f"**Created** {manifest.get('created', '?')}  ·  **run folder** `{run.path}`"
+    )
 
 st.subheader("Stages")
 stages = stage_table(manifest.get("stages", {}))
@@ -55,19 +63,39 @@ st.subheader("What the pages need")
 rows = []
 for spec in PAGES:
     lacking = page_needs.missing(run, spec.needs)
-    rows.append({"page": spec.title, "needs": ", ".join(page_needs.NEEDS[n].what for n in spec.needs) or "—",
-                 "ready": not lacking,
-                 "to compute": "; ".join(dict.fromkeys(page_needs.command_for(n, run) for n in lacking))})
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-             column_config={"ready": st.column_config.CheckboxColumn("ready")})
+    rows.append(
+        {
+            "page": spec.title,
+            "needs": ", ".join(page_needs.NEEDS[n].what for n in spec.needs) or "—",
+            "ready": not lacking,
+            "to compute": "; ".join(dict.fromkeys(page_needs.command_for(n, run) for n in lacking)),
+        }
+    )
+st.dataframe(
+    pd.DataFrame(rows),
+    hide_index=True,
+    width="stretch",
+    column_config={"ready": st.column_config.CheckboxColumn("ready")},
+)
 
 with ui.guard(run):
     methods = loaders.methods(run)
 if methods:
     st.subheader("Methods")
-    table = pd.DataFrame([{"method": m, "title": methods[m].get("title"), "objective": methods[m].get("objective"),
-                           "family": methods[m].get("family"), "representation": methods[m].get("representation"),
-                           "kind": methods[m].get("kind"), "status": methods[m].get("status"),
-                           "seconds": methods[m].get("seconds"), "error": methods[m].get("error") or ""}
-                          for m in order_methods(methods)])
+    table = pd.DataFrame(
+        [
+            {
+                "method": m,
+                "title": methods[m].get("title"),
+                "objective": methods[m].get("objective"),
+                "family": methods[m].get("family"),
+                "representation": methods[m].get("representation"),
+                "kind": methods[m].get("kind"),
+                "status": methods[m].get("status"),
+                "seconds": methods[m].get("seconds"),
+                "error": methods[m].get("error") or "",
+            }
+            for m in order_methods(methods)
+        ]
+    )
     st.dataframe(table, hide_index=True, width="stretch")

@@ -27,11 +27,16 @@ for job in shown:
     job_progress(job)
 
 if not runs:
-    st.info("**No run yet.** A run fine-tunes the model once on your dataset, records every representation, then "
-            "scores every pruning method. Start one with the form below, or from a terminal:")
-    st.code("python -m prune_core compute --data PATH/TO/DATASET --limit 2000 --epochs 3\n"
-            "python -m prune_core select RUN\n"
-            "python -m prune_core maps RUN --method pca", language="bash")
+    st.info(
+        "**No run yet.** A run fine-tunes the model once on your dataset, records every representation, then "
+        "scores every pruning method. Start one with the form below, or from a terminal:"
+    )
+    st.code(
+        "python -m prune_core compute --data PATH/TO/DATASET --limit 2000 --epochs 3\n"
+        "python -m prune_core select RUN\n"
+        "python -m prune_core maps RUN --method pca",
+        language="bash",
+    )
 else:
     rows = []
     for run in runs:
@@ -41,13 +46,21 @@ else:
             rows.append({"run": run.id, "dataset": f"unreadable: {err}"})
             continue
         stages = manifest.get("stages", {})
-        rows.append({"run": run.id, "dataset": ", ".join(f"{k} {v:,}" for k, v in
-                                                         manifest.get("dataset", {}).get("sizes", {}).items()),
-                     "labels": len(manifest.get("dataset", {}).get("label_names", [])),
-                     "model": manifest.get("model", {}).get("name") or manifest.get("config", {}).get("model"),
-                     "stages done": sum(s.get("status") == "done" for s in stages.values()),
-                     "methods": sum(k.startswith("select:") and s.get("status") == "done" for k, s in stages.items()),
-                     "created": manifest.get("created")})
+        rows.append(
+            {
+                "run": run.id,
+                "dataset": ", ".join(
+                    f"{k} {v:,}" for k, v in manifest.get("dataset", {}).get("sizes", {}).items()
+                ),
+                "labels": len(manifest.get("dataset", {}).get("label_names", [])),
+                "model": manifest.get("model", {}).get("name") or manifest.get("config", {}).get("model"),
+                "stages done": sum(s.get("status") == "done" for s in stages.values()),
+                "methods": sum(
+                    k.startswith("select:") and s.get("status") == "done" for k, s in stages.items()
+                ),
+                "created": manifest.get("created"),
+            }
+        )
     st.subheader("Runs in the store")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption("Pick the run to look at in the sidebar; every page shows that run.")

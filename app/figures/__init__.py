@@ -1,24 +1,38 @@
 """Plot builders: plain arrays and tables in, ``plotly.graph_objects.Figure`` out, no Streamlit, no I/O."""
 
 from app.figures.bars import (
-                              intersections_bar,
-                              label_balance_bar,
-                              label_counts_bar,
-                              method_ranks_bar,
-                              stage_timings_bar,
-                              tv_by_method_bar,
+    intersections_bar,
+    label_balance_bar,
+    label_counts_bar,
+    method_ranks_bar,
+    stage_timings_bar,
+    tv_by_method_bar,
 )
 from app.figures.heatmaps import correlation_heatmap, overlap_heatmap
 from app.figures.scatter import (
-                              MAX_POINTS,
-                              Colouring,
-                              data_map,
-                              downsample_notice,
-                              embedding_map,
-                              plot_positions,
-                              score_scatter,
+    MAX_POINTS,
+    Colouring,
+    data_map,
+    downsample_notice,
+    embedding_map,
+    plot_positions,
+    score_scatter,
 )
 
-__all__ = ["MAX_POINTS", "Colouring", "correlation_heatmap", "data_map", "downsample_notice", "embedding_map", "intersections_bar",
-           "label_balance_bar", "label_counts_bar", "method_ranks_bar", "overlap_heatmap", "plot_positions",
-           "score_scatter", "stage_timings_bar", "tv_by_method_bar"]
+__all__ = [
+    "MAX_POINTS",
+    "Colouring",
+    "correlation_heatmap",
+    "data_map",
+    "downsample_notice",
+    "embedding_map",
+    "intersections_bar",
+    "label_balance_bar",
+    "label_counts_bar",
+    "method_ranks_bar",
+    "overlap_heatmap",
+    "plot_positions",
+    "score_scatter",
+    "stage_timings_bar",
+    "tv_by_method_bar",
+]

@@ -26,9 +26,15 @@ def label_counts_bar(counts: pd.DataFrame) -> go.Figure:
     """Examples per label (index) and split (columns), one group of bars per split."""
     fig = go.Figure()
     for i, label in enumerate(counts.index):
-        fig.add_trace(go.Bar(x=[str(c) for c in counts.columns], y=counts.loc[label].to_numpy(dtype=np.int64),
-                             name=str(label), marker_color=label_colour(i),
-                             hovertemplate=f"{label}: %{{y:,}}<extra>%{{x}}</extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=[str(c) for c in counts.columns],
+                y=counts.loc[label].to_numpy(dtype=np.int64),
+                name=str(label),
+                marker_color=label_colour(i),
+                hovertemplate=f"{label}: %{{y:,}}<extra>%{{x}}</extra>",
+            )
+        )
     finish(fig, title="Examples per label and split", height=320, barmode="group", legend={"title": "label"})
     fig.update_yaxes(title="examples", gridcolor="#eee")
     return fig
@@ -37,9 +43,16 @@ def label_counts_bar(counts: pd.DataFrame) -> go.Figure:
 def stage_timings_bar(stages: pd.DataFrame) -> go.Figure:
     """Seconds per stage (columns ``stage``, ``seconds``, ``status``), in the order given, top to bottom."""
     colours = [STATUS_COLOURS.get(s, STATUS_COLOURS["missing"]) for s in stages["status"]]
-    fig = go.Figure(go.Bar(y=stages["stage"].astype(str).tolist(), x=stages["seconds"].fillna(0).to_numpy(np.float64),
-                           orientation="h", marker_color=colours, customdata=stages["status"].astype(str).tolist(),
-                           hovertemplate="%{y}: %{x:.1f} s (%{customdata})<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            y=stages["stage"].astype(str).tolist(),
+            x=stages["seconds"].fillna(0).to_numpy(np.float64),
+            orientation="h",
+            marker_color=colours,
+            customdata=stages["status"].astype(str).tolist(),
+            hovertemplate="%{y}: %{x:.1f} s (%{customdata})<extra></extra>",
+        )
+    )
     finish(fig, title="Time per stage", height=max(220, 22 * len(stages) + 80))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title="seconds", gridcolor="#eee")
@@ -57,11 +70,22 @@ def label_balance_bar(shares: pd.DataFrame, tv: dict[str, float] | None = None) 
     fig = go.Figure()
     for i, (row, values) in enumerate(shares.iterrows()):
         name = f"{row} (TV {tv[row]:.3f})" if row in tv and not np.isnan(tv[row]) else str(row)
-        fig.add_trace(go.Bar(x=[str(c) for c in shares.columns], y=values.to_numpy(dtype=np.float64), name=name,
-                             marker_color=colours.get(i, label_colour(i)),
-                             hovertemplate="%{x}: %{y:.1%}<extra>" + str(row) + "</extra>"))
-    finish(fig, title="Label distribution: full data against the subset", height=360, barmode="group",
-           legend={"orientation": "h", "y": -0.15})
+        fig.add_trace(
+            go.Bar(
+                x=[str(c) for c in shares.columns],
+                y=values.to_numpy(dtype=np.float64),
+                name=name,
+                marker_color=colours.get(i, label_colour(i)),
+                hovertemplate="%{x}: %{y:.1%}<extra>" + str(row) + "</extra>",
+            )
+        )
+    finish(
+        fig,
+        title="Label distribution: full data against the subset",
+        height=360,
+        barmode="group",
+        legend={"orientation": "h", "y": -0.15},
+    )
     fig.update_yaxes(title="share of examples", tickformat=".0%", gridcolor="#eee")
     return fig
 
@@ -69,12 +93,27 @@ def label_balance_bar(shares: pd.DataFrame, tv: dict[str, float] | None = None) 
 def tv_by_method_bar(table: pd.DataFrame) -> go.Figure:
     """Total-variation distance from the full data per method (index), columns ``plain`` / ``balanced``."""
     fig = go.Figure()
-    for column, colour, name in (("plain", PLAIN_COLOUR, "plain"), ("balanced", BALANCED_COLOUR, "label-balanced")):
+    for column, colour, name in (
+        ("plain", PLAIN_COLOUR, "plain"),
+        ("balanced", BALANCED_COLOUR, "label-balanced"),
+    ):
         if column in table:
-            fig.add_trace(go.Bar(x=[str(m) for m in table.index], y=table[column].to_numpy(dtype=np.float64),
-                                 name=name, marker_color=colour, hovertemplate="%{x}: TV %{y:.3f}<extra></extra>"))
-    finish(fig, title="Total-variation distance of each subset's labels from the full data", height=360,
-           barmode="group", legend={"orientation": "h", "y": 1.1})
+            fig.add_trace(
+                go.Bar(
+                    x=[str(m) for m in table.index],
+                    y=table[column].to_numpy(dtype=np.float64),
+                    name=name,
+                    marker_color=colour,
+                    hovertemplate="%{x}: TV %{y:.3f}<extra></extra>",
+                )
+            )
+    finish(
+        fig,
+        title="Total-variation distance of each subset's labels from the full data",
+        height=360,
+        barmode="group",
+        legend={"orientation": "h", "y": 1.1},
+    )
     fig.update_xaxes(tickangle=-45)
     fig.update_yaxes(title="TV distance (0 = same shares)", gridcolor="#eee", rangemode="tozero")
     return fig
@@ -83,9 +122,15 @@ def tv_by_method_bar(table: pd.DataFrame) -> go.Figure:
 def intersections_bar(table: pd.DataFrame) -> go.Figure:
     """UpSet-style bars: examples kept by exactly this combination of methods (``label``, ``size``, ``order``)."""
     colours = [label_colour(int(o) - 1) for o in table["order"]]
-    fig = go.Figure(go.Bar(y=table["label"].astype(str).tolist(), x=table["size"].to_numpy(dtype=np.int64),
-                           orientation="h", marker_color=colours,
-                           hovertemplate="%{y}: %{x:,} examples kept by exactly these methods<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            y=table["label"].astype(str).tolist(),
+            x=table["size"].to_numpy(dtype=np.int64),
+            orientation="h",
+            marker_color=colours,
+            hovertemplate="%{y}: %{x:,} examples kept by exactly these methods<extra></extra>",
+        )
+    )
     finish(fig, title="Largest exclusive intersections", height=max(240, 24 * len(table) + 80))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title="examples kept by exactly these methods", gridcolor="#eee")
@@ -98,11 +143,20 @@ def method_ranks_bar(profile: pd.DataFrame, *, budget_text: str = "") -> go.Figu
     ``profile`` columns: ``percentile`` (100 = kept first), ``kept`` (bool at the chosen budget).
     """
     kept = profile["kept"].fillna(False).astype(bool).to_numpy()
-    fig = go.Figure(go.Bar(y=[str(m) for m in profile.index], x=profile["percentile"].to_numpy(dtype=np.float64),
-                           orientation="h", marker_color=np.where(kept, KEPT_COLOUR, DROPPED_COLOUR).tolist(),
-                           hovertemplate="%{y}: percentile %{x:.1f}<extra></extra>"))
-    finish(fig, title="Percentile per method" + (f" (red: kept at {budget_text})" if budget_text else ""),
-           height=max(260, 20 * len(profile) + 90))
+    fig = go.Figure(
+        go.Bar(
+            y=[str(m) for m in profile.index],
+            x=profile["percentile"].to_numpy(dtype=np.float64),
+            orientation="h",
+            marker_color=np.where(kept, KEPT_COLOUR, DROPPED_COLOUR).tolist(),
+            hovertemplate="%{y}: percentile %{x:.1f}<extra></extra>",
+        )
+    )
+    finish(
+        fig,
+        title="Percentile per method" + (f" (red: kept at {budget_text})" if budget_text else ""),
+        height=max(260, 20 * len(profile) + 90),
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(range=[0, 100], title="percentile", gridcolor="#eee")
     fig.add_vline(x=50, line={"color": "#999", "dash": "dot", "width": 1})

@@ -1,6 +1,6 @@
 """Large scatter plots (embedding map, score vs score, data map) as single WebGL traces of typed arrays.
 
-Why this shape (anchors.md 6.1): plotly sends numpy float32 arrays as compact base64 typed arrays, a
+Why this shape: plotly sends numpy float32 arrays as compact base64 typed arrays, a
 single ``scattergl`` trace draws 100 000 points in tens of milliseconds, and a box / lasso selection
 comes back as point indices *of that trace*. So every builder draws the examples as trace 0, in the
 order of a ``positions`` array (row positions of the training split): a selection's point indices
@@ -26,7 +26,7 @@ from app.figures.style import (
 )
 
 MAX_POINTS = 200_000
-HOVER_LIMIT = 20_000   # above this, per-point hover text would dominate the payload
+HOVER_LIMIT = 20_000  # above this, per-point hover text would dominate the payload
 
 
 @dataclass(frozen=True)
@@ -48,20 +48,30 @@ class Colouring:
     @classmethod
     def by_label(cls, labels: np.ndarray, label_names: list[str]) -> Colouring:
         names = tuple(str(n) for n in label_names)
-        return cls(np.asarray(labels, dtype=np.int64), "label", names,
-                   tuple(label_colour(i) for i in range(len(names))))
+        return cls(
+            np.asarray(labels, dtype=np.int64),
+            "label",
+            names,
+            tuple(label_colour(i) for i in range(len(names))),
+        )
 
     @classmethod
     def by_membership(cls, kept: np.ndarray, subset_name: str) -> Colouring:
-        return cls(np.asarray(kept, dtype=bool).astype(np.int64), subset_name,
-                   ("not kept", f"kept by {subset_name}"), (DROPPED_COLOUR, KEPT_COLOUR))
+        return cls(
+            np.asarray(kept, dtype=bool).astype(np.int64),
+            subset_name,
+            ("not kept", f"kept by {subset_name}"),
+            (DROPPED_COLOUR, KEPT_COLOUR),
+        )
 
     @classmethod
     def by_value(cls, values: np.ndarray, title: str) -> Colouring:
         return cls(np.asarray(values, dtype=np.float64), title)
 
 
-def plot_positions(n: int, *, limit: int | None = None, seed: int = 0, on_top: np.ndarray | None = None) -> np.ndarray:
+def plot_positions(
+    n: int, *, limit: int | None = None, seed: int = 0, on_top: np.ndarray | None = None
+) -> np.ndarray:
     """Rows to draw, in drawing order: every row (or a seeded sample of ``limit`` rows, default
     ``MAX_POINTS``) in a seeded shuffled order, so that no label systematically covers another; rows
     flagged ``on_top`` last."""
@@ -79,30 +89,52 @@ def downsample_notice(n: int) -> str | None:
     """The notice a page shows above a scatter of ``n`` points when only a sample is drawn, else None."""
     if n <= MAX_POINTS:
         return None
-    return (f"Showing a seeded sample of {MAX_POINTS:,} of {n:,} examples (more would slow the browser down); "
-            "a selection covers only the points drawn.")
+    return (
+        f"Showing a seeded sample of {MAX_POINTS:,} of {n:,} examples (more would slow the browser down); "
+        "a selection covers only the points drawn."
+    )
 
 
-def _points_trace(x: np.ndarray, y: np.ndarray, colouring: Colouring, positions: np.ndarray,
-                  *, showscale: bool = True) -> go.Scattergl:
+def _points_trace(
+    x: np.ndarray, y: np.ndarray, colouring: Colouring, positions: np.ndarray, *, showscale: bool = True
+) -> go.Scattergl:
     values = colouring.values[positions]
     marker: dict = {"size": 5 if len(positions) <= 20_000 else 3, "opacity": 0.8, "line": {"width": 0}}
     if colouring.categorical:
         k = len(colouring.categories)
-        marker.update(color=values.astype(np.int8 if k < 128 else np.int32), cmin=-0.5, cmax=k - 0.5,
-                      colorscale=stepped_colorscale(colouring.colours), showscale=False)
+        marker.update(
+            color=values.astype(np.int8 if k < 128 else np.int32),
+            cmin=-0.5,
+            cmax=k - 0.5,
+            colorscale=stepped_colorscale(colouring.colours),
+            showscale=False,
+        )
     else:
-        marker.update(color=values.astype(np.float32), colorscale=CONTINUOUS, showscale=showscale,
-                      colorbar={"title": {"text": colouring.title}, "thickness": 12})
-    trace = go.Scattergl(x=np.asarray(x, dtype=np.float32)[positions], y=np.asarray(y, dtype=np.float32)[positions],
-                         mode="markers", marker=marker, name="examples", showlegend=False)
+        marker.update(
+            color=values.astype(np.float32),
+            colorscale=CONTINUOUS,
+            showscale=showscale,
+            colorbar={"title": {"text": colouring.title}, "thickness": 12},
+        )
+    trace = go.Scattergl(
+        x=np.asarray(x, dtype=np.float32)[positions],
+        y=np.asarray(y, dtype=np.float32)[positions],
+        mode="markers",
+        marker=marker,
+        name="examples",
+        showlegend=False,
+    )
     if len(positions) > HOVER_LIMIT:
         trace.update(hoverinfo="skip")
     elif colouring.categorical:
-        trace.update(text=np.asarray(colouring.categories, dtype=object)[values].tolist(),
-                     hovertemplate="%{text}<br>(%{x:.3g}, %{y:.3g})<extra></extra>")
+        trace.update(
+            text=np.asarray(colouring.categories, dtype=object)[values].tolist(),
+            hovertemplate="%{text}<br>(%{x:.3g}, %{y:.3g})<extra></extra>",
+        )
     else:
-        trace.update(hovertemplate=f"{colouring.title}: %{{marker.color:.3g}}<br>(%{{x:.3g}}, %{{y:.3g}})<extra></extra>")
+        trace.update(
+            hovertemplate=f"{colouring.title}: %{{marker.color:.3g}}<br>(%{{x:.3g}}, %{{y:.3g}})<extra></extra>"
+        )
     return trace
 
 
@@ -112,13 +144,28 @@ def _legend_entries(fig: go.Figure, colouring: Colouring, positions: np.ndarray)
         return
     counts = np.bincount(colouring.values[positions], minlength=len(colouring.categories))
     for name, colour, count in zip(colouring.categories, colouring.colours, counts):
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", marker={"color": colour, "size": 9},
-                                 name=f"{name} ({count:,})", hoverinfo="skip", showlegend=True))
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                marker={"color": colour, "size": 9},
+                name=f"{name} ({count:,})",
+                hoverinfo="skip",
+                showlegend=True,
+            )
+        )
     fig.update_layout(legend={"itemclick": False, "itemdoubleclick": False, "orientation": "h", "y": -0.08})
 
 
-def embedding_map(coords: np.ndarray, colouring: Colouring, positions: np.ndarray, *, title: str = "",
-                  axis_titles: tuple[str, str] = ("", "")) -> go.Figure:
+def embedding_map(
+    coords: np.ndarray,
+    colouring: Colouring,
+    positions: np.ndarray,
+    *,
+    title: str = "",
+    axis_titles: tuple[str, str] = ("", ""),
+) -> go.Figure:
     """2-D map (UMAP / PCA) of one representation; trace 0 holds ``positions`` in order; box-select by drag."""
     coords = np.asarray(coords)
     if coords.ndim != 2 or coords.shape[1] != 2:
@@ -133,8 +180,17 @@ def embedding_map(coords: np.ndarray, colouring: Colouring, positions: np.ndarra
     return fig
 
 
-def score_scatter(x_scores: np.ndarray, y_scores: np.ndarray, labels: np.ndarray, label_names: list[str],
-                  positions: np.ndarray, *, x_title: str, y_title: str, title: str = "") -> go.Figure:
+def score_scatter(
+    x_scores: np.ndarray,
+    y_scores: np.ndarray,
+    labels: np.ndarray,
+    label_names: list[str],
+    positions: np.ndarray,
+    *,
+    x_title: str,
+    y_title: str,
+    title: str = "",
+) -> go.Figure:
     """One method's score against another's (both higher = keep), coloured by label."""
     colouring = Colouring.by_label(labels, label_names)
     fig = go.Figure(_points_trace(x_scores, y_scores, colouring, positions))
@@ -145,8 +201,15 @@ def score_scatter(x_scores: np.ndarray, y_scores: np.ndarray, labels: np.ndarray
     return fig
 
 
-def data_map(confidence: np.ndarray, variability: np.ndarray, correctness: np.ndarray, positions: np.ndarray, *,
-             overlay: np.ndarray | None = None, overlay_name: str = "") -> go.Figure:
+def data_map(
+    confidence: np.ndarray,
+    variability: np.ndarray,
+    correctness: np.ndarray,
+    positions: np.ndarray,
+    *,
+    overlay: np.ndarray | None = None,
+    overlay_name: str = "",
+) -> go.Figure:
     """Dataset cartography (Swayamdipta et al. 2020, Fig. 1): variability (x) against confidence (y),
     coloured by correctness; ``overlay`` (a boolean mask over rows) rings the examples a method keeps."""
     colouring = Colouring.by_value(correctness, "correctness")
@@ -154,16 +217,38 @@ def data_map(confidence: np.ndarray, variability: np.ndarray, correctness: np.nd
     fig.data[0].marker.update(cmin=0.0, cmax=1.0)
     if overlay is not None:
         kept = positions[np.asarray(overlay, dtype=bool)[positions]]
-        fig.add_trace(go.Scattergl(x=np.asarray(variability, dtype=np.float32)[kept],
-                                   y=np.asarray(confidence, dtype=np.float32)[kept], mode="markers",
-                                   name=f"kept by {overlay_name} ({len(kept):,})", hoverinfo="skip",
-                                   marker={"symbol": "circle-open", "size": 7, "color": KEPT_COLOUR,
-                                           "line": {"width": 1}}))
-    for text, x, y in (("easy-to-learn", 0.02, 0.98), ("hard-to-learn", 0.02, 0.02), ("ambiguous", 0.98, 0.5)):
-        fig.add_annotation(text=text, xref="paper", yref="paper", x=x, y=y, showarrow=False,
-                           xanchor="left" if x < 0.5 else "right", font={"color": "#666", "size": 11})
-    finish(fig, title="Data map: confidence against variability across epochs", height=520, hovermode="closest",
-           legend={"orientation": "h", "y": -0.12})
+        fig.add_trace(
+            go.Scattergl(
+                x=np.asarray(variability, dtype=np.float32)[kept],
+                y=np.asarray(confidence, dtype=np.float32)[kept],
+                mode="markers",
+                name=f"kept by {overlay_name} ({len(kept):,})",
+                hoverinfo="skip",
+                marker={"symbol": "circle-open", "size": 7, "color": KEPT_COLOUR, "line": {"width": 1}},
+            )
+        )
+    for text, x, y in (
+        ("easy-to-learn", 0.02, 0.98),
+        ("hard-to-learn", 0.02, 0.02),
+        ("ambiguous", 0.98, 0.5),
+    ):
+        fig.add_annotation(
+            text=text,
+            xref="paper",
+            yref="paper",
+            x=x,
+            y=y,
+            showarrow=False,
+            xanchor="left" if x < 0.5 else "right",
+            font={"color": "#666", "size": 11},
+        )
+    finish(
+        fig,
+        title="Data map: confidence against variability across epochs",
+        height=520,
+        hovermode="closest",
+        legend={"orientation": "h", "y": -0.12},
+    )
     fig.update_xaxes(title="variability (std of p(gold) over epochs)", gridcolor="#eee")
     fig.update_yaxes(title="confidence (mean p(gold))", gridcolor="#eee", range=[-0.02, 1.02])
     return fig

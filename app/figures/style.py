@@ -5,16 +5,26 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 # Tableau-10: distinguishable for the common colour-vision deficiencies and on light backgrounds.
-LABEL_PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6",
-                 "#9D755D", "#BAB0AC")
+LABEL_PALETTE = (
+    "#4C78A8",
+    "#F58518",
+    "#54A24B",
+    "#E45756",
+    "#72B7B2",
+    "#EECA3B",
+    "#B279A2",
+    "#FF9DA6",
+    "#9D755D",
+    "#BAB0AC",
+)
 KEPT_COLOUR = "#D62728"
 DROPPED_COLOUR = "#C9CED6"
 FULL_DATA_COLOUR = "#7F7F7F"
 PLAIN_COLOUR = "#4C78A8"
 BALANCED_COLOUR = "#F58518"
-DIVERGING = "RdBu"           # correlations: -1 red, 0 white, +1 blue
-SEQUENTIAL = "Blues"         # overlaps in [0, 1]
-CONTINUOUS = "Viridis"       # scores and correctness on scatter plots
+DIVERGING = "RdBu"  # correlations: -1 red, 0 white, +1 blue
+SEQUENTIAL = "Blues"  # overlaps in [0, 1]
+CONTINUOUS = "Viridis"  # scores and correctness on scatter plots
 
 
 def label_colour(index: int) -> str:
@@ -37,7 +47,11 @@ def stepped_colorscale(colours: list[str] | tuple[str, ...]) -> list[list]:
 
 def finish(fig: go.Figure, *, title: str = "", height: int = 420, **layout) -> go.Figure:
     """Common layout: a compact title, white background, tight margins."""
-    fig.update_layout(title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}} if title else None,
-                      height=height, margin={"l": 10, "r": 10, "t": 45 if title else 10, "b": 10},
-                      plot_bgcolor="white", **layout)
+    fig.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}} if title else None,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 45 if title else 10, "b": 10},
+        plot_bgcolor="white",
+        **layout,
+    )
     return fig

@@ -18,7 +18,17 @@ from prune_core.cli.select import add_export, add_methods, add_select
 from prune_core.cli.serve import add_serve
 from prune_core.cli.simulate import add_simulate
 
-COMMANDS = [add_compute, add_info, add_select, add_methods, add_export, add_maps, add_evaluate, add_simulate, add_serve]
+COMMANDS = [
+    add_compute,
+    add_info,
+    add_select,
+    add_methods,
+    add_export,
+    add_maps,
+    add_evaluate,
+    add_simulate,
+    add_serve,
+]
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -30,8 +40,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m prune_core",
-                                     description="PruneScope: compute, compare and export data-pruning methods.")
+    parser = argparse.ArgumentParser(
+        prog="prunescope", description="PruneScope: compute, compare and export data-pruning methods."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for add in COMMANDS:
         add(sub)

@@ -12,8 +12,9 @@ class UsageError(Exception):
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs-dir", default=None,
-                        help=f"run store folder (default: $PRUNESCOPE_RUNS_DIR or {runs_dir()})")
+    parser.add_argument(
+        "--runs-dir", default=None, help=f"run store folder (default: $PRUNESCOPE_RUNS_DIR or {runs_dir()})"
+    )
 
 
 def parse_budgets(text: str | None):
@@ -24,7 +25,9 @@ def parse_budgets(text: str | None):
     try:
         values = [float(x) if "." in x or "e" in x.lower() else int(x) for x in text.split(",") if x.strip()]
     except ValueError as err:
-        raise UsageError(f"--budgets must be comma-separated fractions in (0, 1] or counts; got {text!r}") from err
+        raise UsageError(
+            f"--budgets must be comma-separated fractions in (0, 1] or counts; got {text!r}"
+        ) from err
     for value in values:
         if (isinstance(value, float) and not 0 < value <= 1) or (isinstance(value, int) and value < 1):
             raise UsageError(f"budget {value} is outside (0, 1]; give a fraction in (0, 1] or a count >= 1")

@@ -9,14 +9,20 @@ from prune_core.cli.common import add_common
 
 
 def add_compute(sub) -> None:
-    p = sub.add_parser("compute", help="fine-tune the reference model and compute every representation",
-                       description="Load a dataset, fine-tune the model once while recording training dynamics, "
-                                   "and store hidden states, losses and projected per-example gradients.")
+    p = sub.add_parser(
+        "compute",
+        help="fine-tune the reference model and compute every representation",
+        description="Load a dataset, fine-tune the model once while recording training dynamics, "
+        "and store hidden states, losses and projected per-example gradients.",
+    )
     add_common(p)
     d = p.add_argument_group("dataset")
-    d.add_argument("--data", required=True,
-                   help="training file (.csv/.tsv/.jsonl/.parquet), a folder with train/validation/test files, "
-                        "or a Hugging Face dataset as hf:<id>[:<config>]")
+    d.add_argument(
+        "--data",
+        required=True,
+        help="training file (.csv/.tsv/.jsonl/.parquet), a folder with train/validation/test files, "
+        "or a Hugging Face dataset as hf:<id>[:<config>]",
+    )
     d.add_argument("--validation", help="validation file (default: from the folder, else a stratified split)")
     d.add_argument("--test", help="test file (default: from the folder, else none)")
     d.add_argument("--text-column", default="text")
@@ -28,10 +34,15 @@ def add_compute(sub) -> None:
     d.add_argument("--limit-test", type=int)
     d.add_argument("--validation-fraction", type=float, default=0.1)
     m = p.add_argument_group("model and training")
-    m.add_argument("--model", default="minilm",
-                   help="hub id or local path of a sequence classifier (default: the packaged MiniLM-L6)")
+    m.add_argument(
+        "--model",
+        default="minilm",
+        help="hub id or local path of a sequence classifier (default: the packaged MiniLM-L6)",
+    )
     m.add_argument("--epochs", type=int, default=3)
-    m.add_argument("--lr", type=float, default=None, help="peak learning rate (default 5e-5; 5e-4 with --lora)")
+    m.add_argument(
+        "--lr", type=float, default=None, help="peak learning rate (default 5e-5; 5e-4 with --lora)"
+    )
     m.add_argument("--batch-size", type=int, default=32)
     m.add_argument("--max-length", type=int, default=128)
     m.add_argument("--warmup-ratio", type=float, default=0.1)
@@ -41,15 +52,24 @@ def add_compute(sub) -> None:
     m.add_argument("--lora-r", type=int, default=8)
     m.add_argument("--lora-alpha", type=int, default=16)
     m.add_argument("--lora-dropout", type=float, default=0.1)
-    m.add_argument("--lora-targets", default=None, help="comma-separated module names (default: peft's choice)")
+    m.add_argument(
+        "--lora-targets", default=None, help="comma-separated module names (default: peft's choice)"
+    )
     r = p.add_argument_group("representations")
     r.add_argument("--proj-dim", type=int, default=1024, help="dimension of projected gradients")
     r.add_argument("--proj-seed", type=int, default=0)
     r.add_argument("--projector", choices=["auto", "dense", "sparse"], default="auto")
-    r.add_argument("--grad-scope", choices=["auto", "trainable", "top", "head"], default="auto",
-                   help="parameters of the per-example gradients (auto: LoRA adapters, else last block + head)")
-    r.add_argument("--grad-checkpoints", default="last",
-                   help="epochs whose checkpoints get gradient features: all, last, or e.g. 1,3")
+    r.add_argument(
+        "--grad-scope",
+        choices=["auto", "trainable", "top", "head"],
+        default="auto",
+        help="parameters of the per-example gradients (auto: LoRA adapters, else last block + head)",
+    )
+    r.add_argument(
+        "--grad-checkpoints",
+        default="last",
+        help="epochs whose checkpoints get gradient features: all, last, or e.g. 1,3",
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_compute)
@@ -60,20 +80,46 @@ def compute_config_from_args(args):
     from prune_core.pipeline import ComputeConfig, RepresentConfig
     from prune_core.train import TrainConfig
 
-    dataset = DatasetSpec(train=args.data, validation=args.validation, test=args.test,
-                          text_column=args.text_column, text_pair_column=args.text_pair_column,
-                          label_column=args.label_column, id_column=args.id_column, limit=args.limit,
-                          limit_validation=args.limit_validation, limit_test=args.limit_test,
-                          validation_fraction=args.validation_fraction, seed=args.seed)
+    dataset = DatasetSpec(
+        train=args.data,
+        validation=args.validation,
+        test=args.test,
+        text_column=args.text_column,
+        text_pair_column=args.text_pair_column,
+        label_column=args.label_column,
+        id_column=args.id_column,
+        limit=args.limit,
+        limit_validation=args.limit_validation,
+        limit_test=args.limit_test,
+        validation_fraction=args.validation_fraction,
+        seed=args.seed,
+    )
     targets = [t.strip() for t in args.lora_targets.split(",")] if args.lora_targets else None
     lr = args.lr if args.lr is not None else (5e-4 if args.lora else 5e-5)
-    train = TrainConfig(epochs=args.epochs, lr=lr, batch_size=args.batch_size, max_length=args.max_length,
-                        warmup_ratio=args.warmup_ratio, weight_decay=args.weight_decay, seed=args.seed,
-                        lora=args.lora, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
-                        lora_dropout=args.lora_dropout, lora_targets=targets)
-    represent = RepresentConfig(proj_dim=args.proj_dim, proj_seed=args.proj_seed, projector=args.projector,
-                                grad_scope=args.grad_scope, grad_checkpoints=args.grad_checkpoints)
-    return ComputeConfig(dataset=dataset, model=args.model, train=train, represent=represent, device=args.device)
+    train = TrainConfig(
+        epochs=args.epochs,
+        lr=lr,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        warmup_ratio=args.warmup_ratio,
+        weight_decay=args.weight_decay,
+        seed=args.seed,
+        lora=args.lora,
+        lora_r=args.lora_r,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        lora_targets=targets,
+    )
+    represent = RepresentConfig(
+        proj_dim=args.proj_dim,
+        proj_seed=args.proj_seed,
+        projector=args.projector,
+        grad_scope=args.grad_scope,
+        grad_checkpoints=args.grad_checkpoints,
+    )
+    return ComputeConfig(
+        dataset=dataset, model=args.model, train=train, represent=represent, device=args.device
+    )
 
 
 def cmd_compute(args) -> int:

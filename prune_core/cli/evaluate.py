@@ -8,28 +8,49 @@ from prune_core.cli.common import UsageError, add_common
 
 
 def add_evaluate(sub) -> None:
-    p = sub.add_parser("evaluate", help="train on each method's subset and score validation and test",
-                       description="For each method, budget (plain and label-balanced) and seed, fine-tune the run's "
-                                   "model afresh on the subset with the run's training config (or, with --mode fast, "
-                                   "fit a logistic-regression probe on frozen pre-trained hidden states) and report "
-                                   "accuracy and macro-F1; random subsets (the baseline band) and the full data (the "
-                                   "ceiling) are evaluated beside them. Results are cached in the run: a re-run "
-                                   "computes only what is missing.")
+    p = sub.add_parser(
+        "evaluate",
+        help="train on each method's subset and score validation and test",
+        description="For each method, budget (plain and label-balanced) and seed, fine-tune the run's "
+        "model afresh on the subset with the run's training config (or, with --mode fast, "
+        "fit a logistic-regression probe on frozen pre-trained hidden states) and report "
+        "accuracy and macro-F1; random subsets (the baseline band) and the full data (the "
+        "ceiling) are evaluated beside them. Results are cached in the run: a re-run "
+        "computes only what is missing.",
+    )
     add_common(p)
     p.add_argument("run", help="run id or path")
-    p.add_argument("--methods", help="comma-separated method ids (default: every method the run has selected); "
-                                     "methods not selected yet are selected first")
-    p.add_argument("--budgets", default="0.1,0.3", help="comma-separated fractions in (0, 1] (default 0.1,0.3)")
+    p.add_argument(
+        "--methods",
+        help="comma-separated method ids (default: every method the run has selected); "
+        "methods not selected yet are selected first",
+    )
+    p.add_argument(
+        "--budgets", default="0.1,0.3", help="comma-separated fractions in (0, 1] (default 0.1,0.3)"
+    )
     p.add_argument("--seeds", default="0", help="comma-separated training seeds, e.g. 0,1,2 (default 0)")
-    p.add_argument("--mode", choices=["finetune", "fast"], default="finetune",
-                   help="finetune: the run's model and training config; fast: a logistic-regression probe on frozen "
-                        "pre-trained hidden states (seconds for a whole grid)")
-    p.add_argument("--variants", default="plain,balanced",
-                   help="plain, balanced or both (default): the label-balanced subsets keep each label's share")
-    p.add_argument("--no-baselines", action="store_true", help="skip the random band and the full-data ceiling")
+    p.add_argument(
+        "--mode",
+        choices=["finetune", "fast"],
+        default="finetune",
+        help="finetune: the run's model and training config; fast: a logistic-regression probe on frozen "
+        "pre-trained hidden states (seconds for a whole grid)",
+    )
+    p.add_argument(
+        "--variants",
+        default="plain,balanced",
+        help="plain, balanced or both (default): the label-balanced subsets keep each label's share",
+    )
+    p.add_argument(
+        "--no-baselines", action="store_true", help="skip the random band and the full-data ceiling"
+    )
     p.add_argument("--probe-c", type=float, default=1.0, help="fast mode: inverse L2 strength of the probe")
-    p.add_argument("--probe-pooling", choices=["cls", "mean"], default="cls",
-                   help="fast mode: first-token or mean-pooled last hidden layer")
+    p.add_argument(
+        "--probe-pooling",
+        choices=["cls", "mean"],
+        default="cls",
+        help="fast mode: first-token or mean-pooled last hidden layer",
+    )
     p.add_argument("--device", default="auto", help="fine-tune mode: auto, cpu, cuda, cuda:1, mps")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the requested results as JSON rows")
@@ -61,14 +82,26 @@ def cmd_evaluate(args) -> int:
     probe = ProbeConfig(C=args.probe_c, pooling=args.probe_pooling)
     log = (lambda _m: None) if args.quiet or args.json else (lambda m: print(m, file=sys.stderr))
     with run.lock("evaluate"):
-        report = evaluate_run(run, methods, budgets, seeds, mode=args.mode, variants=variants,
-                              baselines=not args.no_baselines, probe=probe, device=args.device,
-                              show_progress=not args.quiet, log=log)
+        report = evaluate_run(
+            run,
+            methods,
+            budgets,
+            seeds,
+            mode=args.mode,
+            variants=variants,
+            baselines=not args.no_baselines,
+            probe=probe,
+            device=args.device,
+            show_progress=not args.quiet,
+            log=log,
+        )
     if args.json:
         print(report.table.to_json(orient="records", indent=1))
         return 0
     split = "test" if report.table["test_accuracy"].notna().any() else "validation"
-    print(f"run {run.id}: {len(report.computed)} computed, {len(report.cached)} cached; "
-          f"{split} split, mean ± std over seeds")
+    print(
+        f"run {run.id}: {len(report.computed)} computed, {len(report.cached)} cached; "
+        f"{split} split, mean ± std over seeds"
+    )
     print(report_frame(report.table, run.label_names, split).to_string(index=False))
     return 0

@@ -24,7 +24,8 @@ def cmd_maps(args) -> int:
     run = RunStore(args.runs_dir).open(args.run)
     names = [x.strip() for x in args.representations.split(",")] if args.representations else None
     with run.lock("maps"):
-        report = compute_maps(run, names, MapParams(method=args.method, seed=args.seed),
-                              log=lambda m: print(m, file=sys.stderr))
+        report = compute_maps(
+            run, names, MapParams(method=args.method, seed=args.seed), log=lambda m: print(m, file=sys.stderr)
+        )
     failed = [k for k, v in report.items() if v.startswith("failed")]
     return 1 if failed else 0

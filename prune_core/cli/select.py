@@ -9,18 +9,32 @@ from prune_core.cli.common import add_common, parse_budgets
 
 
 def add_select(sub) -> None:
-    p = sub.add_parser("select", help="compute every method's scores and selections at every budget",
-                       description="Score and select with every preset (or --methods) at budgets 5%..100%, "
-                                   "plain and label-balanced; cached in the run, reused on re-runs.")
+    p = sub.add_parser(
+        "select",
+        help="compute every method's scores and selections at every budget",
+        description="Score and select with every preset (or --methods) at budgets 5%..100%, "
+        "plain and label-balanced; cached in the run, reused on re-runs.",
+    )
     add_common(p)
     p.add_argument("run", help="run id or path")
-    p.add_argument("--methods", help="comma-separated method ids (presets or <selector>@<representation>); "
-                                     "default: every preset; 'grid' adds every grid cell")
+    p.add_argument(
+        "--methods",
+        help="comma-separated method ids (presets or <selector>@<representation>); "
+        "default: every preset; 'grid' adds every grid cell",
+    )
     p.add_argument("--budgets", help="comma-separated fractions (0.1,0.3) or counts (500); default 0.05..1.0")
-    p.add_argument("--rule", choices=["exact", "quantile"], default="exact",
-                   help="score methods: exactly k by score, or Du et al.'s quantile rule (may exceed k on ties)")
-    p.add_argument("--balance-mode", choices=["stratified", "equal"], default="stratified",
-                   help="label-balanced variant: keep each label's share (stratified) or equal counts")
+    p.add_argument(
+        "--rule",
+        choices=["exact", "quantile"],
+        default="exact",
+        help="score methods: exactly k by score, or Du et al.'s quantile rule (may exceed k on ties)",
+    )
+    p.add_argument(
+        "--balance-mode",
+        choices=["stratified", "equal"],
+        default="stratified",
+        help="label-balanced variant: keep each label's share (stratified) or equal counts",
+    )
     p.add_argument("--json", action="store_true", help="print the per-method report as JSON")
     p.set_defaults(func=cmd_select)
 
@@ -48,8 +62,9 @@ def cmd_select(args) -> int:
     methods, budgets = method_list(args.methods), parse_budgets(args.budgets)
     log = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
     with run.lock("select"):
-        report = select_methods(run, methods, budgets=budgets, rule=args.rule, balance_mode=args.balance_mode,
-                                log=log)
+        report = select_methods(
+            run, methods, budgets=budgets, rule=args.rule, balance_mode=args.balance_mode, log=log
+        )
     if args.json:
         print(json.dumps(report, indent=1))
     failed = {m: r for m, r in report.items() if r["status"] == "failed"}
@@ -67,18 +82,26 @@ def add_methods(sub) -> None:
 def cmd_methods(args) -> int:
     from prune_core.methods import GRID_SELECTORS, PRESETS, REPRESENTATIONS, all_grid_cells
 
-    listing = {"presets": [m.describe() for m in PRESETS.values()],
-               "selectors": {name: {"objective": v[0], "kind": v[1], "needs_validation": v[2]}
-                             for name, v in GRID_SELECTORS.items()},
-               "representations": {k: {"family": v.family, "title": v.title, "has_validation": v.has_validation}
-                                   for k, v in REPRESENTATIONS.items()},
-               "grid": all_grid_cells()}
+    listing = {
+        "presets": [m.describe() for m in PRESETS.values()],
+        "selectors": {
+            name: {"objective": v[0], "kind": v[1], "needs_validation": v[2]}
+            for name, v in GRID_SELECTORS.items()
+        },
+        "representations": {
+            k: {"family": v.family, "title": v.title, "has_validation": v.has_validation}
+            for k, v in REPRESENTATIONS.items()
+        },
+        "grid": all_grid_cells(),
+    }
     if args.json:
         print(json.dumps(listing, indent=1))
         return 0
     for m in listing["presets"]:
         print(f"{m['id']:<18} {m['objective']:<11} {m['family']:<18} {m['selector']:<17} {m['title']}")
-    print(f"\ngrid cells (<selector>@<representation>): {len(listing['grid'])}, e.g. {', '.join(listing['grid'][:4])}")
+    print(
+        f"\ngrid cells (<selector>@<representation>): {len(listing['grid'])}, e.g. {', '.join(listing['grid'][:4])}"
+    )
     return 0
 
 

@@ -11,15 +11,21 @@ from prune_core.paths import REPO_ROOT, runs_dir
 
 
 def add_serve(sub) -> None:
-    p = sub.add_parser("serve", help="open the dashboard (with a demo run computed when the store is empty)",
-                       description="Start the Streamlit dashboard. When the run store is empty and --demo-data "
-                                   "(or $PRUNESCOPE_DEMO_DATA) names a dataset folder, a demo run is computed "
-                                   "in the background and the home page follows its progress.")
+    p = sub.add_parser(
+        "serve",
+        help="open the dashboard (with a demo run computed when the store is empty)",
+        description="Start the Streamlit dashboard. When the run store is empty and --demo-data "
+        "(or $PRUNESCOPE_DEMO_DATA) names a dataset folder, a demo run is computed "
+        "in the background and the home page follows its progress.",
+    )
     add_common(p)
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="localhost", help="interface to listen on (0.0.0.0 inside Docker)")
-    p.add_argument("--demo-data", default=os.environ.get("PRUNESCOPE_DEMO_DATA") or None,
-                   help="dataset folder for the demo run (default: $PRUNESCOPE_DEMO_DATA)")
+    p.add_argument(
+        "--demo-data",
+        default=os.environ.get("PRUNESCOPE_DEMO_DATA") or None,
+        help="dataset folder for the demo run (default: $PRUNESCOPE_DEMO_DATA)",
+    )
     p.add_argument("--demo-limit", type=int, default=1000, help="training examples of the demo run")
     p.set_defaults(func=cmd_serve)
 
@@ -30,14 +36,37 @@ def cmd_serve(args) -> int:
     store = os.path.abspath(args.runs_dir) if args.runs_dir else str(runs_dir())
     job = ensure_demo_run(store, args.demo_data, limit=args.demo_limit, limit_validation=200, epochs=2)
     if job is not None:
-        print(f"The run store {store} is empty: computing a demo run on {args.demo_data} in the background "
-              f"(job {job.id}); the dashboard's home page shows its progress.", file=sys.stderr)
-    env = {**os.environ, "PRUNESCOPE_RUNS_DIR": store, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app" / "Home.py"),
-               "--server.port", str(args.port), "--server.address", args.address, "--server.headless", "true",
-               "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
-    print(f"PruneScope dashboard: http://{'localhost' if args.address == '0.0.0.0' else args.address}:{args.port}",
-          file=sys.stderr)
+        print(
+            f"The run store {store} is empty: computing a demo run on {args.demo_data} in the background "
+            f"(job {job.id}); the dashboard's home page shows its progress.",
+            file=sys.stderr,
+        )
+    env = {
+        **os.environ,
+        "PRUNESCOPE_RUNS_DIR": store,
+        "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO_ROOT / "app" / "Home.py"),
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+    ]
+    print(
+        f"PruneScope dashboard: http://{'localhost' if args.address == '0.0.0.0' else args.address}:{args.port}",
+        file=sys.stderr,
+    )
     try:
         return subprocess.call(command, env=env, cwd=str(REPO_ROOT))
     except KeyboardInterrupt:

@@ -33,7 +33,26 @@ from prune_core.evaluate.runner import (
 )
 from prune_core.evaluate.summary import aggregate, leaderboard, metric_column, series_name
 
-__all__ = ["BASELINES", "DEFAULT_BUDGETS", "FULL_DATA", "MODES", "RANDOM_BAND", "VARIANTS", "EvalJob",
-           "EvaluationError", "EvaluationReport", "ProbeConfig", "aggregate", "classification_metrics",
-           "evaluate_run", "evaluations", "leaderboard", "metric_column", "plan_jobs", "probe_predictions",
-           "refresh_table", "result_key", "series_name"]
+__all__ = [
+    "BASELINES",
+    "DEFAULT_BUDGETS",
+    "FULL_DATA",
+    "MODES",
+    "RANDOM_BAND",
+    "VARIANTS",
+    "EvalJob",
+    "EvaluationError",
+    "EvaluationReport",
+    "ProbeConfig",
+    "aggregate",
+    "classification_metrics",
+    "evaluate_run",
+    "evaluations",
+    "leaderboard",
+    "metric_column",
+    "plan_jobs",
+    "probe_predictions",
+    "refresh_table",
+    "result_key",
+    "series_name",
+]

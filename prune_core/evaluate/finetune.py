@@ -29,27 +29,46 @@ def encode_frame(tokenizer, frame: pd.DataFrame, max_length: int) -> Encoded:
     return encode(tokenizer, frame["text"].tolist(), pairs, max_length)
 
 
-def finetune_predictions(model_name: str, num_labels: int, config: TrainConfig, train: pd.DataFrame,
-                         evaluate_on: dict[str, pd.DataFrame], device: torch.device, *,
-                         progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+def finetune_predictions(
+    model_name: str,
+    num_labels: int,
+    config: TrainConfig,
+    train: pd.DataFrame,
+    evaluate_on: dict[str, pd.DataFrame],
+    device: torch.device,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, np.ndarray]:
     """Fine-tune a fresh ``model_name`` classifier on ``train`` and predict the labels of each frame.
 
     ``config.seed`` seeds the new head, the data order and dropout. Returns int64 predictions per split;
     ``progress`` is called with the number of examples trained or predicted.
     """
     if len(train) == 0:
-        raise ValueError("finetune_predictions: expected at least one training example, found an empty subset")
+        raise ValueError(
+            "finetune_predictions: expected at least one training example, found an empty subset"
+        )
     loaded = load_classifier(model_name, num_labels, seed=config.seed)
     model = loaded.model
     if config.lora:
-        model = apply_lora(model, r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout,
-                           target_modules=config.lora_targets)
+        model = apply_lora(
+            model,
+            r=config.lora_r,
+            alpha=config.lora_alpha,
+            dropout=config.lora_dropout,
+            target_modules=config.lora_targets,
+        )
     encoded = encode_frame(loaded.tokenizer, train, config.max_length)
     train_reference(model, encoded, train["label"].to_numpy(np.int64), config, device, progress=progress)
     predictions = {}
     for split, frame in evaluate_on.items():
-        outputs = forward_features(model, encode_frame(loaded.tokenizer, frame, config.max_length),
-                                   frame["label"].to_numpy(np.int64), device, batch_size=EVAL_BATCH_SIZE,
-                                   progress=progress)
+        outputs = forward_features(
+            model,
+            encode_frame(loaded.tokenizer, frame, config.max_length),
+            frame["label"].to_numpy(np.int64),
+            device,
+            batch_size=EVAL_BATCH_SIZE,
+            progress=progress,
+        )
         predictions[split] = outputs["logits"].argmax(axis=1).astype(np.int64)
     return predictions

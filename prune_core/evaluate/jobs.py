@@ -31,7 +31,7 @@ VARIANTS = ("plain", "balanced")
 RANDOM_BAND = "random-band"
 FULL_DATA = "full-data"
 BASELINES = (RANDOM_BAND, FULL_DATA)
-RESULT_FORMAT = 1   # bump when a result's meaning changes, so older cached results are recomputed
+RESULT_FORMAT = 1  # bump when a result's meaning changes, so older cached results are recomputed
 
 
 @dataclass(frozen=True, order=True)
@@ -83,8 +83,10 @@ def check_budgets(budgets) -> list[float]:
     checked = []
     for budget in budgets:
         if not _is_fraction(budget):
-            raise BudgetError(f"evaluate: budget {budget!r} is outside (0, 1]; give the share of training "
-                              "examples to keep, e.g. 0.1 or 0.3")
+            raise BudgetError(
+                f"evaluate: budget {budget!r} is outside (0, 1]; give the share of training "
+                "examples to keep, e.g. 0.1 or 0.3"
+            )
         checked.append(round(float(budget), 6))
     if not checked:
         raise BudgetError("evaluate: expected at least one budget in (0, 1], found none")
@@ -112,14 +114,18 @@ def check_methods(methods) -> list[str]:
     return list(dict.fromkeys(checked))
 
 
-def plan_jobs(methods, budgets, seeds, mode: str, *, variants=VARIANTS, baselines: bool = True) -> list[EvalJob]:
+def plan_jobs(
+    methods, budgets, seeds, mode: str, *, variants=VARIANTS, baselines: bool = True
+) -> list[EvalJob]:
     """Every job of a request: each method x budget x variant x seed, then the random band at the same
     budgets and variants and the full data once per seed (unless ``baselines`` is False)."""
     mode = check_mode(mode)
     budgets, seeds = check_budgets(budgets), check_seeds(seeds)
     wanted = list(dict.fromkeys(variants))
     if not wanted or any(v not in VARIANTS for v in wanted):
-        raise ValueError(f"evaluate: variants must be a non-empty subset of {VARIANTS}, found {list(variants)}")
+        raise ValueError(
+            f"evaluate: variants must be a non-empty subset of {VARIANTS}, found {list(variants)}"
+        )
     names = check_methods(methods)
     if baselines:
         names += [b for b in BASELINES if b not in names]
@@ -128,8 +134,12 @@ def plan_jobs(methods, budgets, seeds, mode: str, *, variants=VARIANTS, baseline
         if method == FULL_DATA:
             jobs += [EvalJob(FULL_DATA, 1.0, False, seed, mode) for seed in seeds]
             continue
-        jobs += [EvalJob(method, budget, variant == "balanced", seed, mode)
-                 for budget in budgets for variant in wanted for seed in seeds]
+        jobs += [
+            EvalJob(method, budget, variant == "balanced", seed, mode)
+            for budget in budgets
+            for variant in wanted
+            for seed in seeds
+        ]
     return list(dict.fromkeys(jobs))
 
 
@@ -143,7 +153,10 @@ def baseline_subset(job: EvalJob, labels: np.ndarray, *, balance_mode: str = "st
     k = budget_to_k(job.budget, n)
     if not job.balanced:
         return random_subset(n, k, seed=job.seed)
-    draw = lambda members, quota: random_subset(len(members), quota, seed=job.seed)
+
+    def draw(members, quota):
+        return random_subset(len(members), quota, seed=job.seed)
+
     return label_balanced(draw, np.asarray(labels), k, mode=balance_mode, seed=job.seed)
 
 

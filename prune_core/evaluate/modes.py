@@ -38,9 +38,11 @@ def _eval_splits(run: Run) -> dict[str, pd.DataFrame]:
 
 def _missing_stage_message(run: Run, key: str, stage: str) -> str:
     status = run.stage_status(stage)
-    return (f"run {run.id} lacks {key!r}, written by the stage {stage!r} (status: {status}); run "
-            f"`python -m prune_core compute --data {run.config.get('dataset', {}).get('train', 'PATH')} ...` "
-            f"with this run's settings to compute it")
+    return (
+        f"run {run.id} lacks {key!r}, written by the stage {stage!r} (status: {status}); run "
+        f"`python -m prune_core compute --data {run.config.get('dataset', {}).get('train', 'PATH')} ...` "
+        f"with this run's settings to compute it"
+    )
 
 
 class ProbeEvaluation:
@@ -58,17 +60,26 @@ class ProbeEvaluation:
                 raise EvaluationError(_missing_stage_message(run, key, "represent:pretrained"))
             array = np.asarray(run.read_array(key), dtype=np.float32)
             if array.shape[0] != size:
-                raise EvaluationError(f"run {run.id}: {key!r} has {array.shape[0]} rows but the {split} split has "
-                                      f"{size} examples; recompute the run")
+                raise EvaluationError(
+                    f"run {run.id}: {key!r} has {array.shape[0]} rows but the {split} split has "
+                    f"{size} examples; recompute the run"
+                )
             self.features[split], self.sha[split] = array, run.file_info(key)["sha256"]
         self.settings = {"probe": config.to_dict(), "features": self.sha}
 
     def work(self, size: int) -> int:
         return 1
 
-    def predict(self, positions: np.ndarray, seed: int, progress: Callable[[int], None]) -> dict[str, np.ndarray]:
-        out = probe_predictions(self.features["train"][positions], self.train_labels[positions],
-                                {s: self.features[s] for s in self.frames}, self.config, seed)
+    def predict(
+        self, positions: np.ndarray, seed: int, progress: Callable[[int], None]
+    ) -> dict[str, np.ndarray]:
+        out = probe_predictions(
+            self.features["train"][positions],
+            self.train_labels[positions],
+            {s: self.features[s] for s in self.frames},
+            self.config,
+            seed,
+        )
         progress(1)  # one fit: the whole job
         return out
 
@@ -83,9 +94,11 @@ class FinetuneEvaluation:
 
         config = run.config
         if "train" not in config or "model" not in config:
-            raise EvaluationError(f"run {run.id} has no model or training config in its manifest (config.model, "
-                                  "config.train); only runs made by `python -m prune_core compute` can be "
-                                  "evaluated in fine-tune mode (fast mode needs only hidden states)")
+            raise EvaluationError(
+                f"run {run.id} has no model or training config in its manifest (config.model, "
+                "config.train); only runs made by `python -m prune_core compute` can be "
+                "evaluated in fine-tune mode (fast mode needs only hidden states)"
+            )
         self.train_config = TrainConfig(**config["train"])
         self.model = config["model"]
         self.device = choose_device(device)
@@ -98,7 +111,16 @@ class FinetuneEvaluation:
     def work(self, size: int) -> int:
         return size * self.train_config.epochs + sum(len(f) for f in self.frames.values())
 
-    def predict(self, positions: np.ndarray, seed: int, progress: Callable[[int], None]) -> dict[str, np.ndarray]:
+    def predict(
+        self, positions: np.ndarray, seed: int, progress: Callable[[int], None]
+    ) -> dict[str, np.ndarray]:
         config = replace(self.train_config, seed=seed)
-        return finetune_predictions(self.model, self.num_labels, config, self.train.iloc[positions], self.frames,
-                                    self.device, progress=progress)
+        return finetune_predictions(
+            self.model,
+            self.num_labels,
+            config,
+            self.train.iloc[positions],
+            self.frames,
+            self.device,
+            progress=progress,
+        )

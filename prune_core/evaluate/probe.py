@@ -31,14 +31,16 @@ POOLINGS = ("cls", "mean")
 class ProbeConfig:
     """Everything about the probe that changes its predictions (part of every fast result's cache key)."""
 
-    C: float = 1.0                 # inverse L2 strength, scikit-learn's default
+    C: float = 1.0  # inverse L2 strength, scikit-learn's default
     max_iter: int = 2000
     standardize: bool = True
-    pooling: str = "cls"           # which stored pooling of the last hidden layer: "cls" or "mean"
+    pooling: str = "cls"  # which stored pooling of the last hidden layer: "cls" or "mean"
 
     def __post_init__(self) -> None:
         if not self.C > 0:
-            raise ValueError(f"ProbeConfig.C: expected a positive inverse regularisation strength, found {self.C!r}")
+            raise ValueError(
+                f"ProbeConfig.C: expected a positive inverse regularisation strength, found {self.C!r}"
+            )
         if self.max_iter < 1:
             raise ValueError(f"ProbeConfig.max_iter: expected >= 1, found {self.max_iter!r}")
         if self.pooling not in POOLINGS:
@@ -54,8 +56,9 @@ def make_probe(config: ProbeConfig, seed: int) -> Pipeline:
     return make_pipeline(StandardScaler(), classifier) if config.standardize else make_pipeline(classifier)
 
 
-def probe_predictions(train_x: np.ndarray, train_y: np.ndarray, eval_x: dict[str, np.ndarray],
-                      config: ProbeConfig, seed: int) -> dict[str, np.ndarray]:
+def probe_predictions(
+    train_x: np.ndarray, train_y: np.ndarray, eval_x: dict[str, np.ndarray], config: ProbeConfig, seed: int
+) -> dict[str, np.ndarray]:
     """Fit the probe on (train_x, train_y) and predict every array of ``eval_x``; returns int64 labels.
 
     A subset holding one label only (possible at small budgets on an imbalanced dataset) cannot fit a
@@ -65,8 +68,10 @@ def probe_predictions(train_x: np.ndarray, train_y: np.ndarray, eval_x: dict[str
     x = np.asarray(train_x, dtype=np.float32)
     y = np.asarray(train_y, dtype=np.int64).ravel()
     if x.ndim != 2 or x.shape[0] != y.shape[0] or y.size == 0:
-        raise ValueError(f"probe_predictions: expected features [k, h] and k >= 1 labels, found features "
-                         f"{x.shape} and {y.shape[0]} labels")
+        raise ValueError(
+            f"probe_predictions: expected features [k, h] and k >= 1 labels, found features "
+            f"{x.shape} and {y.shape[0]} labels"
+        )
     present = np.unique(y)
     if present.size == 1:
         return {split: np.full(len(values), present[0], dtype=np.int64) for split, values in eval_x.items()}
@@ -74,5 +79,7 @@ def probe_predictions(train_x: np.ndarray, train_y: np.ndarray, eval_x: dict[str
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter bounds the cost; the result is kept
         probe.fit(x, y)
-    return {split: probe.predict(np.asarray(values, dtype=np.float32)).astype(np.int64)
-            for split, values in eval_x.items()}
+    return {
+        split: probe.predict(np.asarray(values, dtype=np.float32)).astype(np.int64)
+        for split, values in eval_x.items()
+    }

@@ -106,15 +106,27 @@ def ensure_selected(run: Run, methods: list[str], log: Callable[[str], None]) ->
     failed = {m: r.get("error", "") for m, r in report.items() if r.get("status") == "failed"}
     if failed:
         detail = "; ".join(f"{m}: {e}" for m, e in failed.items())
-        raise EvaluationError(f"run {run.id}: could not select {', '.join(failed)} before evaluating ({detail})")
+        raise EvaluationError(
+            f"run {run.id}: could not select {', '.join(failed)} before evaluating ({detail})"
+        )
     run.reload()
 
 
 # ---------------------------------------------------------------------------------------------- the run
-def evaluate_run(run: Run, methods: list[str] | None = None, budgets=DEFAULT_BUDGETS, seeds=(0,), *,
-                 mode: str = "finetune", variants=VARIANTS, baselines: bool = True, probe: ProbeConfig | None = None,
-                 device: str = "auto", show_progress: bool = True,
-                 log: Callable[[str], None] = print) -> EvaluationReport:
+def evaluate_run(
+    run: Run,
+    methods: list[str] | None = None,
+    budgets=DEFAULT_BUDGETS,
+    seeds=(0,),
+    *,
+    mode: str = "finetune",
+    variants=VARIANTS,
+    baselines: bool = True,
+    probe: ProbeConfig | None = None,
+    device: str = "auto",
+    show_progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> EvaluationReport:
     """Evaluate every job of the request that the run does not hold yet; returns what was done.
 
     ``methods=None`` means every method the run has selected. Bad input (unknown method, budget outside
@@ -123,24 +135,36 @@ def evaluate_run(run: Run, methods: list[str] | None = None, budgets=DEFAULT_BUD
     if methods is None:
         methods = Results(run).available()
         if not methods:
-            raise EvaluationError(f"run {run.id} has no selected method to evaluate; pass methods or run "
-                                  f"`python -m prune_core select {run.id}` first")
+            raise EvaluationError(
+                f"run {run.id} has no selected method to evaluate; pass methods or run "
+                f"`python -m prune_core select {run.id}` first"
+            )
     jobs = plan_jobs(methods, budgets, seeds, mode, variants=variants, baselines=baselines)
-    evaluator = ProbeEvaluation(run, probe or ProbeConfig()) if mode == "fast" else FinetuneEvaluation(run, device)
+    evaluator = (
+        ProbeEvaluation(run, probe or ProbeConfig()) if mode == "fast" else FinetuneEvaluation(run, device)
+    )
     ensure_selected(run, [job.method for job in jobs], log)
     source = SubsetSource(run)
     uids = source.results.train["uid"].to_numpy()
     settings = {**evaluator.settings, "examples": run.file_info("examples")["sha256"]}
     report = EvaluationReport(jobs)
     stage = f"evaluate:{mode}"
-    run.begin_stage(stage, {"methods": list(dict.fromkeys(j.method for j in jobs)),
-                            "budgets": sorted({j.budget for j in jobs}), "seeds": sorted({j.seed for j in jobs}),
-                            "variants": sorted({j.variant for j in jobs}), "settings": settings})
+    run.begin_stage(
+        stage,
+        {
+            "methods": list(dict.fromkeys(j.method for j in jobs)),
+            "budgets": sorted({j.budget for j in jobs}),
+            "seeds": sorted({j.seed for j in jobs}),
+            "variants": sorted({j.variant for j in jobs}),
+            "settings": settings,
+        },
+    )
     started = time.perf_counter()
     try:
         # Fast jobs take milliseconds: one bar over jobs. Fine-tune jobs take minutes: one bar each.
-        with StageProgress(run if mode == "fast" else None, stage, len(jobs), unit="job",
-                           show=show_progress) as overall:
+        with StageProgress(
+            run if mode == "fast" else None, stage, len(jobs), unit="job", show=show_progress
+        ) as overall:
             for job in jobs:
                 positions = source.positions(job)
                 key = result_key(job, selection_hash(uids[positions]), settings)
@@ -157,29 +181,41 @@ def evaluate_run(run: Run, methods: list[str] | None = None, budgets=DEFAULT_BUD
         raise
     finally:
         table = refresh_table(run, log)
-    run.finish_stage(stage, time.perf_counter() - started, computed=len(report.computed), cached=len(report.cached))
+    run.finish_stage(
+        stage, time.perf_counter() - started, computed=len(report.computed), cached=len(report.cached)
+    )
     log(f"[{stage}] {len(report.computed)} computed, {len(report.cached)} cached")
     report.table = _rows_of(table, jobs)
     return report
 
 
-def _evaluate_one(run: Run, job: EvalJob, positions: np.ndarray, evaluator, labels: np.ndarray,
-                  show_progress: bool) -> dict:
+def _evaluate_one(
+    run: Run, job: EvalJob, positions: np.ndarray, evaluator, labels: np.ndarray, show_progress: bool
+) -> dict:
     num_labels = len(run.label_names)
     started = time.perf_counter()
     if job.mode == "finetune":  # minutes per job: a bar of its own (examples trained, then predicted)
-        with StageProgress(run, f"evaluate {job.label}", evaluator.work(len(positions)),
-                           show=show_progress) as bar:
+        with StageProgress(
+            run, f"evaluate {job.label}", evaluator.work(len(positions)), show=show_progress
+        ) as bar:
             predictions = evaluator.predict(positions, job.seed, bar)
     else:
         predictions = evaluator.predict(positions, job.seed, lambda _count: None)
-    metrics = {split: classification_metrics(evaluator.frames[split]["label"].to_numpy(np.int64), predicted,
-                                             num_labels)
-               for split, predicted in predictions.items()}
-    return {"job": job.to_dict(), "size": len(positions),
-            "label_counts": np.bincount(labels[positions], minlength=num_labels).astype(int).tolist(),
-            "metrics": metrics, "seconds": round(time.perf_counter() - started, 4),
-            "device": str(getattr(evaluator, "device", "cpu")), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    metrics = {
+        split: classification_metrics(
+            evaluator.frames[split]["label"].to_numpy(np.int64), predicted, num_labels
+        )
+        for split, predicted in predictions.items()
+    }
+    return {
+        "job": job.to_dict(),
+        "size": len(positions),
+        "label_counts": np.bincount(labels[positions], minlength=num_labels).astype(int).tolist(),
+        "metrics": metrics,
+        "seconds": round(time.perf_counter() - started, 4),
+        "device": str(getattr(evaluator, "device", "cpu")),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def holds_result(run: Run, job: EvalJob, key_hash: str) -> bool:
@@ -215,8 +251,12 @@ def refresh_table(run: Run, log: Callable[[str], None] = print) -> pd.DataFrame:
                 return table
         except StoreError:
             pass  # damaged: rewrite it
-    run.write_table(TABLE, table, stage="evaluate:summary", meta={"splits": ["validation", "test"],
-                                                                  "label_names": run.label_names})
+    run.write_table(
+        TABLE,
+        table,
+        stage="evaluate:summary",
+        meta={"splits": ["validation", "test"], "label_names": run.label_names},
+    )
     return table
 
 

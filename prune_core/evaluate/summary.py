@@ -24,8 +24,10 @@ KEYS = ["mode", "method", "balanced", "budget"]
 
 def metric_column(split: str, metric: str) -> str:
     if split not in SPLITS or metric not in METRICS:
-        raise ValueError(f"metric_column: expected a split in {SPLITS} and a metric in {tuple(METRICS)}, "
-                         f"found {split!r} and {metric!r}")
+        raise ValueError(
+            f"metric_column: expected a split in {SPLITS} and a metric in {tuple(METRICS)}, "
+            f"found {split!r} and {metric!r}"
+        )
     return f"{split}_{metric}"
 
 
@@ -46,8 +48,14 @@ def result_rows(records: Iterable[Mapping], label_names: list[str], full_counts:
     for record in records:
         job = record["job"]
         counts = np.asarray(record["label_counts"], dtype=np.int64)
-        row = {"mode": job["mode"], "method": job["method"], "balanced": bool(job["balanced"]),
-               "budget": float(job["budget"]), "seed": int(job["seed"]), "size": int(record["size"])}
+        row = {
+            "mode": job["mode"],
+            "method": job["method"],
+            "balanced": bool(job["balanced"]),
+            "budget": float(job["budget"]),
+            "seed": int(job["seed"]),
+            "size": int(record["size"]),
+        }
         for split in SPLITS:
             scores = record["metrics"].get(split) or {}
             for metric in METRICS:
@@ -56,13 +64,25 @@ def result_rows(records: Iterable[Mapping], label_names: list[str], full_counts:
             predicted = scores.get("predicted_counts")
             row[f"{split}_labels_predicted"] = float(np.count_nonzero(predicted)) if predicted else np.nan
         row.update({f"count_{n}": int(c) for n, c in zip(names, counts)})
-        row["tv_from_full"] = total_variation(counts / max(counts.sum(), 1), full_shares) if counts.sum() else np.nan
+        row["tv_from_full"] = (
+            total_variation(counts / max(counts.sum(), 1), full_shares) if counts.sum() else np.nan
+        )
         row.update(seconds=float(record.get("seconds", np.nan)), key_hash=str(record.get("key_hash", "")))
         rows.append(row)
-    columns = ["mode", "method", "balanced", "budget", "seed", "size",
-               *[metric_column(s, m) for s in SPLITS for m in METRICS], *[f"{s}_labels_predicted" for s in SPLITS],
-               *[f"count_{n}" for n in names],
-               "tv_from_full", "seconds", "key_hash"]
+    columns = [
+        "mode",
+        "method",
+        "balanced",
+        "budget",
+        "seed",
+        "size",
+        *[metric_column(s, m) for s in SPLITS for m in METRICS],
+        *[f"{s}_labels_predicted" for s in SPLITS],
+        *[f"count_{n}" for n in names],
+        "tv_from_full",
+        "seconds",
+        "key_hash",
+    ]
     table = pd.DataFrame(rows, columns=columns)
     return table.sort_values(["mode", "method", "balanced", "budget", "seed"], ignore_index=True)
 
@@ -73,8 +93,20 @@ def aggregate(table: pd.DataFrame, column: str, label_names: list[str]) -> pd.Da
     names = [str(n) for n in label_names]
     count_columns = [f"count_{n}" for n in names]
     if table.empty:
-        return pd.DataFrame(columns=[*KEYS, "series", "mean", "std", "min", "max", "seeds", "size",
-                                     *[f"share_{n}" for n in names], "tv_from_full"])
+        return pd.DataFrame(
+            columns=[
+                *KEYS,
+                "series",
+                "mean",
+                "std",
+                "min",
+                "max",
+                "seeds",
+                "size",
+                *[f"share_{n}" for n in names],
+                "tv_from_full",
+            ]
+        )
     grouped = table.groupby(KEYS, sort=True)
     out = grouped[column].agg(["mean", "std", "min", "max", "count"]).rename(columns={"count": "seeds"})
     out["std"] = out["std"].fillna(0.0)
@@ -114,22 +146,40 @@ def mean_std_text(mean: float, std: float) -> str:
 def report_frame(table: pd.DataFrame, label_names: list[str], split: str = "test") -> pd.DataFrame:
     """One line per (mode, series, budget): mean ± std of accuracy and macro-F1 over seeds on ``split``,
     seeds, mean subset size and TV distance of its labels from the full data (the CLI's printout)."""
-    columns = ["mode", "series", "budget", "accuracy", "macro-F1", "seeds", "size", "label TV", "labels predicted"]
+    columns = [
+        "mode",
+        "series",
+        "budget",
+        "accuracy",
+        "macro-F1",
+        "seeds",
+        "size",
+        "label TV",
+        "labels predicted",
+    ]
     if table.empty:
         return pd.DataFrame(columns=columns)
     accuracy = aggregate(table, metric_column(split, "accuracy"), label_names)
     f1 = aggregate(table, metric_column(split, "macro_f1"), label_names)
-    frame = pd.DataFrame({
-        "mode": accuracy["mode"], "series": accuracy["series"], "budget": accuracy["budget"],
-        "accuracy": [mean_std_text(m, s) for m, s in zip(accuracy["mean"], accuracy["std"])],
-        "macro-F1": [mean_std_text(m, s) for m, s in zip(f1["mean"], f1["std"])],
-        "seeds": accuracy["seeds"].astype(int), "size": accuracy["size"].round().astype(int),
-        "label TV": accuracy["tv_from_full"].round(3),
-        "labels predicted": accuracy.get("labels_predicted", pd.Series(np.nan, index=accuracy.index))},
-        columns=columns)
+    frame = pd.DataFrame(
+        {
+            "mode": accuracy["mode"],
+            "series": accuracy["series"],
+            "budget": accuracy["budget"],
+            "accuracy": [mean_std_text(m, s) for m, s in zip(accuracy["mean"], accuracy["std"])],
+            "macro-F1": [mean_std_text(m, s) for m, s in zip(f1["mean"], f1["std"])],
+            "seeds": accuracy["seeds"].astype(int),
+            "size": accuracy["size"].round().astype(int),
+            "label TV": accuracy["tv_from_full"].round(3),
+            "labels predicted": accuracy.get("labels_predicted", pd.Series(np.nan, index=accuracy.index)),
+        },
+        columns=columns,
+    )
     baseline_last = [(m == FULL_DATA, m == RANDOM_BAND) for m in accuracy["method"]]
-    order = sorted(range(len(frame)), key=lambda i: (frame["mode"][i], *baseline_last[i], frame["series"][i],
-                                                     frame["budget"][i]))
+    order = sorted(
+        range(len(frame)),
+        key=lambda i: (frame["mode"][i], *baseline_last[i], frame["series"][i], frame["budget"][i]),
+    )
     return frame.iloc[order].reset_index(drop=True)
 
 

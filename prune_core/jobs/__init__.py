@@ -15,6 +15,22 @@ from prune_core.jobs.driver import run_job
 from prune_core.jobs.records import ACTIVE, JOBS_FOLDER, Job, JobRequest, JobStatus, StageView, jobs_dir
 from prune_core.jobs.status import compute_stage_names, job_status, log_tail, stage_views
 
-__all__ = ["ACTIVE", "JOBS_FOLDER", "Job", "JobRequest", "JobStatus", "StageView", "cancel_job",
-           "compute_stage_names", "ensure_demo_run", "job_status", "jobs_dir", "list_jobs", "load_job",
-           "log_tail", "run_job", "stage_views", "start_job"]
+__all__ = [
+    "ACTIVE",
+    "JOBS_FOLDER",
+    "Job",
+    "JobRequest",
+    "JobStatus",
+    "StageView",
+    "cancel_job",
+    "compute_stage_names",
+    "ensure_demo_run",
+    "job_status",
+    "jobs_dir",
+    "list_jobs",
+    "load_job",
+    "log_tail",
+    "run_job",
+    "stage_views",
+    "start_job",
+]

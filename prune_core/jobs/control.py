@@ -17,19 +17,38 @@ from prune_core.paths import REPO_ROOT
 from prune_core.store import RunStore, StoreError, atomic_write_text
 
 
-def start_job(request: JobRequest, runs_dir: str | Path | None = None, *, python: str = sys.executable) -> Job:
+def start_job(
+    request: JobRequest, runs_dir: str | Path | None = None, *, python: str = sys.executable
+) -> Job:
     """Write the job record and start its driver detached (own session, output to the job's log)."""
     root = RunStore(runs_dir).root
     job_id = time.strftime("%Y%m%d-%H%M%S-") + os.urandom(3).hex()
     job = Job(jobs_dir(root) / job_id)
     job.path.mkdir(parents=True)
-    job.save({"id": job_id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs_dir": str(root),
-              "request": asdict(request), "steps": request.steps(python, root), "status": "starting",
-              "run_id": None, "run_path": None, "driver_pid": None, "error": None})
+    job.save(
+        {
+            "id": job_id,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "runs_dir": str(root),
+            "request": asdict(request),
+            "steps": request.steps(python, root),
+            "status": "starting",
+            "run_id": None,
+            "run_path": None,
+            "driver_pid": None,
+            "error": None,
+        }
+    )
     with open(job.log_path, "ab") as log:
-        driver = subprocess.Popen([python, "-m", "prune_core.jobs", str(job.path)], cwd=REPO_ROOT,
-                                  stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                                  env=child_env())
+        driver = subprocess.Popen(
+            [python, "-m", "prune_core.jobs", str(job.path)],
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            env=child_env(),
+        )
     # Beside the record, not in it: the driver owns the record from its first instruction on.
     atomic_write_text(job.path / "driver.pid", str(driver.pid))
     return job
@@ -40,7 +59,9 @@ def list_jobs(runs_dir: str | Path | None = None) -> list[Job]:
     folder = jobs_dir(runs_dir)
     if not folder.exists():
         return []
-    return sorted((Job(p) for p in folder.iterdir() if (p / "job.json").is_file()), key=lambda j: j.id, reverse=True)
+    return sorted(
+        (Job(p) for p in folder.iterdir() if (p / "job.json").is_file()), key=lambda j: j.id, reverse=True
+    )
 
 
 def load_job(runs_dir: str | Path | None, job_id: str) -> Job:
@@ -60,10 +81,18 @@ def cancel_job(job: Job) -> None:
             os.killpg(pid, signal.SIGTERM)
 
 
-def ensure_demo_run(runs_dir: str | Path | None, data_dir: str | Path | None, *, limit: int = 2000,
-                    limit_validation: int = 500, epochs: int = 2, model: str = "minilm",
-                    maps: tuple[str, ...] = ("pca", "umap"), wait: bool = False,
-                    timeout: float | None = None) -> Job | None:
+def ensure_demo_run(
+    runs_dir: str | Path | None,
+    data_dir: str | Path | None,
+    *,
+    limit: int = 2000,
+    limit_validation: int = 500,
+    epochs: int = 2,
+    model: str = "minilm",
+    maps: tuple[str, ...] = ("pca", "umap"),
+    wait: bool = False,
+    timeout: float | None = None,
+) -> Job | None:
     """Start a demo run on ``data_dir`` when the store holds no run yet; returns its job (else None).
 
     Called by ``python -m prune_core serve`` before the dashboard opens (``PRUNESCOPE_DEMO_DATA``), so a
@@ -77,14 +106,26 @@ def ensure_demo_run(runs_dir: str | Path | None, data_dir: str | Path | None, *,
         return None
     data = Path(data_dir).expanduser().resolve()
     if not data.exists():
-        raise FileNotFoundError(f"demo data {data} does not exist (set PRUNESCOPE_DEMO_DATA to a dataset folder "
-                                "with train.csv, or unset it)")
+        raise FileNotFoundError(
+            f"demo data {data} does not exist (set PRUNESCOPE_DEMO_DATA to a dataset folder "
+            "with train.csv, or unset it)"
+        )
     for job in list_jobs(store.root):
         record = job.record()
         if record.get("request", {}).get("label") == "demo" and job_status(job).active:
             return _wait(job, timeout) if wait else job
-    job = start_job(JobRequest(data=str(data), model=model, epochs=epochs, limit=limit,
-                               limit_validation=limit_validation, maps=maps, label="demo"), store.root)
+    job = start_job(
+        JobRequest(
+            data=str(data),
+            model=model,
+            epochs=epochs,
+            limit=limit,
+            limit_validation=limit_validation,
+            maps=maps,
+            label="demo",
+        ),
+        store.root,
+    )
     return _wait(job, timeout) if wait else job
 
 

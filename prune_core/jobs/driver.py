@@ -70,8 +70,9 @@ def _run_step(job: Job, record: dict, step: dict) -> bool:
     with open(job.log_path, "ab") as log, open(stdout_path, "wb") as out:
         log.write(f"\n$ {' '.join(argv)}\n".encode())
         log.flush()
-        child = subprocess.Popen(argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=log,
-                                 env=child_env())
+        child = subprocess.Popen(
+            argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=log, env=child_env()
+        )
         step.update(status="running", pid=child.pid, started=time.time())
         job.save(record)
         try:
@@ -112,7 +113,9 @@ def _run_step(job: Job, record: dict, step: dict) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m prune_core.jobs <job folder>  (started by prune_core.jobs.start_job)",
-              file=sys.stderr)
+        print(
+            "usage: python -m prune_core.jobs <job folder>  (started by prune_core.jobs.start_job)",
+            file=sys.stderr,
+        )
         return 2
     return run_job(args[0])

@@ -24,15 +24,24 @@ class JobRequest:
     epochs: int = 3
     limit: int | None = None
     limit_validation: int | None = None
-    maps: tuple[str, ...] = ("pca", "umap")   # PCA first: a quick map while UMAP is still fitting
-    methods: tuple[str, ...] = ()             # empty: every preset
+    maps: tuple[str, ...] = ("pca", "umap")  # PCA first: a quick map while UMAP is still fitting
+    methods: tuple[str, ...] = ()  # empty: every preset
     label: str = ""
 
     def steps(self, python: str, runs_dir: Path) -> list[dict]:
         """The commands the driver runs in order; ``{run}`` is replaced by the run that compute wrote."""
         cli = [python, "-m", "prune_core"]
-        compute = cli + ["compute", "--data", self.data, "--model", self.model, "--epochs", str(self.epochs),
-                         "--runs-dir", str(runs_dir)]
+        compute = cli + [
+            "compute",
+            "--data",
+            self.data,
+            "--model",
+            self.model,
+            "--epochs",
+            str(self.epochs),
+            "--runs-dir",
+            str(runs_dir),
+        ]
         if self.limit:
             compute += ["--limit", str(self.limit)]
         if self.limit_validation:
@@ -41,10 +50,23 @@ class JobRequest:
         if self.methods:
             select += ["--methods", ",".join(self.methods)]
         steps = [("compute", compute), ("select", select)]
-        steps += [(f"maps:{m}", cli + ["maps", "{run}", "--runs-dir", str(runs_dir), "--method", m])
-                  for m in self.maps]
-        return [{"name": name, "argv": argv, "status": "pending", "rc": None, "pid": None, "started": None,
-                 "finished": None, "note": ""} for name, argv in steps]
+        steps += [
+            (f"maps:{m}", cli + ["maps", "{run}", "--runs-dir", str(runs_dir), "--method", m])
+            for m in self.maps
+        ]
+        return [
+            {
+                "name": name,
+                "argv": argv,
+                "status": "pending",
+                "rc": None,
+                "pid": None,
+                "started": None,
+                "finished": None,
+                "note": "",
+            }
+            for name, argv in steps
+        ]
 
 
 @dataclass
@@ -52,7 +74,7 @@ class StageView:
     """One progress bar: a stage of the job, how far it got and a short line of detail."""
 
     name: str
-    status: str           # pending | running | done | failed | cached
+    status: str  # pending | running | done | failed | cached
     fraction: float
     detail: str = ""
 
@@ -60,7 +82,7 @@ class StageView:
 @dataclass
 class JobStatus:
     id: str
-    status: str           # starting | running | done | failed | cancelled
+    status: str  # starting | running | done | failed | cancelled
     request: dict
     run_id: str | None
     stages: list[StageView] = field(default_factory=list)

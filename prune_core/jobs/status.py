@@ -57,8 +57,9 @@ def _expected_methods() -> int | None:
     return len(PRESETS)
 
 
-def stage_views(record: dict, stages: dict, progress: dict | None, expected_methods: int | None = None
-                ) -> list[StageView]:
+def stage_views(
+    record: dict, stages: dict, progress: dict | None, expected_methods: int | None = None
+) -> list[StageView]:
     """One progress bar per stage from the job record, the manifest's stages and ``progress.json``.
 
     Pure (dicts in, views out), so the rules are testable: a stage finished in the manifest is full;
@@ -94,7 +95,9 @@ def _manifest_stage_view(name: str, record: dict, progress: dict | None, step: d
     if status == "running" and progress and str(progress.get("stage", "")).startswith(name):
         total = max(int(progress.get("total") or 0), 1)
         done = min(int(progress.get("done") or 0), total)
-        part = str(progress["stage"])[len(name):].strip()  # e.g. "gradients" of "represent:epoch-1 gradients"
+        part = str(progress["stage"])[
+            len(name) :
+        ].strip()  # e.g. "gradients" of "represent:epoch-1 gradients"
         return StageView(name, "running", done / total, f"{part + ': ' if part else ''}{done:,} / {total:,}")
     if status == "running":
         return StageView(name, "running", 0.0, "starting")
@@ -108,7 +111,9 @@ def _counted_view(name: str, step: dict, finished: int, total: int, unit: str) -
     if status == "done":
         return StageView(name, "done", 1.0, step.get("note") or f"{finished} {unit}")
     if status in ("failed", "cancelled"):
-        return StageView(name, "failed", finished / total, step.get("note") or f"exit status {step.get('rc')}")
+        return StageView(
+            name, "failed", finished / total, step.get("note") or f"exit status {step.get('rc')}"
+        )
     if status == "running":
         return StageView(name, "running", min(finished / total, 1.0), f"{finished} / {total} {unit}")
     return StageView(name, status, 0.0, "")
@@ -132,7 +137,18 @@ def job_status(job: Job) -> JobStatus:
             stages, progress = run.manifest.get("stages", {}), run.read_progress()
         except StoreError as err:
             error = error or str(err)
-    return JobStatus(job.id, status, record.get("request", {}), record.get("run_id"),
-                     stage_views(record, stages, progress, len(record.get("request", {}).get("methods") or ())
-                                 or _expected_methods()), error,
-                     log_tail(job.log_path), record.get("created", ""))
+    return JobStatus(
+        job.id,
+        status,
+        record.get("request", {}),
+        record.get("run_id"),
+        stage_views(
+            record,
+            stages,
+            progress,
+            len(record.get("request", {}).get("methods") or ()) or _expected_methods(),
+        ),
+        error,
+        log_tail(job.log_path),
+        record.get("created", ""),
+    )

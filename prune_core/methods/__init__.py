@@ -6,8 +6,24 @@
 - ``cache``: the ``select`` stage that stores scores, rankings and selections.
 """
 
-from prune_core.methods.registry import GRID_SELECTORS, PRESETS, Method, UnknownMethod, all_grid_cells, get_method
+from prune_core.methods.registry import (
+    GRID_SELECTORS,
+    PRESETS,
+    Method,
+    UnknownMethod,
+    all_grid_cells,
+    get_method,
+)
 from prune_core.methods.representations import REPRESENTATIONS, MissingRepresentation, Representations
 
-__all__ = ["GRID_SELECTORS", "PRESETS", "REPRESENTATIONS", "Method", "MissingRepresentation", "Representations",
-           "UnknownMethod", "all_grid_cells", "get_method"]
+__all__ = [
+    "GRID_SELECTORS",
+    "PRESETS",
+    "REPRESENTATIONS",
+    "Method",
+    "MissingRepresentation",
+    "Representations",
+    "UnknownMethod",
+    "all_grid_cells",
+    "get_method",
+]

@@ -9,7 +9,7 @@ change the two tables every view reads are rebuilt: ``scores`` (uid + one column
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -33,28 +33,60 @@ def unpack_membership(packed: np.ndarray, n: int) -> np.ndarray:
 
 
 def stage_params(method: Method, budgets, rule: str, balance_mode: str, run: Run) -> dict:
-    return {"method": method.describe(), "budgets": [float(b) for b in budgets], "rule": rule,
-            "balance_mode": balance_mode, "run": run.manifest.get("stages", {}).get("train", {}).get("params_hash")}
+    return {
+        "method": method.describe(),
+        "budgets": [float(b) for b in budgets],
+        "rule": rule,
+        "balance_mode": balance_mode,
+        "run": run.manifest.get("stages", {}).get("train", {}).get("params_hash"),
+    }
 
 
 def save_result(run: Run, result: MethodResult, stage: str, rule: str, balance_mode: str) -> None:
     method, n = result.method, len(result.rankings["plain"])
-    base = {"method": method.id, "kind": method.kind, "representation": method.representation,
-            "selector": method.selector}
+    base = {
+        "method": method.id,
+        "kind": method.kind,
+        "representation": method.representation,
+        "selector": method.selector,
+    }
     if result.scores is not None:
-        run.write_array(f"scores/{method.id}", result.scores, stage=stage, meta={**base, "direction": method.direction})
+        run.write_array(
+            f"scores/{method.id}", result.scores, stage=stage, meta={**base, "direction": method.direction}
+        )
     for variant in VARIANTS:
         sizes = [int(len(s)) for s in result.selections[variant]]
-        run.write_array(f"rankings/{method.id}/{variant}", result.rankings[variant].astype(np.int32), stage=stage,
-                        meta={**base, "variant": variant})
-        run.write_array(f"selections/{method.id}/{variant}", pack_membership(result.selections[variant], n),
-                        stage=stage, meta={**base, "variant": variant, "budgets": result.budgets, "sizes": sizes,
-                                           "n": n, "rule": rule, "balance_mode": balance_mode})
+        run.write_array(
+            f"rankings/{method.id}/{variant}",
+            result.rankings[variant].astype(np.int32),
+            stage=stage,
+            meta={**base, "variant": variant},
+        )
+        run.write_array(
+            f"selections/{method.id}/{variant}",
+            pack_membership(result.selections[variant], n),
+            stage=stage,
+            meta={
+                **base,
+                "variant": variant,
+                "budgets": result.budgets,
+                "sizes": sizes,
+                "n": n,
+                "rule": rule,
+                "balance_mode": balance_mode,
+            },
+        )
 
 
-def select_methods(run: Run, method_ids: list[str] | None = None, *, budgets=DEFAULT_BUDGETS,
-                   rule: str = "exact", balance_mode: str = "stratified",
-                   log: Callable[[str], None] = print) -> dict[str, dict]:
+def select_methods(
+    run: Run,
+    method_ids: list[str] | None = None,
+    *,
+    budgets=DEFAULT_BUDGETS,
+    rule: str = "exact",
+    balance_mode: str = "stratified",
+    log: Callable[[str], None] = print,
+) -> dict[str, dict]:
     """Compute (or reuse) every requested method; returns ``{id: status record}``."""
     methods = [get_method(m) for m in (method_ids or list(PRESETS))]
     reps = Representations(run)
@@ -99,12 +131,21 @@ def write_summary(run: Run, reps: Representations | None = None) -> None:
             continue
         method_id = name.split(":", 1)[1]
         info = dict(record.get("params", {}).get("method") or {"id": method_id})
-        info.update(status=record.get("status"), seconds=record.get("seconds"), error=record.get("error"),
-                    budgets=record.get("params", {}).get("budgets"), rule=record.get("params", {}).get("rule"))
+        info.update(
+            status=record.get("status"),
+            seconds=record.get("seconds"),
+            error=record.get("error"),
+            budgets=record.get("params", {}).get("budgets"),
+            rule=record.get("params", {}).get("rule"),
+        )
         described[method_id] = info
         if record.get("status") == "done" and run.has(f"scores/{method_id}"):
             columns[method_id] = np.asarray(run.read_array(f"scores/{method_id}"), dtype=np.float64)
-    run.write_table("scores", pd.DataFrame(columns), stage="select:summary",
-                    meta={"orientation": "higher = keep", "split": "train"})
+    run.write_table(
+        "scores",
+        pd.DataFrame(columns),
+        stage="select:summary",
+        meta={"orientation": "higher = keep", "split": "train"},
+    )
     run.write_json("methods", described, stage="select:summary")
     run.update_manifest(select_summary={"methods": len(described), "hash": stable_hash(sorted(described))})

@@ -33,13 +33,15 @@ class MissingRepresentation(StoreError):
 @dataclass(frozen=True)
 class RepresentationInfo:
     name: str
-    family: str          # "training dynamics" | "hidden states" | "gradients"
+    family: str  # "training dynamics" | "hidden states" | "gradients"
     title: str
     has_validation: bool
 
 
 REPRESENTATIONS = {
-    "dyn": RepresentationInfo("dyn", "training dynamics", "online loss trajectory (train mode, per epoch)", False),
+    "dyn": RepresentationInfo(
+        "dyn", "training dynamics", "online loss trajectory (train mode, per epoch)", False
+    ),
     "tl": RepresentationInfo("tl", "training dynamics", "eval loss at each epoch checkpoint", True),
     "hs": RepresentationInfo("hs", "hidden states", "fine-tuned last-layer [CLS] state", True),
     "hs-pre": RepresentationInfo("hs-pre", "hidden states", "pre-trained last-layer [CLS] state", True),
@@ -103,8 +105,10 @@ class Representations:
     def grad_checkpoints(self) -> list[dict]:
         found = [c for c in self.checkpoints if self.run.has(f"grads/train/{c['id']}/sgd")]
         if not found:
-            raise MissingRepresentation(f"run {self.run.id} has no gradient features: run `compute` "
-                                        "(stage represent:<checkpoint>) with --grad-checkpoints")
+            raise MissingRepresentation(
+                f"run {self.run.id} has no gradient features: run `compute` "
+                "(stage represent:<checkpoint>) with --grad-checkpoints"
+            )
         return found
 
     def grad_lrs(self) -> list[float]:
@@ -121,7 +125,9 @@ class Representations:
         if key not in self._cache:
             if not self.run.has(key):
                 stage = key.split("/")[0]
-                raise MissingRepresentation(f"run {self.run.id} has no {key!r} ({stage}); run `compute` first")
+                raise MissingRepresentation(
+                    f"run {self.run.id} has no {key!r} ({stage}); run `compute` first"
+                )
             self._cache[key] = np.asarray(self.run.read_array(key), dtype=np.float32)
         return self._cache[key]
 
@@ -147,12 +153,17 @@ class Representations:
         """Projected gradients at every gradient checkpoint, after checking they share one projection."""
         keys = [f"grads/{split}/{c['id']}/{kind}" for c in self.grad_checkpoints]
         projections = {str(self.run.array_meta(k).get("projection")) for k in keys}
-        projections |= {str(self.run.array_meta(f"grads/{s}/{c['id']}/sgd").get("projection"))
-                        for s in ("train", "validation") for c in self.grad_checkpoints
-                        if self.run.has(f"grads/{s}/{c['id']}/sgd")}
+        projections |= {
+            str(self.run.array_meta(f"grads/{s}/{c['id']}/sgd").get("projection"))
+            for s in ("train", "validation")
+            for c in self.grad_checkpoints
+            if self.run.has(f"grads/{s}/{c['id']}/sgd")
+        }
         if len(projections) > 1:
-            raise StoreError(f"run {self.run.id}: gradient arrays were projected with different settings "
-                             f"({sorted(projections)}); refusing to combine them")
+            raise StoreError(
+                f"run {self.run.id}: gradient arrays were projected with different settings "
+                f"({sorted(projections)}); refusing to combine them"
+            )
         return [self.array(k) for k in keys]
 
     def grad_norms(self, split: str = "train") -> list[np.ndarray]:
@@ -171,7 +182,9 @@ class Representations:
         if name == "dyn":
             value = self.dynamics("loss")
         elif name == "tl":
-            value = np.stack([self.array(f"outputs/{split}/{c['id']}/loss") for c in self.checkpoints], axis=1)
+            value = np.stack(
+                [self.array(f"outputs/{split}/{c['id']}/loss") for c in self.checkpoints], axis=1
+            )
         elif name == "hs":
             value = l2_normalize(self.hidden(split, self.final_checkpoint))
         elif name == "hs-pre":

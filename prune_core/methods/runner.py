@@ -72,8 +72,14 @@ def ranking_from_selections(selections: list[np.ndarray], n: int, seed: int) -> 
 class MethodRunner:
     """Computes one method's selections at every budget from a run's representations."""
 
-    def __init__(self, reps: Representations, budgets=DEFAULT_BUDGETS, *, rule: str = "exact",
-                 balance_mode: str = "stratified"):
+    def __init__(
+        self,
+        reps: Representations,
+        budgets=DEFAULT_BUDGETS,
+        *,
+        rule: str = "exact",
+        balance_mode: str = "stratified",
+    ):
         if rule not in ("exact", "quantile"):
             raise ValueError(f"selection rule must be 'exact' or 'quantile', got {rule!r}")
         if balance_mode not in ("stratified", "equal"):
@@ -108,7 +114,9 @@ class MethodRunner:
         balanced = [balanced_from_orders(per_label, self._quota(k)) for k in self.ks]
         rankings = {"plain": orders_plain, "balanced": interleave_by_label(per_label)}
         assert all(len(r) == n for r in rankings.values())
-        return MethodResult(method, self.budgets, scores, rankings, {"plain": plain, "balanced": balanced}, 0.0)
+        return MethodResult(
+            method, self.budgets, scores, rankings, {"plain": plain, "balanced": balanced}, 0.0
+        )
 
     # ------------------------------------------------------------------ kinds
     def _score_method(self, method: Method) -> MethodResult:
@@ -122,7 +130,9 @@ class MethodRunner:
         plain = None
         if self.rule == "quantile":  # Du et al.: keep every score >= quantile(1 - r); may exceed k on ties
             plain = [order[np.isin(order, top_quantile(scores, b, seed=seed))] for b in self.budgets]
-        per_label = {c: pos[top_k(scores[pos], len(pos), seed=seed)] for c, pos in self._label_positions().items()}
+        per_label = {
+            c: pos[top_k(scores[pos], len(pos), seed=seed)] for c, pos in self._label_positions().items()
+        }
         return self._result(method, scores, order, per_label, plain)
 
     def _nested_set_method(self, method: Method) -> MethodResult:
@@ -146,13 +156,24 @@ class MethodRunner:
         plain, balanced = [], []
         for k in self.ks:
             # k = n keeps everything, in the priority order the smaller budgets established
-            plain.append(method.select(self.reps, method.params, everything, k) if k < n
-                         else ranking_from_selections(plain, n, seed))
+            plain.append(
+                method.select(self.reps, method.params, everything, k)
+                if k < n
+                else ranking_from_selections(plain, n, seed)
+            )
             quota = self._quota(k)
-            chosen = {c: (method.select(self.reps, method.params, pos, quota[c]) if 0 < quota[c] < len(pos)
-                          else pos[: quota[c]]) for c, pos in positions.items()}
+            chosen = {
+                c: (
+                    method.select(self.reps, method.params, pos, quota[c])
+                    if 0 < quota[c] < len(pos)
+                    else pos[: quota[c]]
+                )
+                for c, pos in positions.items()
+            }
             balanced.append(interleave_by_label(chosen))
         plain = [np.asarray(p, dtype=np.int64) for p in plain]
-        rankings = {"plain": ranking_from_selections(plain, n, seed),
-                    "balanced": ranking_from_selections(balanced, n, seed)}
+        rankings = {
+            "plain": ranking_from_selections(plain, n, seed),
+            "balanced": ranking_from_selections(balanced, n, seed),
+        }
         return MethodResult(method, self.budgets, None, rankings, {"plain": plain, "balanced": balanced}, 0.0)

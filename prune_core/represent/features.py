@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -34,8 +34,23 @@ def _pool(hidden: torch.Tensor, mask: torch.Tensor, decoder_only: bool) -> tuple
     return first, mean
 
 
-_DECODER_ONLY_TYPES = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "opt", "llama", "mistral", "qwen2", "qwen3",
-                       "phi", "phi3", "gemma", "gemma2", "bloom", "falcon"}
+_DECODER_ONLY_TYPES = {
+    "gpt2",
+    "gpt_neo",
+    "gpt_neox",
+    "gptj",
+    "opt",
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "phi",
+    "phi3",
+    "gemma",
+    "gemma2",
+    "bloom",
+    "falcon",
+}
 
 
 def is_decoder_only(model: torch.nn.Module) -> bool:
@@ -43,19 +58,32 @@ def is_decoder_only(model: torch.nn.Module) -> bool:
     config = getattr(model, "config", None)
     if config is None or getattr(config, "is_encoder_decoder", False):
         return False
-    return bool(getattr(config, "is_decoder", False)) or getattr(config, "model_type", "") in _DECODER_ONLY_TYPES
+    return (
+        bool(getattr(config, "is_decoder", False)) or getattr(config, "model_type", "") in _DECODER_ONLY_TYPES
+    )
 
 
-def _output_values(logits: torch.Tensor, last_hidden: torch.Tensor, head_in: torch.Tensor, mask: torch.Tensor,
-                   labels: torch.Tensor, decoder_only: bool) -> dict[str, torch.Tensor]:
+def _output_values(
+    logits: torch.Tensor,
+    last_hidden: torch.Tensor,
+    head_in: torch.Tensor,
+    mask: torch.Tensor,
+    labels: torch.Tensor,
+    decoder_only: bool,
+) -> dict[str, torch.Tensor]:
     """The per-example outputs stored at every checkpoint, from one forward pass's tensors."""
     logits = logits.float()
     first, mean = _pool(last_hidden.float(), mask, decoder_only)
     head_in = head_in.float()
     if head_in.dim() == 3:  # heads that pool inside (e.g. decoder-only "score" layers see every token)
         head_in, _ = _pool(head_in, mask, True)
-    return {"logits": logits, "loss": F.cross_entropy(logits, labels, reduction="none"),
-            "hidden_cls": first, "hidden_mean": mean, "head_input": head_in}
+    return {
+        "logits": logits,
+        "loss": F.cross_entropy(logits, labels, reduction="none"),
+        "hidden_cls": first,
+        "hidden_mean": mean,
+        "head_input": head_in,
+    }
 
 
 def _put(out: dict[str, np.ndarray], n: int, idx: np.ndarray, values: dict[str, torch.Tensor]) -> None:
@@ -67,8 +95,15 @@ def _put(out: dict[str, np.ndarray], n: int, idx: np.ndarray, values: dict[str, 
 
 
 @torch.no_grad()
-def forward_features(model: torch.nn.Module, encoded: Encoded, labels: np.ndarray, device: torch.device, *,
-                     batch_size: int = 64, progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+def forward_features(
+    model: torch.nn.Module,
+    encoded: Encoded,
+    labels: np.ndarray,
+    device: torch.device,
+    *,
+    batch_size: int = 64,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, np.ndarray]:
     """Eval-mode logits [n, C], loss [n], hidden_cls / hidden_mean [n, H] and head_input [n, H']."""
     model.eval().to(device)
     captured: list[torch.Tensor] = []
@@ -82,9 +117,19 @@ def forward_features(model: torch.nn.Module, encoded: Encoded, labels: np.ndarra
             captured.clear()
             with autocast(device):
                 result = model(**batch, output_hidden_states=True)
-            _put(out, len(encoded), idx, _output_values(result.logits, result.hidden_states[-1], captured[-1],
-                                                        batch["attention_mask"], label_tensor[idx].to(device),
-                                                        decoder_only))
+            _put(
+                out,
+                len(encoded),
+                idx,
+                _output_values(
+                    result.logits,
+                    result.hidden_states[-1],
+                    captured[-1],
+                    batch["attention_mask"],
+                    label_tensor[idx].to(device),
+                    decoder_only,
+                ),
+            )
             if progress is not None:
                 progress(len(idx))
     finally:
@@ -92,12 +137,21 @@ def forward_features(model: torch.nn.Module, encoded: Encoded, labels: np.ndarra
     return out
 
 
-def gradient_features(model: torch.nn.Module, param_names: list[str], encoded: Encoded, labels: np.ndarray,
-                      projector: Projector, device: torch.device, *, batch_size: int = 16,
-                      adam_moments: tuple[torch.Tensor, torch.Tensor] | None = None,
-                      adam_betas: tuple[float, float] = (0.9, 0.999), adam_eps: float = 1e-8,
-                      with_outputs: bool = False,
-                      progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+def gradient_features(
+    model: torch.nn.Module,
+    param_names: list[str],
+    encoded: Encoded,
+    labels: np.ndarray,
+    projector: Projector,
+    device: torch.device,
+    *,
+    batch_size: int = 16,
+    adam_moments: tuple[torch.Tensor, torch.Tensor] | None = None,
+    adam_betas: tuple[float, float] = (0.9, 0.999),
+    adam_eps: float = 1e-8,
+    with_outputs: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, np.ndarray]:
     """Projected per-example gradients ``sgd`` [n, d] (+ ``adam`` [n, d]) and exact norms ``norm`` [n].
 
     ``with_outputs`` also returns what :func:`forward_features` would, from the gradient pass's own
@@ -106,8 +160,10 @@ def gradient_features(model: torch.nn.Module, param_names: list[str], encoded: E
     model.to(device)
     compute = PerExampleGradients(model, param_names)
     if projector.spec.input_dim != compute.num_params:
-        raise ValueError(f"projector expects {projector.spec.input_dim} gradient entries, "
-                         f"the parameter subset has {compute.num_params}")
+        raise ValueError(
+            f"projector expects {projector.spec.input_dim} gradient entries, "
+            f"the parameter subset has {compute.num_params}"
+        )
     n, d = len(encoded), projector.spec.dim
     out = {"sgd": np.zeros((n, d), np.float32), "norm": np.zeros(n, np.float32)}
     if adam_moments is not None:
@@ -120,13 +176,25 @@ def gradient_features(model: torch.nn.Module, param_names: list[str], encoded: E
         targets = label_tensor[idx].to(device)
         blocks, outputs = compute.with_outputs(batch, targets, outputs=with_outputs, flat=False)
         if with_outputs:
-            _put(out, n, idx, _output_values(outputs["logits"], outputs["last_hidden"], outputs["head_input"],
-                                             batch["attention_mask"], targets, decoder_only))
+            _put(
+                out,
+                n,
+                idx,
+                _output_values(
+                    outputs["logits"],
+                    outputs["last_hidden"],
+                    outputs["head_input"],
+                    batch["attention_mask"],
+                    targets,
+                    decoder_only,
+                ),
+            )
         norms = torch.stack([torch.linalg.vector_norm(b, dim=1) for b in blocks])  # no copy of the blocks
         out["norm"][idx] = torch.linalg.vector_norm(norms, dim=0).cpu().numpy()
         moments = (exp_avg, exp_avg_sq) if adam_moments is not None else (None, None)
-        sgd, adam = project_with_adam(blocks, projector, *moments, beta1=adam_betas[0], beta2=adam_betas[1],
-                                      eps=adam_eps)
+        sgd, adam = project_with_adam(
+            blocks, projector, *moments, beta1=adam_betas[0], beta2=adam_betas[1], eps=adam_eps
+        )
         out["sgd"][idx] = sgd.cpu().numpy()
         if adam is not None:
             out["adam"][idx] = adam.cpu().numpy()

@@ -2,21 +2,21 @@
 
 Which parameters: the LoRA adapters (+ the trained head) under LoRA, else the last transformer block and
 everything after it (pooler, classifier) for full fine-tuning — Du et al. and LESS take gradients of the
-trainable parameters; the last block keeps the cost near one training step (measurements.md).
+trainable parameters; the last block keeps the cost near one training step.
 
 How: ``vmap(grad(loss))`` over ``functional_call`` of the whole model, one example per vmapped call. Two
-details make that work with transformers 5 (measurements.md "Pitfalls"): the 2-D padding mask is turned
+details make that work with transformers 5: the 2-D padding mask is turned
 into the 4-D additive mask *outside* vmap (transformers builds masks with data-dependent control flow,
 but passes a ready 4-D mask through unchanged), and attention runs in ``eager`` mode (SDPA has no batching
 rule on CPU). Padding is masked, so a padded example's gradient equals its unpadded one (tested).
 
-LESS's Adam-preconditioned direction (methods.md 1.2): m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2,
+LESS's Adam-preconditioned direction: m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2,
 g_adam = m' / sqrt(v' + eps), with no bias correction and eps inside the square root, exactly as LESS.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -91,8 +91,9 @@ class PerExampleGradients:
     def __call__(self, batch: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
         return self.with_outputs(batch, labels, outputs=False)[0]
 
-    def with_outputs(self, batch: dict[str, torch.Tensor], labels: torch.Tensor, *, outputs: bool = True,
-                     flat: bool = True) -> tuple[torch.Tensor | list[torch.Tensor], dict[str, torch.Tensor]]:
+    def with_outputs(
+        self, batch: dict[str, torch.Tensor], labels: torch.Tensor, *, outputs: bool = True, flat: bool = True
+    ) -> tuple[torch.Tensor | list[torch.Tensor], dict[str, torch.Tensor]]:
         """Gradients ``[B, P]`` and, from the same forward pass, eval-mode ``logits`` [B, C],
         ``last_hidden`` [B, L, H] and ``head_input`` (the final linear layer's input) — so a checkpoint
         with gradient features needs no separate forward pass for its other representations.
@@ -109,7 +110,11 @@ class PerExampleGradients:
         hook = classification_head(model).register_forward_hook(lambda _m, args, _o: captured.append(args[0]))
 
         def loss_of_one(p, input_ids, mask4, label, extras):
-            kwargs = {"input_ids": input_ids[None], "attention_mask": mask4[None], "output_hidden_states": outputs}
+            kwargs = {
+                "input_ids": input_ids[None],
+                "attention_mask": mask4[None],
+                "output_hidden_states": outputs,
+            }
             kwargs.update({k: v[None] for k, v in extras.items()})
             result = functional_call(model, (p, constants), args=(), kwargs=kwargs)
             logits = result.logits.float()
@@ -120,8 +125,9 @@ class PerExampleGradients:
         was_training = model.training
         model.eval()  # per-example gradients are taken without dropout
         try:
-            grads, aux = vmap(grad(loss_of_one, has_aux=True), in_dims=(None, 0, 0, 0, 0),
-                              chunk_size=self.chunk_size)(params, batch["input_ids"], mask4, labels, extra)
+            grads, aux = vmap(
+                grad(loss_of_one, has_aux=True), in_dims=(None, 0, 0, 0, 0), chunk_size=self.chunk_size
+            )(params, batch["input_ids"], mask4, labels, extra)
         finally:
             hook.remove()
             model.train(was_training)
@@ -130,8 +136,9 @@ class PerExampleGradients:
         return (torch.cat(blocks, dim=1) if flat else blocks), found
 
 
-def head_gradients(head_input: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor,
-                   with_bias: bool = True) -> torch.Tensor:
+def head_gradients(
+    head_input: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor, with_bias: bool = True
+) -> torch.Tensor:
     """Closed-form per-example gradients of the final linear layer: (p - onehot(y)) outer [x, 1].
 
     The layout matches ``torch.cat([dW.flatten(), db])`` so it can replace the vmapped path for any model.
@@ -141,8 +148,15 @@ def head_gradients(head_input: torch.Tensor, probs: torch.Tensor, labels: torch.
     return torch.cat([weight, delta], dim=1) if with_bias else weight
 
 
-def adam_direction(grads: torch.Tensor, exp_avg: torch.Tensor, exp_avg_sq: torch.Tensor, *,
-                   beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> torch.Tensor:
+def adam_direction(
+    grads: torch.Tensor,
+    exp_avg: torch.Tensor,
+    exp_avg_sq: torch.Tensor,
+    *,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+) -> torch.Tensor:
     """LESS's Adam update direction for each row of ``grads`` given the checkpoint's optimizer moments.
 
     Written as fused in-place ops (addcmul, rsqrt_): the plain formula makes ~8 passes over B x P floats
@@ -152,8 +166,13 @@ def adam_direction(grads: torch.Tensor, exp_avg: torch.Tensor, exp_avg_sq: torch
     return torch.add(beta1 * exp_avg, grads, alpha=1 - beta1).mul_(inv_sqrt_v)
 
 
-def project_with_adam(grads: torch.Tensor | list[torch.Tensor], projector, exp_avg: torch.Tensor | None = None,
-                      exp_avg_sq: torch.Tensor | None = None, **adam: float) -> tuple[torch.Tensor, torch.Tensor | None]:
+def project_with_adam(
+    grads: torch.Tensor | list[torch.Tensor],
+    projector,
+    exp_avg: torch.Tensor | None = None,
+    exp_avg_sq: torch.Tensor | None = None,
+    **adam: float,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Project gradients and (given Adam moments) their Adam directions in one cache-friendly sweep.
 
     ``grads`` is a [B, P] matrix or its column blocks in order (one per parameter), never concatenated.
@@ -165,7 +184,7 @@ def project_with_adam(grads: torch.Tensor | list[torch.Tensor], projector, exp_a
     offset = 0
     for block in blocks:
         for local in range(0, block.shape[1], projector.CHUNK):
-            chunk = block[:, local: local + projector.CHUNK]
+            chunk = block[:, local : local + projector.CHUNK]
             start, stop = offset + local, offset + local + chunk.shape[1]
             projector.accumulate(sgd, chunk, start)
             if pre is not None:

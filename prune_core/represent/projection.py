@@ -1,7 +1,7 @@
 """Seeded random projections of per-example gradients to ``d`` dimensions.
 
 Train and validation gradients must be projected by the *same* matrix or their inner products (LESS,
-TracIn) are meaningless (methods.md 1.2), so a projector is a pure function of (input size, d, seed, kind):
+TracIn) are meaningless, so a projector is a pure function of (input size, d, seed, kind):
 building it twice gives identical results on any device. Two kinds share one interface:
 
 - ``dense``: a Rademacher matrix (entries +-1/sqrt(d)), as TRAK's basic projector. Exact JL guarantees, but
@@ -42,7 +42,9 @@ class Projector:
 
     def __init__(self, spec: ProjectionSpec, device: torch.device | str = "cpu"):
         if spec.dim <= 0 or spec.input_dim <= 0:
-            raise ValueError(f"projection needs positive sizes, got input_dim={spec.input_dim}, dim={spec.dim}")
+            raise ValueError(
+                f"projection needs positive sizes, got input_dim={spec.input_dim}, dim={spec.dim}"
+            )
         self.spec = spec
         self.device = torch.device(device)
         # Generated on the CPU from one seeded generator, so every device gets the identical matrix.
@@ -52,7 +54,9 @@ class Projector:
             self._matrix = ((signs.float() * 2 - 1) / spec.dim**0.5).to(self.device)
         elif spec.kind == "sparse":
             s = spec.nnz_per_column
-            self._buckets = torch.randint(0, spec.dim, (s, spec.input_dim), generator=generator).to(self.device)
+            self._buckets = torch.randint(0, spec.dim, (s, spec.input_dim), generator=generator).to(
+                self.device
+            )
             signs = torch.randint(0, 2, (s, spec.input_dim), generator=generator, dtype=torch.int8)
             self._signs = ((signs.float() * 2 - 1) / s**0.5).to(self.device)
         else:
@@ -78,12 +82,19 @@ class Projector:
         grads = grads.to(self.device, torch.float32)
         out = self.empty(grads.shape[0])
         for start in range(0, self.spec.input_dim, self.CHUNK):
-            self.accumulate(out, grads[:, start: start + self.CHUNK], start)
+            self.accumulate(out, grads[:, start : start + self.CHUNK], start)
         return out
 
 
-def make_projector(input_dim: int, dim: int, seed: int, kind: str = "auto", *,
-                   device: torch.device | str = "cpu", max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES) -> Projector:
+def make_projector(
+    input_dim: int,
+    dim: int,
+    seed: int,
+    kind: str = "auto",
+    *,
+    device: torch.device | str = "cpu",
+    max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES,
+) -> Projector:
     """Build a projector; ``auto`` picks dense when the P x d float32 matrix fits in ``max_dense_bytes``."""
     if kind == "auto":
         kind = "dense" if input_dim * dim * 4 <= max_dense_bytes else "sparse"

@@ -1,4 +1,4 @@
-"""Per-example scores of the published pruning methods, oriented higher = keep (methods.md 4.2).
+"""Per-example scores of the published pruning methods, oriented higher = keep.
 
 Pure functions: stored arrays in, one float64 score per example out, no file I/O. Modules follow the
 representation a score is computed from: ``dynamics`` (training dynamics and predictions), ``gradients``

@@ -3,7 +3,7 @@
 The backend hands the score functions stored arrays (often float16, sometimes memory-mapped); these
 helpers turn them into checked float64 views, walk big matrices in row blocks so a float64 copy of an
 [n x d] gradient matrix is never made, and replace NaN scores the way Du et al. (2025) do before a
-score reaches a selector (methods.md 1.10).
+score reaches a selector.
 """
 
 from __future__ import annotations
@@ -58,8 +58,10 @@ def as_probabilities(values, name: str, *, rows: int | None = None, cols: int | 
     off = np.isfinite(sums) & (np.abs(sums - 1.0) > PROB_SUM_TOLERANCE)
     if off.any():
         i = int(np.argmax(off))
-        raise ValueError(f"{name}: expected rows of probabilities summing to 1 (softmax, not logits), "
-                         f"found a row sum of {sums[i]:.4g} at row {i}")
+        raise ValueError(
+            f"{name}: expected rows of probabilities summing to 1 (softmax, not logits), "
+            f"found a row sum of {sums[i]:.4g} at row {i}"
+        )
     return p
 
 
@@ -75,8 +77,10 @@ def as_labels(labels, name: str, *, n: int, n_classes: int | None = None) -> np.
     if arr.size and arr.min() < 0:
         raise ValueError(f"{name}: expected class ids >= 0, found {arr.min()} at row {int(arr.argmin())}")
     if n_classes is not None and arr.size and arr.max() >= n_classes:
-        raise ValueError(f"{name}: expected class ids < {n_classes} (number of columns), found {arr.max()} "
-                         f"at row {int(arr.argmax())}")
+        raise ValueError(
+            f"{name}: expected class ids < {n_classes} (number of columns), found {arr.max()} "
+            f"at row {int(arr.argmax())}"
+        )
     return arr
 
 
@@ -89,8 +93,10 @@ def as_checkpoints(values, name: str) -> list[np.ndarray]:
     elif isinstance(values, Sequence) and not isinstance(values, (str, bytes)):
         mats = list(values)
     else:
-        raise TypeError(f"{name}: expected a list of [n, d] arrays (one per checkpoint), found "
-                        f"{type(values).__name__} with shape {getattr(values, 'shape', None)}")
+        raise TypeError(
+            f"{name}: expected a list of [n, d] arrays (one per checkpoint), found "
+            f"{type(values).__name__} with shape {getattr(values, 'shape', None)}"
+        )
     if not mats:
         raise ValueError(f"{name}: expected at least one checkpoint, found an empty list")
     mats = [as_matrix(m, f"{name}[{c}]") for c, m in enumerate(mats)]

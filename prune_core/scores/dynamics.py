@@ -1,7 +1,7 @@
 """Difficulty scores from training dynamics: EL2N, forgetting events, AUM and data maps.
 
 Each score summarises, per training example, how the reference model's prediction for it evolved
-(methods.md 3.1, 3.3-3.5). All are returned oriented **higher = keep** (methods.md 4.2) and pass through
+. All are returned oriented **higher = keep** and pass through
 ``nan_to_min``. Epochs whose value is missing (NaN, or inf from an overflow) are skipped rather than
 poisoning the whole row; an example with no finite epoch at all gets NaN, hence the minimum score.
 """
@@ -48,8 +48,10 @@ def _correctness(correct, name: str, *, shape: tuple[int, int] | None = None) ->
         raise ValueError(f"{name}: expected shape {shape} (like p_gold), found {arr.shape}")
     if arr.size and not np.isin(arr, (0, 1)).all():
         bad = np.argwhere(~np.isin(arr, (0, 1)))[0]
-        raise ValueError(f"{name}: expected 0/1 (or bool) values, found {arr[tuple(bad)]!r} at row {bad[0]}, "
-                         f"epoch {bad[1]}")
+        raise ValueError(
+            f"{name}: expected 0/1 (or bool) values, found {arr[tuple(bad)]!r} at row {bad[0]}, "
+            f"epoch {bad[1]}"
+        )
     return arr.astype(bool)
 
 
@@ -59,7 +61,7 @@ def el2n(probs: np.ndarray | Sequence[np.ndarray], labels: np.ndarray) -> np.nda
     Paul, Ganguli & Dziugaite (2021), "Deep Learning on a Data Diet", NeurIPS: EL2N_t(x, y) =
     E_runs ||p_t(x) - e_y||_2 at an early time t. Pass one [n, C] probability matrix, or a list of them
     (several runs or checkpoints) to get the mean over runs the paper uses. For two classes EL2N equals
-    sqrt(2) * (1 - p_gold), so it ranks like 1 - p(gold) (methods.md 3.1).
+    sqrt(2) * (1 - p_gold), so it ranks like 1 - p(gold).
     """
     runs = [probs] if isinstance(probs, np.ndarray) else list(probs)
     if not runs:
@@ -88,8 +90,10 @@ def forgetting_counts(correct: np.ndarray, *, never_learned: float | None = None
     n_epochs = acc.shape[1]
     fill = float(n_epochs if never_learned is None else never_learned)
     if fill <= n_epochs // 2:
-        raise ValueError(f"forgetting_counts: never_learned must exceed the largest possible count "
-                         f"{n_epochs // 2} for {n_epochs} epochs, found {fill}")
+        raise ValueError(
+            f"forgetting_counts: never_learned must exceed the largest possible count "
+            f"{n_epochs // 2} for {n_epochs} epochs, found {fill}"
+        )
     events = (acc[:, :-1] & ~acc[:, 1:]).sum(axis=1).astype(np.float64)
     events[~acc.any(axis=1)] = fill
     return nan_to_min(events)

@@ -5,7 +5,7 @@ Gradients arrive as projected float16 matrices, one per checkpoint, often memory
 function walks them in float64 row blocks and never builds an n x m train-by-validation matrix: a
 validation set enters only through its summed (or per-group mean) vector, which gives the same
 numbers because the inner product is linear (Du et al. 2025, algorithms/gradient.py does the same).
-All scores are oriented higher = keep (methods.md 4.2) and pass through ``nan_to_min``.
+All scores are oriented higher = keep and pass through ``nan_to_min``.
 """
 
 from __future__ import annotations
@@ -33,17 +33,22 @@ def _paired(train, val, train_name: str, val_name: str) -> tuple[list[np.ndarray
     """Train and validation matrices per checkpoint, checked to have matching counts and widths."""
     tr, va = as_checkpoints(train, train_name), as_checkpoints(val, val_name)
     if len(tr) != len(va):
-        raise ValueError(f"{train_name} has {len(tr)} checkpoints but {val_name} has {len(va)}; "
-                         f"expected one validation matrix per training checkpoint")
+        raise ValueError(
+            f"{train_name} has {len(tr)} checkpoints but {val_name} has {len(va)}; "
+            f"expected one validation matrix per training checkpoint"
+        )
     for c, (a, b) in enumerate(zip(tr, va)):
         if a.shape[1] != b.shape[1]:
-            raise ValueError(f"checkpoint {c}: {train_name} has width {a.shape[1]} but {val_name} has "
-                             f"{b.shape[1]}; both must come from the same projection (same seed and dim)")
+            raise ValueError(
+                f"checkpoint {c}: {train_name} has width {a.shape[1]} but {val_name} has "
+                f"{b.shape[1]}; both must come from the same projection (same seed and dim)"
+            )
     return tr, va
 
 
-def _group_vectors(val: np.ndarray, codes: np.ndarray, n_groups: int, *, normalize: bool,
-                   mean: bool) -> np.ndarray:
+def _group_vectors(
+    val: np.ndarray, codes: np.ndarray, n_groups: int, *, normalize: bool, mean: bool
+) -> np.ndarray:
     """[n_groups, d]: the sum (or mean) of the validation rows of each group, rows normalised if asked."""
     out = np.zeros((n_groups, val.shape[1]), dtype=np.float64)
     for rows in row_blocks(val.shape[0], val.shape[1]):
@@ -63,8 +68,9 @@ def _summed(val: np.ndarray, *, normalize: bool) -> np.ndarray:
     return _group_vectors(val, np.zeros(val.shape[0], dtype=np.int64), 1, normalize=normalize, mean=False)
 
 
-def _relevance(train: list[np.ndarray], targets: list[np.ndarray], weights: np.ndarray, *,
-               normalize: bool) -> np.ndarray:
+def _relevance(
+    train: list[np.ndarray], targets: list[np.ndarray], weights: np.ndarray, *, normalize: bool
+) -> np.ndarray:
     """[n, n_groups]: sum_c weights_c * <train_c[i] (normalised if asked), targets_c[g]>."""
     n = train[0].shape[0]
     out = np.zeros((n, targets[0].shape[0]), dtype=np.float64)
@@ -91,11 +97,14 @@ def grand(grad_norms: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
     arrs = [np.asarray(r, dtype=np.float64) for r in runs]
     for r, a in enumerate(arrs):
         if a.ndim != 1 or a.shape != arrs[0].shape:
-            raise ValueError(f"grand grad_norms[{r}]: expected shape {arrs[0].shape} (one norm per example), "
-                             f"found {a.shape}")
+            raise ValueError(
+                f"grand grad_norms[{r}]: expected shape {arrs[0].shape} (one norm per example), "
+                f"found {a.shape}"
+            )
         if np.any(a < 0):
-            raise ValueError(f"grand grad_norms[{r}]: expected norms >= 0, found {a.min()} at row "
-                             f"{int(np.nanargmin(a))}")
+            raise ValueError(
+                f"grand grad_norms[{r}]: expected norms >= 0, found {a.min()} at row {int(np.nanargmin(a))}"
+            )
     return nan_to_min(np.mean(arrs, axis=0))
 
 
@@ -105,7 +114,7 @@ def memorization(grads: Sequence[np.ndarray], lrs: Sequence[float]) -> np.ndarra
     Pruthi et al. (2020) define self-influence TracIn(z, z); Du et al. (2025, algorithms/gradient.py,
     method "memorization") use it in place of Feldman & Zhang's (2020) leave-out memorisation, which
     needs thousands of retrainings. Not normalised: with unit rows every score would equal sum(lrs).
-    It is dominated by the loss magnitude, so mislabelled examples score highest (methods.md 3.7).
+    It is dominated by the loss magnitude, so mislabelled examples score highest.
     """
     mats = as_checkpoints(grads, "memorization grads")
     w = as_weights(lrs, "memorization lrs", count=len(mats))
@@ -116,8 +125,9 @@ def memorization(grads: Sequence[np.ndarray], lrs: Sequence[float]) -> np.ndarra
     return nan_to_min(out)
 
 
-def tracin(train_grads: Sequence[np.ndarray], val_grads: Sequence[np.ndarray],
-           lrs: Sequence[float]) -> np.ndarray:
+def tracin(
+    train_grads: Sequence[np.ndarray], val_grads: Sequence[np.ndarray], lrs: Sequence[float]
+) -> np.ndarray:
     """TracInCP relevance to a validation set: sum_c lr_c <G_c[i], sum_j V_c[j]> (higher = more helpful).
 
     Pruthi et al. (2020), "Estimating Training Data Influence by Tracing Gradient Descent", NeurIPS:
@@ -129,8 +139,13 @@ def tracin(train_grads: Sequence[np.ndarray], val_grads: Sequence[np.ndarray],
     return nan_to_min(_relevance(tr, [_summed(v, normalize=False) for v in va], w, normalize=False)[:, 0])
 
 
-def less(train_adam: Sequence[np.ndarray], val_sgd: Sequence[np.ndarray], lrs: Sequence[float],
-         val_groups: np.ndarray | None = None, normalize: bool = True) -> np.ndarray:
+def less(
+    train_adam: Sequence[np.ndarray],
+    val_sgd: Sequence[np.ndarray],
+    lrs: Sequence[float],
+    val_groups: np.ndarray | None = None,
+    normalize: bool = True,
+) -> np.ndarray:
     """LESS: max over validation groups of the mean lr-weighted cosine to that group's gradients.
 
     Xia et al. (2024), "LESS: Selecting Influential Data for Targeted Instruction Tuning", ICML:
@@ -157,8 +172,10 @@ def less(train_adam: Sequence[np.ndarray], val_sgd: Sequence[np.ndarray], lrs: S
     else:
         groups = np.asarray(val_groups)
         if groups.shape != (m,):
-            raise ValueError(f"less val_groups: expected one group per validation example (shape ({m},)), "
-                             f"found shape {groups.shape}")
+            raise ValueError(
+                f"less val_groups: expected one group per validation example (shape ({m},)), "
+                f"found shape {groups.shape}"
+            )
         uniques, codes = np.unique(groups, return_inverse=True)
         n_groups = len(uniques)
     targets = [_group_vectors(v, codes, n_groups, normalize=normalize, mean=True) for v in va]
@@ -166,17 +183,26 @@ def less(train_adam: Sequence[np.ndarray], val_sgd: Sequence[np.ndarray], lrs: S
     return nan_to_min(per_group.max(axis=1))
 
 
-def reverse_less(train_adam: Sequence[np.ndarray], val_sgd: Sequence[np.ndarray], lrs: Sequence[float],
-                 val_groups: np.ndarray | None = None, normalize: bool = True) -> np.ndarray:
+def reverse_less(
+    train_adam: Sequence[np.ndarray],
+    val_sgd: Sequence[np.ndarray],
+    lrs: Sequence[float],
+    val_groups: np.ndarray | None = None,
+    normalize: bool = True,
+) -> np.ndarray:
     """Minus the LESS score: keeps the least relevant examples (Du et al.'s sanity baseline)."""
     return nan_to_min(-less(train_adam, val_sgd, lrs, val_groups=val_groups, normalize=normalize))
 
 
-def relevance_dot(train_feats: Sequence[np.ndarray], val_feats: Sequence[np.ndarray],
-                  weights: Sequence[float] | None = None, normalize: bool = False) -> np.ndarray:
+def relevance_dot(
+    train_feats: Sequence[np.ndarray],
+    val_feats: Sequence[np.ndarray],
+    weights: Sequence[float] | None = None,
+    normalize: bool = False,
+) -> np.ndarray:
     """Generic relevance sum_c w_c <f_c[i], sum_j v_c[j]>, the ``less-tl`` / ``less-hs`` score of Du et al.
 
-    Du et al. (2025, methods.md 1.7): ``less-tl`` pairs each example's offline loss trajectory [E] with
+    Du et al. (2025): ``less-tl`` pairs each example's offline loss trajectory [E] with
     the sum of the validation trajectories (one "checkpoint" whose features are the epochs);
     ``less-hs`` does the same with last-layer hidden states, L2-normalised when ``normalize`` is set
     (then the score is a sum of cosines). Weights default to 1 per checkpoint, as the released CLI

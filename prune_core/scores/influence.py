@@ -10,8 +10,7 @@ theta = vec([W | b]) (class-major, index a * (h + 1) + k):
     H   = (1/n) sum_i (diag(p_i) - p_i p_i^T) (x) xt_i xt_i^T + lambda I   (Gauss-Newton = exact Hessian)
 
 so p = C (h + 1) stays small (2 x 385 for a MiniLM head) and H is built and Cholesky-factored once.
-The features are treated as fixed, which is the approximation both papers accept (methods.md 3.10,
-3.19). H is singular without damping (adding one vector to every class's row changes no softmax), so
+The features are treated as fixed, which is the approximation both papers accept. H is singular without damping (adding one vector to every class's row changes no softmax), so
 lambda > 0 is required; by default it is relative: lambda = damping * mean(diag(H)), which makes one
 ``damping`` value mean the same thing whatever the feature scale (if the mean diagonal is 0, e.g. all
 predictions saturated, lambda = damping). ``relative_damping=False`` adds ``damping`` as is, which is
@@ -81,8 +80,9 @@ def _damped_hessian(x: np.ndarray, p: np.ndarray, damping: float, relative: bool
         hess[cls[b], cls[a]] = hess[cls[a], cls[b]].T
     hess /= n
     if not np.all(np.isfinite(hess)):
-        raise ValueError("last-layer Hessian: non-finite entries; check the head inputs and probabilities "
-                         "for NaN or inf")
+        raise ValueError(
+            "last-layer Hessian: non-finite entries; check the head inputs and probabilities for NaN or inf"
+        )
     mean_diag = float(np.mean(np.diag(hess)))
     lam = damping * mean_diag if relative and mean_diag > 0 else damping
     # A near-zero Hessian (confident predictions, one class, tiny n) would make lambda vanish too.
@@ -91,13 +91,22 @@ def _damped_hessian(x: np.ndarray, p: np.ndarray, damping: float, relative: bool
     try:
         return cho_factor(hess, lower=True)
     except np.linalg.LinAlgError as err:
-        raise ValueError(f"last-layer Hessian ({dim} x {dim}) is not positive definite with damping "
-                         f"{damping} (lambda = {lam:.3g}); increase damping or check for NaN inputs") from err
+        raise ValueError(
+            f"last-layer Hessian ({dim} x {dim}) is not positive definite with damping "
+            f"{damping} (lambda = {lam:.3g}); increase damping or check for NaN inputs"
+        ) from err
 
 
-def last_layer_influence(head_in_train: np.ndarray, probs_train: np.ndarray, labels: np.ndarray,
-                         head_in_val: np.ndarray, probs_val: np.ndarray, val_labels: np.ndarray,
-                         damping: float = 1e-3, relative_damping: bool = True) -> np.ndarray:
+def last_layer_influence(
+    head_in_train: np.ndarray,
+    probs_train: np.ndarray,
+    labels: np.ndarray,
+    head_in_val: np.ndarray,
+    probs_val: np.ndarray,
+    val_labels: np.ndarray,
+    damping: float = 1e-3,
+    relative_damping: bool = True,
+) -> np.ndarray:
     """Influence of each training example on the mean validation loss, oriented higher = more helpful.
 
     Koh & Liang (2017): I_up,loss(z, z_val) = -g_val^T H^{-1} g_z. Up-weighting a helpful example
@@ -109,8 +118,10 @@ def last_layer_influence(head_in_train: np.ndarray, probs_train: np.ndarray, lab
     x, p, y = _head_data(head_in_train, probs_train, labels, "last_layer_influence train")
     xv, pv, yv = _head_data(head_in_val, probs_val, val_labels, "last_layer_influence validation")
     if xv.shape[1] != x.shape[1] or pv.shape[1] != p.shape[1]:
-        raise ValueError(f"last_layer_influence: validation has {xv.shape[1]} features and {pv.shape[1]} "
-                         f"classes, train has {x.shape[1]} and {p.shape[1]}; expected the same head")
+        raise ValueError(
+            f"last_layer_influence: validation has {xv.shape[1]} features and {pv.shape[1]} "
+            f"classes, train has {x.shape[1]} and {p.shape[1]}; expected the same head"
+        )
     factor = _damped_hessian(x, p, damping, relative_damping)
     dim = p.shape[1] * (x.shape[1] + 1)
     g_val = np.zeros(dim, dtype=np.float64)
@@ -123,10 +134,16 @@ def last_layer_influence(head_in_train: np.ndarray, probs_train: np.ndarray, lab
     return nan_to_min(scores)
 
 
-def influence_vectors(head_in_train: np.ndarray, probs_train: np.ndarray, labels: np.ndarray,
-                      damping: float = 1e-3, relative_damping: bool = True,
-                      max_dim: int = MAX_EXACT_DIM, projected_dim: int = PROJECTED_DIM,
-                      seed: int = 0) -> np.ndarray:
+def influence_vectors(
+    head_in_train: np.ndarray,
+    probs_train: np.ndarray,
+    labels: np.ndarray,
+    damping: float = 1e-3,
+    relative_damping: bool = True,
+    max_dim: int = MAX_EXACT_DIM,
+    projected_dim: int = PROJECTED_DIM,
+    seed: int = 0,
+) -> np.ndarray:
     """Parameter-influence vectors H^{-1} g_i / n of the last layer, [n, p] float32 (Yang et al. 2023).
 
     Removing example i moves the last-layer parameters by about I(z_i) = (1/n) H^{-1} g_i, and removing
@@ -152,6 +169,8 @@ def influence_vectors(head_in_train: np.ndarray, probs_train: np.ndarray, labels
         out[rows] = (_gradients(x, p, y, rows) @ right) / n
     if not np.all(np.isfinite(out)):
         bad = int(np.argmax(~np.isfinite(out).all(axis=1)))
-        raise ValueError(f"influence_vectors: non-finite vector for example {bad}; check head inputs "
-                         f"and probabilities for NaN")
+        raise ValueError(
+            f"influence_vectors: non-finite vector for example {bad}; check head inputs "
+            f"and probabilities for NaN"
+        )
     return out

@@ -34,8 +34,9 @@ def amx_available() -> bool:
 
 def resolve_precision(precision: str, n: int, d: int) -> str:
     if precision not in ("auto", "float32", "bfloat16"):
-        raise ValueError(f"knn_graph: expected precision 'auto', 'float32' or 'bfloat16', "
-                         f"found {precision!r}")
+        raise ValueError(
+            f"knn_graph: expected precision 'auto', 'float32' or 'bfloat16', found {precision!r}"
+        )
     if precision != "auto":
         return precision
     return "bfloat16" if float(n) * n * d >= EXACT_WORK_LIMIT and amx_available() else "float32"
@@ -84,12 +85,13 @@ def _candidate_dots(xc: np.ndarray, start: int, candidates: np.ndarray) -> np.nd
     dots = np.empty(candidates.shape, dtype=np.float32)
     for offset in range(0, candidates.shape[0], 64):
         part = slice(offset, offset + 64)
-        dots[part] = np.einsum("id,icd->ic", xc[start + offset:start + offset + 64], xc[candidates[part]])
+        dots[part] = np.einsum("id,icd->ic", xc[start + offset : start + offset + 64], xc[candidates[part]])
     return dots
 
 
-def nearest_neighbours(xc: np.ndarray, sq: np.ndarray, n_neighbors: int,
-                       precision: str) -> tuple[np.ndarray, np.ndarray]:
+def nearest_neighbours(
+    xc: np.ndarray, sq: np.ndarray, n_neighbors: int, precision: str
+) -> tuple[np.ndarray, np.ndarray]:
     """(indices [n, m], squared distances [n, m]) of each row's m nearest other rows, nearest first.
 
     ``xc`` must be centred float32 features and ``sq`` their squared norms. Ties in distance go to the

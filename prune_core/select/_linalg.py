@@ -24,8 +24,12 @@ def squared_norms(x: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", x, x, dtype=np.float64).astype(np.float32)
 
 
-def squared_distances(x_rows: np.ndarray, x_cols: np.ndarray, rows_sq: np.ndarray | None = None,
-                      cols_sq: np.ndarray | None = None) -> np.ndarray:
+def squared_distances(
+    x_rows: np.ndarray,
+    x_cols: np.ndarray,
+    rows_sq: np.ndarray | None = None,
+    cols_sq: np.ndarray | None = None,
+) -> np.ndarray:
     """Squared distances between every row of x_rows and every row of x_cols, clipped at 0 (float32)."""
     rows_sq = squared_norms(x_rows) if rows_sq is None else rows_sq
     cols_sq = squared_norms(x_cols) if cols_sq is None else cols_sq

@@ -18,8 +18,10 @@ from prune_core.select.budget import BudgetError
 def check_count(k: object, n: int, *, where: str) -> int:
     """Return ``k`` as a Python int after checking it is an integer count with 0 <= k <= n."""
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
-        raise BudgetError(f"{where}: expected k to be an integer count of examples to keep, "
-                          f"found {k!r} of type {type(k).__name__}")
+        raise BudgetError(
+            f"{where}: expected k to be an integer count of examples to keep, "
+            f"found {k!r} of type {type(k).__name__}"
+        )
     k = int(k)
     if not 0 <= k <= n:
         raise BudgetError(f"{where}: expected 0 <= k <= n = {n}, found k = {k}")
@@ -35,8 +37,9 @@ def as_scores(scores: object, *, where: str, name: str = "scores") -> np.ndarray
     """
     arr = np.asarray(scores)
     if arr.ndim != 1:
-        raise ValueError(f"{where}: expected {name} to be a 1-D array of per-example values, "
-                         f"found shape {arr.shape}")
+        raise ValueError(
+            f"{where}: expected {name} to be a 1-D array of per-example values, found shape {arr.shape}"
+        )
     if arr.dtype.kind not in "fiub":
         raise ValueError(f"{where}: expected {name} to be numeric, found dtype {arr.dtype}")
     out = arr.astype(np.float64, copy=True)
@@ -50,22 +53,26 @@ def as_scores(scores: object, *, where: str, name: str = "scores") -> np.ndarray
     return np.clip(out, lo, hi)
 
 
-def as_features(features: object, *, where: str, name: str = "features",
-                dtype: type = np.float32) -> np.ndarray:
+def as_features(
+    features: object, *, where: str, name: str = "features", dtype: type = np.float32
+) -> np.ndarray:
     """Return a C-contiguous 2-D float array (float32 by default), refusing NaN or infinite entries."""
     arr = np.asarray(features)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
-        raise ValueError(f"{where}: expected {name} to be a 2-D array [n examples, d dims], "
-                         f"found shape {arr.shape}")
+        raise ValueError(
+            f"{where}: expected {name} to be a 2-D array [n examples, d dims], found shape {arr.shape}"
+        )
     if arr.dtype.kind not in "fiub":
         raise ValueError(f"{where}: expected {name} to be numeric, found dtype {arr.dtype}")
     out = np.ascontiguousarray(arr, dtype=dtype)
     if out.size and not np.isfinite(out).all():
         bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
-        raise ValueError(f"{where}: {name} contain NaN or infinite values in {bad.size} rows "
-                         f"(first rows: {bad[:5].tolist()}); clean the representation first")
+        raise ValueError(
+            f"{where}: {name} contain NaN or infinite values in {bad.size} rows "
+            f"(first rows: {bad[:5].tolist()}); clean the representation first"
+        )
     return out
 
 
@@ -78,8 +85,9 @@ def as_labels(labels: object, n: int | None, *, where: str) -> np.ndarray:
     if arr.size and arr.dtype.kind not in "iub":
         as_int = arr.astype(np.int64)
         if not np.array_equal(as_int, arr):
-            raise ValueError(f"{where}: expected integer labels, found dtype {arr.dtype} "
-                             f"with non-integer values")
+            raise ValueError(
+                f"{where}: expected integer labels, found dtype {arr.dtype} with non-integer values"
+            )
         arr = as_int
     return arr.astype(np.int64, copy=False)
 

@@ -1,14 +1,14 @@
 """Cardinality-guaranteed dataset pruning with group effect, solved by simulated annealing.
 
 Yang, Xie, Peng, Xu, Sun & Li (2023), "Dataset Pruning: Reducing Training Data by Examining
-Generalization Influence", ICLR 2023 (methods.md 3.19, recipe (b)). Removing a set R of examples moves
+Generalization Influence", ICLR 2023 (recipe (b) of its Section 3). Removing a set R of examples moves
 the parameters by about sum_{z in R} I(z), with I(z) = (1/n) H^{-1} grad l(z) the influence of z on the
 (last-layer) parameters. Examples that are influential one by one can cancel as a group, so the paper
 chooses the m pruned examples that together move the parameters least:
     minimise || sum_i W_i I(z_i) ||_2  subject to  sum_i W_i = m,  W in {0, 1}^n.
 The blog that the seeds cite says the integer programme is solved by simulated annealing.
 
-Recipe ([UNVERIFIED] details, our choices): start from the m examples with the smallest ||I(z)||; a
+Recipe (details the paper leaves open are our choices): start from the m examples with the smallest ||I(z)||; a
 move swaps one pruned with one kept example, which changes the pruned sum s by I_in - I_out, so the
 new norm costs O(p) from ||s||^2, s.I and I.I; accept if the norm does not grow, otherwise with
 probability exp(-increase / T); geometric cooling from t0 to t0 * 1e-4 over ``n_steps`` moves; keep the
@@ -32,8 +32,9 @@ from prune_core.select._validate import as_features, check_count, empty_indices,
 _RESYNC_EVERY = 10_000
 
 
-def _initial_temperature(vectors: np.ndarray, pruned: np.ndarray, kept: np.ndarray, total: np.ndarray,
-                         rng: np.random.Generator) -> float:
+def _initial_temperature(
+    vectors: np.ndarray, pruned: np.ndarray, kept: np.ndarray, total: np.ndarray, rng: np.random.Generator
+) -> float:
     base = float(np.linalg.norm(total))
     out_pos = rng.integers(pruned.shape[0], size=200)
     in_pos = rng.integers(kept.shape[0], size=200)
@@ -43,8 +44,15 @@ def _initial_temperature(vectors: np.ndarray, pruned: np.ndarray, kept: np.ndarr
     return float(np.median(increases)) if increases.size else 1.0
 
 
-def group_annealing(influence_vectors: np.ndarray, k: int, *, seed: int = 0, n_steps: int | None = None,
-                    t0: float | None = None, cooling: float | None = None) -> np.ndarray:
+def group_annealing(
+    influence_vectors: np.ndarray,
+    k: int,
+    *,
+    seed: int = 0,
+    n_steps: int | None = None,
+    t0: float | None = None,
+    cooling: float | None = None,
+) -> np.ndarray:
     """Keep k examples so that the n - k pruned ones have the smallest summed influence norm.
 
     ``influence_vectors`` [n, p]: one parameter-influence vector I(z) per example. ``cooling`` is the
@@ -70,10 +78,12 @@ def group_annealing(influence_vectors: np.ndarray, k: int, *, seed: int = 0, n_s
     temperature = _initial_temperature(vectors, pruned, kept, total, rng) if t0 is None else float(t0)
     factor = (1e-4) ** (1.0 / n_steps) if cooling is None else float(cooling)
     if not (temperature > 0 and 0 < factor <= 1):
-        raise ValueError(f"group_annealing: expected t0 > 0 and 0 < cooling <= 1, "
-                         f"found t0 = {temperature}, cooling = {factor}")
+        raise ValueError(
+            f"group_annealing: expected t0 > 0 and 0 < cooling <= 1, "
+            f"found t0 = {temperature}, cooling = {factor}"
+        )
 
-    sq_norms = (norms ** 2).tolist()
+    sq_norms = (norms**2).tolist()
     energy_sq = float(total @ total)
     best_sq, swaps, best_at = energy_sq, [], 0
     # Python lists: one move touches a handful of scalars, where numpy scalar indexing costs most.
@@ -85,8 +95,14 @@ def group_annealing(influence_vectors: np.ndarray, k: int, *, seed: int = 0, n_s
         out_pos, in_pos = out_positions[step], in_positions[step]
         a, b = pruned_list[out_pos], kept_list[in_pos]
         va, vb = vectors[a], vectors[b]
-        new_sq = (energy_sq + sq_norms[a] + sq_norms[b]
-                  - 2.0 * float(total @ va) + 2.0 * float(total @ vb) - 2.0 * float(va @ vb))
+        new_sq = (
+            energy_sq
+            + sq_norms[a]
+            + sq_norms[b]
+            - 2.0 * float(total @ va)
+            + 2.0 * float(total @ vb)
+            - 2.0 * float(va @ vb)
+        )
         increase = math.sqrt(max(new_sq, 0.0)) - math.sqrt(energy_sq)
         if increase <= 0.0 or thresholds[step] < math.exp(-increase / temperature):
             total += vb - va

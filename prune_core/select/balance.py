@@ -1,9 +1,9 @@
 """Label-balanced selection: run any selector inside each label with a fixed quota per label.
 
 Why: LESS on an imbalanced dataset concentrated on one class and stratifying by label restored its
-performance (Du et al. 2025, ACL, --balance_label; methods.md 1.10, 3.20). Du et al. apply the
+performance (Du et al. 2025, ACL, --balance_label). Du et al. apply the
 quantile rule separately inside each label, so each label keeps its share of the data ("stratified");
-giving every label the same count ("equal") is a different method that methods.md 4.3 asks for too.
+giving every label the same count ("equal") is a different method, offered too.
 
 Contract of ``select``: ``select(sub_idx, k_c)`` receives the absolute indices of one label's examples
 and a quota, and returns **positions into sub_idx** (0 .. len(sub_idx) - 1). That way any selector
@@ -56,33 +56,46 @@ def label_quota(labels: np.ndarray, k: int, mode: str = "stratified", *, seed: i
     return {int(v): int(q) for v, q in zip(values, quota)}
 
 
-def on_subset(function: Callable[..., object], *arrays: np.ndarray,
-              **params: object) -> Callable[[np.ndarray, int], np.ndarray]:
+def on_subset(
+    function: Callable[..., object], *arrays: np.ndarray, **params: object
+) -> Callable[[np.ndarray, int], np.ndarray]:
     """Adapt ``function(*arrays, k, **params)`` to the ``select(sub_idx, k_c)`` contract of label_balanced.
 
     Each array is sliced to the label's rows; a function returning (indices, weights) (the pursuits)
     contributes its indices.
     """
+
     def select(sub_idx: np.ndarray, k_c: int) -> np.ndarray:
         result = function(*(np.asarray(a)[sub_idx] for a in arrays), k_c, **params)
         return result[0] if isinstance(result, tuple) else result
+
     return select
 
 
 def _checked_positions(positions: object, size: int, quota: int, label: int) -> np.ndarray:
     pos = np.asarray(positions, dtype=np.int64).ravel()
     if pos.size > quota:
-        raise ValueError(f"label_balanced: the selector returned {pos.size} examples for label {label}, "
-                         f"more than its quota of {quota}")
+        raise ValueError(
+            f"label_balanced: the selector returned {pos.size} examples for label {label}, "
+            f"more than its quota of {quota}"
+        )
     if pos.size and (pos.min() < 0 or pos.max() >= size or np.unique(pos).size != pos.size):
-        raise ValueError(f"label_balanced: expected distinct positions in 0..{size - 1} for label {label}, "
-                         f"found values {pos.min()}..{pos.max()} "
-                         f"({np.unique(pos).size} distinct of {pos.size})")
+        raise ValueError(
+            f"label_balanced: expected distinct positions in 0..{size - 1} for label {label}, "
+            f"found values {pos.min()}..{pos.max()} "
+            f"({np.unique(pos).size} distinct of {pos.size})"
+        )
     return pos
 
 
-def label_balanced(select: Callable[[np.ndarray, int], np.ndarray], labels: np.ndarray, k: int, *,
-                   mode: str = "stratified", seed: int = 0) -> np.ndarray:
+def label_balanced(
+    select: Callable[[np.ndarray, int], np.ndarray],
+    labels: np.ndarray,
+    k: int,
+    *,
+    mode: str = "stratified",
+    seed: int = 0,
+) -> np.ndarray:
     """Run ``select`` inside every label with ``label_quota`` quotas and merge in interleaved order.
 
     Returns exactly k indices when ``select`` always returns its quota (a selector that returns fewer,

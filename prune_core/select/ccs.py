@@ -1,7 +1,7 @@
 """Coverage-centric coreset selection (CCS): stratified sampling over the difficulty range.
 
 Zheng, Liu, Lai & Prakash (2023), "Coverage-centric Coreset Selection for High Pruning Rates",
-ICLR 2023 (methods.md 3.14; reference code Coreset.py stratified_sampling / bin_allocate /
+ICLR 2023 (reference code Coreset.py stratified_sampling / bin_allocate /
 mislabel_mask). Why: keeping only the hardest examples fails at high pruning rates because whole
 regions of the data distribution lose coverage; CCS keeps a spread of difficulties instead.
 
@@ -12,7 +12,7 @@ min(population, floor(remaining budget / strata left)); (4) draw uniformly at ra
 Input orientation: ``scores`` is a difficulty, higher = harder (EL2N, forgetting, -AUM: the stored
 "higher = keep" orientation of a difficulty score).
 
-Choices where the reference is silent or differs ([UNVERIFIED] otherwise):
+Choices where the reference is silent or differs (our choices, named as such):
 - beta removes floor(beta * n) examples (ties among the hardest in a seeded random order). If that
   leaves fewer than k examples, the removal shrinks to n - k so the budget is still met exactly.
 - Strata are equal-width on [min, max] of the remaining scores with the maximum in the last stratum

@@ -4,21 +4,21 @@ Why together: all three methods start from the same k-means of one representatio
 ACL, dpm.kmeans_clustering with faiss, K = 10, 20 iterations) and differ only in what they do with the
 clusters. References:
 - Prototypicality: Sorscher, Geirhos, Shekhar, Ganguli & Morcos (2022), "Beyond neural scaling laws:
-  beating power law scaling via data pruning", NeurIPS 2022 (methods.md 1.5, 3.11). Score = squared
+  beating power law scaling via data pruning", NeurIPS 2022. Score = squared
   distance to the nearest centroid (faiss IndexFlatL2 returns squared L2); "hard" keeps far examples.
 - SemDeDup: Abbas, Tirumala, Simig, Ganguli & Morcos (2023), "SemDeDup: Data-efficient learning at
-  web-scale through semantic deduplication", arXiv:2303.09540 (methods.md 1.6, 3.12), in Du et al.'s
+  web-scale through semantic deduplication", arXiv:2303.09540, in Du et al.'s
   budgeted form: score = -max similarity to members farther from the centroid.
 - S2L: Yang, Mishra, Chiang & Mirzasoleiman (2024), "SmallToLarge (S2L): Scalable Data Selection for
   Fine-tuning Large Language Models by Summarizing Training Trajectories of Small Models", NeurIPS 2024
-  (methods.md 1.4, 3.6): split the budget equally across clusters, random inside each cluster.
+ : split the budget equally across clusters, random inside each cluster.
 
 k-means implementation: a numpy Lloyd loop (greedy k-means++ init, float32 BLAS on centred features,
 assignment by one matrix product per block of rows). bench/bench_selectors.py measured it 1.3x faster
 than sklearn.cluster.KMeans(n_init=1, max_iter=20) at n = 100 000, d = 1024, K = 10 (2.1 s vs 2.7 s on
 2 cores) and 3.2x faster at n = 20 000, d = 256; it is fully determined by the seed.
 
-Choices where the references are silent ([UNVERIFIED] otherwise):
+Choices where the references are silent (our choices, named as such):
 - Empty clusters are re-seeded with the point farthest from its centroid; with fewer distinct points
   than K some centroids coincide and their clusters stay empty. K is clipped to n.
 - Labels and distances are always those of a final assignment to the returned centroids.
@@ -40,7 +40,7 @@ from prune_core.select._linalg import ROW_BLOCK, squared_distance_to_rows, squar
 from prune_core.select._validate import as_features, check_count, empty_indices, l2_normalize
 from prune_core.select.allocation import equal_split
 
-_GRAM_BLOCK_ELEMENTS = 2 ** 25  # 128 MB of float32 per similarity block
+_GRAM_BLOCK_ELEMENTS = 2**25  # 128 MB of float32 per similarity block
 
 
 def _assign(x: np.ndarray, sq: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -99,8 +99,9 @@ def _update(x: np.ndarray, labels: np.ndarray, nearest: np.ndarray, n_clusters: 
     return centres
 
 
-def kmeans(features: np.ndarray, n_clusters: int, *, seed: int = 0, max_iter: int = 20,
-           normalize: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def kmeans(
+    features: np.ndarray, n_clusters: int, *, seed: int = 0, max_iter: int = 20, normalize: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Seeded k-means: (labels [n] int64, centroids [K, d] float32, squared distance to own centroid [n]).
 
     k-means++ initialisation, at most ``max_iter`` Lloyd iterations (stops early when no label
@@ -133,8 +134,15 @@ def kmeans(features: np.ndarray, n_clusters: int, *, seed: int = 0, max_iter: in
     return labels, centres + mean, distances
 
 
-def prototypicality_scores(features: np.ndarray, *, n_clusters: int = 10, seed: int = 0,
-                           normalize: bool = True, keep: str = "hard", max_iter: int = 20) -> np.ndarray:
+def prototypicality_scores(
+    features: np.ndarray,
+    *,
+    n_clusters: int = 10,
+    seed: int = 0,
+    normalize: bool = True,
+    keep: str = "hard",
+    max_iter: int = 20,
+) -> np.ndarray:
     """Squared distance to the nearest k-means centroid (keep="hard"), or its negative (keep="easy").
 
     Higher = keep. Sorscher et al. keep hard (far) examples when data is abundant and easy (near)
@@ -159,8 +167,9 @@ def _max_similarity_to_later(members: np.ndarray) -> np.ndarray:
     return out
 
 
-def semdedup_scores(features: np.ndarray, *, n_clusters: int = 10, seed: int = 0, normalize: bool = True,
-                    max_iter: int = 20) -> np.ndarray:
+def semdedup_scores(
+    features: np.ndarray, *, n_clusters: int = 10, seed: int = 0, normalize: bool = True, max_iter: int = 20
+) -> np.ndarray:
     """SemDeDup score -maxsim (higher = less duplicated), Du et al.'s budgeted form of SemDeDup.
 
     Inside each k-means cluster members are ordered by ascending distance to the centroid; maxsim_a
@@ -180,8 +189,16 @@ def semdedup_scores(features: np.ndarray, *, n_clusters: int = 10, seed: int = 0
     return scores
 
 
-def s2l(features: np.ndarray, k: int, *, n_clusters: int = 10, seed: int = 0, variant: str = "official",
-        max_iter: int = 20, normalize: bool = False) -> np.ndarray:
+def s2l(
+    features: np.ndarray,
+    k: int,
+    *,
+    n_clusters: int = 10,
+    seed: int = 0,
+    variant: str = "official",
+    max_iter: int = 20,
+    normalize: bool = False,
+) -> np.ndarray:
     """SmallToLarge: k-means on the representation, the budget split equally across clusters.
 
     variant="official" (BigML-CS-UCLA/S2L): clusters of size > 2 visited in ascending size, each gets
@@ -206,8 +223,11 @@ def s2l(features: np.ndarray, k: int, *, n_clusters: int = 10, seed: int = 0, va
         large = sizes > 2
         quota = equal_split(np.where(large, sizes, 0), k, order="ascending")
         visit = np.argsort(sizes, kind="stable")
-    chosen = [rng.choice(np.flatnonzero(labels == c), size=int(quota[c]), replace=False)
-              for c in visit if quota[c] > 0]
+    chosen = [
+        rng.choice(np.flatnonzero(labels == c), size=int(quota[c]), replace=False)
+        for c in visit
+        if quota[c] > 0
+    ]
     leftover = k - int(quota.sum())
     if variant == "official" and leftover > 0:
         small_members = np.flatnonzero(sizes[labels] <= 2)

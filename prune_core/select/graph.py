@@ -2,18 +2,18 @@
 
 References:
 - D2 Pruning: Maharana, Yadav & Bansal (2024), "D2 Pruning: Message Passing for Balancing Diversity
-  and Difficulty in Data Pruning", ICLR 2024 (methods.md 3.13; reference code adymaharana/d2pruning
+  and Difficulty in Data Pruning", ICLR 2024 (reference code adymaharana/d2pruning
   core/data/sampling.py GraphDensitySampler). Forward message passing spreads each example's
   difficulty to its k-NN neighbours, s'_i = s_i + sum_{j in N(i)} exp(-gamma_f d_ij) s_j; selection is
   iterative reverse message passing: take i* = argmax s', then every neighbour j of i* loses
   exp(-gamma_r d_i*j) s'_i* ("weighted"), so its near-duplicates stop looking attractive.
 - k-center greedy: Sener & Savarese (2018), "Active Learning for Convolutional Neural Networks: A
-  Core-Set Approach", ICLR 2018 (methods.md 3.16): repeatedly add the point farthest from the chosen
+  Core-Set Approach", ICLR 2018: repeatedly add the point farthest from the chosen
   centres, a 2-approximation of the minimax radius.
 
-Choices where the references are silent ([UNVERIFIED] in methods.md):
+Choices where the references are silent:
 - Distances are Euclidean on L2-normalised features by default (the reference code uses Euclidean
-  distances of raw embeddings; methods.md advises normalising). Neighbours exclude the point itself.
+  distances of raw embeddings). Neighbours exclude the point itself.
 - Negative difficulty scores are shifted so that their minimum is 0 (the reference does this for AUM;
   message passing needs non-negative importance); non-negative scores are used as they are.
 - Neighbours updated in reverse passing are the selected node's own k-NN list, as in the reference.
@@ -47,8 +47,9 @@ from prune_core.select._validate import (
 _KCENTER_MAX_BATCH = 1024  # candidate rows per batch: 1024 x n float32 (400 MB at n = 100 000)
 
 
-def knn_graph(features: np.ndarray, n_neighbors: int, *, normalize: bool = True,
-              precision: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+def knn_graph(
+    features: np.ndarray, n_neighbors: int, *, normalize: bool = True, precision: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
     """Each example's nearest other examples: (indices [n, m] int64, Euclidean distances [n, m] float32).
 
     m = min(n_neighbors, n - 1); rows are sorted nearest first, ties to the lower index. Computed by
@@ -72,17 +73,29 @@ def knn_graph(features: np.ndarray, n_neighbors: int, *, normalize: bool = True,
 def _check_graph(graph: tuple[np.ndarray, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
     indices, distances = (np.asarray(a) for a in graph)
     if indices.shape != distances.shape or indices.ndim != 2 or indices.shape[0] != n:
-        raise ValueError(f"d2: expected a graph (indices, distances) of equal shapes [n={n}, m], "
-                         f"found {indices.shape} and {distances.shape}")
+        raise ValueError(
+            f"d2: expected a graph (indices, distances) of equal shapes [n={n}, m], "
+            f"found {indices.shape} and {distances.shape}"
+        )
     if indices.size and (indices.min() < 0 or indices.max() >= n):
         raise ValueError(f"d2: graph indices must lie in 0..{n - 1}, found {indices.min()}..{indices.max()}")
     return indices.astype(np.int64), distances.astype(np.float64)
 
 
-def d2(scores: np.ndarray, features: np.ndarray | None, k: int, *, n_neighbors: int = 10,
-       gamma_forward: float = 1.0, gamma_reverse: float = 1.0, seed: int = 0, graph_mode: str = "sum",
-       normalize: bool = True, precision: str = "auto",
-       graph: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def d2(
+    scores: np.ndarray,
+    features: np.ndarray | None,
+    k: int,
+    *,
+    n_neighbors: int = 10,
+    gamma_forward: float = 1.0,
+    gamma_reverse: float = 1.0,
+    seed: int = 0,
+    graph_mode: str = "sum",
+    normalize: bool = True,
+    precision: str = "auto",
+    graph: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """D2 pruning: k indices by forward then reverse message passing on the k-NN graph, first pick first.
 
     ``scores`` are difficulties (higher = more important to keep). ``graph`` may be a precomputed
@@ -130,8 +143,9 @@ def d2(scores: np.ndarray, features: np.ndarray | None, k: int, *, n_neighbors: 
     return np.asarray(order, dtype=np.int64)
 
 
-def k_center_greedy(features: np.ndarray, k: int, *, seed: int = 0, normalize: bool = False,
-                    batch: int = 256) -> np.ndarray:
+def k_center_greedy(
+    features: np.ndarray, k: int, *, seed: int = 0, normalize: bool = False, batch: int = 256
+) -> np.ndarray:
     """Sener & Savarese's greedy k-center: a seeded random start, then always the farthest point.
 
     Returns k indices in the order chosen. The minimax radius of the result is at most twice the

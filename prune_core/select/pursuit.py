@@ -4,13 +4,12 @@ Both choose a set S and weights w >= 0 so that sum_{i in S} w_i a_i reproduces a
 or validation gradient), i.e. min ||A w - b|| with w >= 0 and |supp w| <= k, where the dictionary atoms
 a_i are the rows of ``features``.
 - GradMatch: Killamsetty, Sivasubramanian, Ramakrishnan, De & Iyer (2021), "GRAD-MATCH: Gradient
-  Matching based Data Subset Selection for Efficient Deep Model Training", ICML 2021 (methods.md 3.18;
-  cords omp_solvers.py OrthogonalMP_REG_NNLS). One atom per iteration, NNLS re-solved each time.
+  Matching based Data Subset Selection for Efficient Deep Model Training", ICML 2021 (cords omp_solvers.py OrthogonalMP_REG_NNLS). One atom per iteration, NNLS re-solved each time.
 - GTP: Deng, Li & Li (2024), "Influential Language Data Selection via Gradient Trajectory Pursuit",
-  arXiv:2410.16710 (methods.md 2.3, 2.5), solved by CoSaMP (Needell & Tropp 2009) with NNLS: up to 2s
+  arXiv:2410.16710, solved by CoSaMP (Needell & Tropp 2009) with NNLS: up to 2s
   atoms enter per iteration, so far fewer passes over the n x d dictionary than OMP's one per atom.
 
-Choices where the references are silent ([UNVERIFIED] in methods.md 2.3):
+Choices where the references are silent:
 - Proxies are ranked by their signed value c_i = <a_i, r>: with w >= 0 a negatively correlated atom
   can never reduce the residual.
 - Pursuit sparsity s = min(k, max_support) with max_support = d // 3 by default: CoSaMP then solves
@@ -41,13 +40,16 @@ from scipy.optimize import nnls
 from prune_core.select._validate import as_features, check_count, empty_indices, tie_break_rank
 
 
-def _dictionary(features: np.ndarray, target: np.ndarray, k: int,
-                where: str) -> tuple[np.ndarray, np.ndarray, int]:
+def _dictionary(
+    features: np.ndarray, target: np.ndarray, k: int, where: str
+) -> tuple[np.ndarray, np.ndarray, int]:
     atoms = as_features(features, where=where)
     b = np.asarray(target, dtype=np.float64).ravel()
     if b.shape[0] != atoms.shape[1]:
-        raise ValueError(f"{where}: target has {b.shape[0]} entries but features have {atoms.shape[1]} "
-                         f"columns; the target must live in the same space as each example's row")
+        raise ValueError(
+            f"{where}: target has {b.shape[0]} entries but features have {atoms.shape[1]} "
+            f"columns; the target must live in the same space as each example's row"
+        )
     if not np.isfinite(b).all():
         raise ValueError(f"{where}: target contains NaN or infinite values")
     return atoms, b, check_count(k, atoms.shape[0], where=where)
@@ -92,8 +94,9 @@ def _descending(values: np.ndarray, rank: np.ndarray, count: int | None = None) 
     return candidates[np.lexsort((rank[candidates], -values[candidates]))][:count]
 
 
-def _finish(support: np.ndarray, weights: np.ndarray, fill: list, k: int,
-            rank: np.ndarray, by_weight: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def _finish(
+    support: np.ndarray, weights: np.ndarray, fill: list, k: int, rank: np.ndarray, by_weight: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Weighted atoms by descending weight (or as given), then fill candidates in order, k in all, no repeats.
 
     ``fill`` holds index arrays, or functions computing one, called only when still needed.
@@ -124,8 +127,17 @@ def _sparsity(k: int, n_dims: int, max_support: int | None) -> int:
     return min(k, cap)
 
 
-def nn_omp(features: np.ndarray, target: np.ndarray, k: int, *, tol: float = 1e-4, ridge: float = 0.0,
-           seed: int = 0, max_support: int | None = None, order: str = "weight") -> tuple[np.ndarray, np.ndarray]:
+def nn_omp(
+    features: np.ndarray,
+    target: np.ndarray,
+    k: int,
+    *,
+    tol: float = 1e-4,
+    ridge: float = 0.0,
+    seed: int = 0,
+    max_support: int | None = None,
+    order: str = "weight",
+) -> tuple[np.ndarray, np.ndarray]:
     """Non-negative orthogonal matching pursuit: (k indices, their weights), weighted atoms first.
 
     Each iteration adds the atom most positively correlated with the residual and re-solves the
@@ -163,8 +175,16 @@ def nn_omp(features: np.ndarray, target: np.ndarray, k: int, *, tol: float = 1e-
     return _finish(support, weights, fill, k, rank, by_weight=order == "weight")
 
 
-def cosamp_nnls(features: np.ndarray, target: np.ndarray, k: int, *, max_iter: int = 20, tol: float = 1e-4,
-                seed: int = 0, max_support: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def cosamp_nnls(
+    features: np.ndarray,
+    target: np.ndarray,
+    k: int,
+    *,
+    max_iter: int = 20,
+    tol: float = 1e-4,
+    seed: int = 0,
+    max_support: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """CoSaMP with non-negative least squares (GTP's solver): (k indices, their weights).
 
     Per iteration: proxy c = A^T r; J = the 2s largest positive proxies; T = support + J; u = NNLS on T;
@@ -216,9 +236,17 @@ def cosamp_nnls(features: np.ndarray, target: np.ndarray, k: int, *, max_iter: i
     return _finish(support, weights, [positive_proxies, residual_correlations], k, rank)
 
 
-def distributed_cosamp(features: np.ndarray, target: np.ndarray, k: int, *, n_shards: int = 4, seed: int = 0,
-                       max_iter: int = 20, tol: float = 1e-4,
-                       max_support: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def distributed_cosamp(
+    features: np.ndarray,
+    target: np.ndarray,
+    k: int,
+    *,
+    n_shards: int = 4,
+    seed: int = 0,
+    max_iter: int = 20,
+    tol: float = 1e-4,
+    max_support: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Two-round distributed GTP: CoSaMP on each of ``n_shards`` random shards, then on their union."""
     atoms, b, k = _dictionary(features, target, k, "distributed_cosamp")
     if n_shards < 1:
@@ -230,10 +258,18 @@ def distributed_cosamp(features: np.ndarray, target: np.ndarray, k: int, *, n_sh
     for shard in shards:
         if shard.size == 0:
             continue
-        local, _ = cosamp_nnls(atoms[shard], b, min(k, shard.size), max_iter=max_iter, tol=tol, seed=seed,
-                               max_support=max_support)
+        local, _ = cosamp_nnls(
+            atoms[shard],
+            b,
+            min(k, shard.size),
+            max_iter=max_iter,
+            tol=tol,
+            seed=seed,
+            max_support=max_support,
+        )
         picks.append(shard[local])
     union = np.sort(np.concatenate(picks))
-    final, weights = cosamp_nnls(atoms[union], b, k, max_iter=max_iter, tol=tol, seed=seed,
-                                 max_support=max_support)
+    final, weights = cosamp_nnls(
+        atoms[union], b, k, max_iter=max_iter, tol=tol, seed=seed, max_support=max_support
+    )
     return union[final], weights

@@ -1,6 +1,6 @@
 """Uniform random selection, the baseline every pruning paper compares against.
 
-Why seeded: Du et al. (2025, ACL; methods.md 1.9) draw random scores with an unseeded torch.rand,
+Why seeded: Du et al. (2025, ACL) draw random scores with an unseeded torch.rand,
 which makes their random baseline irreproducible. Here the subset is the first k entries of a seeded
 permutation, so a larger budget with the same seed always contains the smaller one.
 """

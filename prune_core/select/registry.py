@@ -106,8 +106,9 @@ def _s2l(*, n: int, k: int, features: np.ndarray, seed: int = 0, **params: objec
     return s2l(_rows(features, n, "features", "s2l"), k, seed=seed, **params)
 
 
-def _d2(*, n: int, k: int, scores: np.ndarray, features: np.ndarray, seed: int = 0,
-        **params: object) -> np.ndarray:
+def _d2(
+    *, n: int, k: int, scores: np.ndarray, features: np.ndarray, seed: int = 0, **params: object
+) -> np.ndarray:
     return d2(_rows(scores, n, "scores", "d2"), _rows(features, n, "features", "d2"), k, seed=seed, **params)
 
 
@@ -115,18 +116,21 @@ def _kcenter(*, n: int, k: int, features: np.ndarray, seed: int = 0, **params: o
     return k_center_greedy(_rows(features, n, "features", "kcenter"), k, seed=seed, **params)
 
 
-def _facility_location(*, n: int, k: int, features: np.ndarray, seed: int = 0,
-                       **params: object) -> np.ndarray:
+def _facility_location(
+    *, n: int, k: int, features: np.ndarray, seed: int = 0, **params: object
+) -> np.ndarray:
     return facility_location(_rows(features, n, "features", "facility_location"), k, seed=seed, **params)
 
 
-def _nn_omp(*, n: int, k: int, features: np.ndarray, target: np.ndarray, seed: int = 0,
-            **params: object) -> np.ndarray:
+def _nn_omp(
+    *, n: int, k: int, features: np.ndarray, target: np.ndarray, seed: int = 0, **params: object
+) -> np.ndarray:
     return nn_omp(_rows(features, n, "features", "nn_omp"), target, k, seed=seed, **params)[0]
 
 
-def _cosamp(*, n: int, k: int, features: np.ndarray, target: np.ndarray, seed: int = 0,
-            **params: object) -> np.ndarray:
+def _cosamp(
+    *, n: int, k: int, features: np.ndarray, target: np.ndarray, seed: int = 0, **params: object
+) -> np.ndarray:
     return cosamp_nnls(_rows(features, n, "features", "cosamp"), target, k, seed=seed, **params)[0]
 
 
@@ -145,76 +149,159 @@ def _random_scores(*, n: int, seed: int = 0) -> np.ndarray:
     return scores
 
 
-_DU = ("Du, Song, Wong, Ignatev, Gatt & Nguyen (2025). Disentangling the Roles of Representation and "
-       "Selection in Data Pruning. ACL 2025.")
+_DU = (
+    "Du, Song, Wong, Ignatev, Gatt & Nguyen (2025). Disentangling the Roles of Representation and "
+    "Selection in Data Pruning. ACL 2025."
+)
 
 _ENTRIES = (
-    SelectorInfo("top_k", _top_k, ("scores",), "score", "Top-k by score", _DU,
-                 "Keep exactly the k highest scores; ties in a seeded random order.", _given_scores),
-    SelectorInfo("quantile", _quantile, ("scores",), "score", "Quantile rule (Du et al.)", _DU,
-                 "Keep every score >= quantile(1 - k/n) with linear interpolation; ties can exceed k.",
-                 _given_scores),
-    SelectorInfo("moderate", _moderate, ("features", "labels"), "score", "Moderate coreset",
-                 "Xia, Liu, Yu, Shen, Han & Liu (2023). Moderate Coreset: A Universal Method of Data "
-                 "Selection for Real-world Data-efficient Deep Learning. ICLR 2023.",
-                 "Keep the examples whose distance to their class median is closest to the median distance.",
-                 _moderate_scores),
-    SelectorInfo("ccs", _ccs, ("scores",), "set", "Coverage-centric coreset selection",
-                 "Zheng, Liu, Lai & Prakash (2023). Coverage-centric Coreset Selection for High Pruning "
-                 "Rates. ICLR 2023.",
-                 "Drop the hardest beta fraction, split the difficulty range into equal-width strata, "
-                 "share the budget equally across strata, sample at random inside each."),
-    SelectorInfo("prototypicality", _prototypicality, ("features",), "score",
-                 "Prototypicality (k-means distance)",
-                 "Sorscher, Geirhos, Shekhar, Ganguli & Morcos (2022). Beyond neural scaling laws: beating "
-                 "power law scaling via data pruning. NeurIPS 2022.",
-                 "Keep the examples farthest from their nearest k-means centroid (keep='easy' reverses).",
-                 _prototypicality_scores),
-    SelectorInfo("semdedup", _semdedup, ("features",), "score", "SemDeDup (budgeted)",
-                 "Abbas, Tirumala, Simig, Ganguli & Morcos (2023). SemDeDup: Data-efficient learning at "
-                 "web-scale through semantic deduplication. arXiv:2303.09540.",
-                 "Within each k-means cluster penalise examples similar to a member farther from the "
-                 "centroid; keep the least duplicated.", _semdedup_scores),
-    SelectorInfo("s2l", _s2l, ("features",), "set", "SmallToLarge (S2L)",
-                 "Yang, Mishra, Chiang & Mirzasoleiman (2024). SmallToLarge (S2L): Scalable Data Selection "
-                 "for Fine-tuning Large Language Models by Summarizing Training Trajectories of Small "
-                 "Models. NeurIPS 2024.",
-                 "Cluster the representation (loss trajectories) and draw the budget equally across "
-                 "clusters."),
-    SelectorInfo("d2", _d2, ("scores", "features"), "set", "D2 pruning",
-                 "Maharana, Yadav & Bansal (2024). D2 Pruning: Message Passing for Balancing Diversity "
-                 "and Difficulty in Data Pruning. ICLR 2024.",
-                 "Spread difficulty over the k-NN graph, then pick the top node and damp its neighbours, "
-                 "repeatedly."),
-    SelectorInfo("kcenter", _kcenter, ("features",), "set", "k-center greedy (core-set)",
-                 "Sener & Savarese (2018). Active Learning for Convolutional Neural Networks: A Core-Set "
-                 "Approach. ICLR 2018.",
-                 "Repeatedly add the example farthest from those already chosen (2-approximate minimax "
-                 "cover)."),
-    SelectorInfo("facility_location", _facility_location, ("features",), "set", "Facility location (CRAIG)",
-                 "Mirzasoleiman, Bilmes & Leskovec (2020). Coresets for Data-efficient Training of Machine "
-                 "Learning Models. ICML 2020.",
-                 "Lazy greedy maximisation of sum_i max_{j in S} sim(i, j): a subset that represents "
-                 "everyone."),
-    SelectorInfo("nn_omp", _nn_omp, ("features", "target"), "set", "GradMatch (non-negative OMP)",
-                 "Killamsetty, Sivasubramanian, Ramakrishnan, De & Iyer (2021). GRAD-MATCH: Gradient "
-                 "Matching based Data Subset Selection for Efficient Deep Model Training. ICML 2021.",
-                 "Add one example at a time so that a non-negative weighted sum of the chosen rows "
-                 "matches the target gradient."),
-    SelectorInfo("cosamp", _cosamp, ("features", "target"), "set", "Gradient trajectory pursuit (CoSaMP)",
-                 "Deng, Li & Li (2024). Influential Language Data Selection via Gradient Trajectory "
-                 "Pursuit. arXiv:2410.16710.",
-                 "Sparse non-negative reconstruction of the target gradient (trajectory) by CoSaMP with "
-                 "NNLS."),
-    SelectorInfo("group_annealing", _group_annealing, ("influence",), "set",
-                 "Dataset pruning with group effect",
-                 "Yang, Xie, Peng, Xu, Sun & Li (2023). Dataset Pruning: Reducing Training Data by Examining "
-                 "Generalization Influence. ICLR 2023.",
-                 "Prune the n - k examples whose summed parameter influence is smallest, by simulated "
-                 "annealing."),
-    SelectorInfo("random", _random, (), "score", "Random", _DU,
-                 "Uniform random subset from a seeded permutation (larger budgets contain smaller ones).",
-                 _random_scores),
+    SelectorInfo(
+        "top_k",
+        _top_k,
+        ("scores",),
+        "score",
+        "Top-k by score",
+        _DU,
+        "Keep exactly the k highest scores; ties in a seeded random order.",
+        _given_scores,
+    ),
+    SelectorInfo(
+        "quantile",
+        _quantile,
+        ("scores",),
+        "score",
+        "Quantile rule (Du et al.)",
+        _DU,
+        "Keep every score >= quantile(1 - k/n) with linear interpolation; ties can exceed k.",
+        _given_scores,
+    ),
+    SelectorInfo(
+        "moderate",
+        _moderate,
+        ("features", "labels"),
+        "score",
+        "Moderate coreset",
+        "Xia, Liu, Yu, Shen, Han & Liu (2023). Moderate Coreset: A Universal Method of Data "
+        "Selection for Real-world Data-efficient Deep Learning. ICLR 2023.",
+        "Keep the examples whose distance to their class median is closest to the median distance.",
+        _moderate_scores,
+    ),
+    SelectorInfo(
+        "ccs",
+        _ccs,
+        ("scores",),
+        "set",
+        "Coverage-centric coreset selection",
+        "Zheng, Liu, Lai & Prakash (2023). Coverage-centric Coreset Selection for High Pruning "
+        "Rates. ICLR 2023.",
+        "Drop the hardest beta fraction, split the difficulty range into equal-width strata, "
+        "share the budget equally across strata, sample at random inside each.",
+    ),
+    SelectorInfo(
+        "prototypicality",
+        _prototypicality,
+        ("features",),
+        "score",
+        "Prototypicality (k-means distance)",
+        "Sorscher, Geirhos, Shekhar, Ganguli & Morcos (2022). Beyond neural scaling laws: beating "
+        "power law scaling via data pruning. NeurIPS 2022.",
+        "Keep the examples farthest from their nearest k-means centroid (keep='easy' reverses).",
+        _prototypicality_scores,
+    ),
+    SelectorInfo(
+        "semdedup",
+        _semdedup,
+        ("features",),
+        "score",
+        "SemDeDup (budgeted)",
+        "Abbas, Tirumala, Simig, Ganguli & Morcos (2023). SemDeDup: Data-efficient learning at "
+        "web-scale through semantic deduplication. arXiv:2303.09540.",
+        "Within each k-means cluster penalise examples similar to a member farther from the "
+        "centroid; keep the least duplicated.",
+        _semdedup_scores,
+    ),
+    SelectorInfo(
+        "s2l",
+        _s2l,
+        ("features",),
+        "set",
+        "SmallToLarge (S2L)",
+        "Yang, Mishra, Chiang & Mirzasoleiman (2024). SmallToLarge (S2L): Scalable Data Selection "
+        "for Fine-tuning Large Language Models by Summarizing Training Trajectories of Small "
+        "Models. NeurIPS 2024.",
+        "Cluster the representation (loss trajectories) and draw the budget equally across clusters.",
+    ),
+    SelectorInfo(
+        "d2",
+        _d2,
+        ("scores", "features"),
+        "set",
+        "D2 pruning",
+        "Maharana, Yadav & Bansal (2024). D2 Pruning: Message Passing for Balancing Diversity "
+        "and Difficulty in Data Pruning. ICLR 2024.",
+        "Spread difficulty over the k-NN graph, then pick the top node and damp its neighbours, repeatedly.",
+    ),
+    SelectorInfo(
+        "kcenter",
+        _kcenter,
+        ("features",),
+        "set",
+        "k-center greedy (core-set)",
+        "Sener & Savarese (2018). Active Learning for Convolutional Neural Networks: A Core-Set "
+        "Approach. ICLR 2018.",
+        "Repeatedly add the example farthest from those already chosen (2-approximate minimax cover).",
+    ),
+    SelectorInfo(
+        "facility_location",
+        _facility_location,
+        ("features",),
+        "set",
+        "Facility location (CRAIG)",
+        "Mirzasoleiman, Bilmes & Leskovec (2020). Coresets for Data-efficient Training of Machine "
+        "Learning Models. ICML 2020.",
+        "Lazy greedy maximisation of sum_i max_{j in S} sim(i, j): a subset that represents everyone.",
+    ),
+    SelectorInfo(
+        "nn_omp",
+        _nn_omp,
+        ("features", "target"),
+        "set",
+        "GradMatch (non-negative OMP)",
+        "Killamsetty, Sivasubramanian, Ramakrishnan, De & Iyer (2021). GRAD-MATCH: Gradient "
+        "Matching based Data Subset Selection for Efficient Deep Model Training. ICML 2021.",
+        "Add one example at a time so that a non-negative weighted sum of the chosen rows "
+        "matches the target gradient.",
+    ),
+    SelectorInfo(
+        "cosamp",
+        _cosamp,
+        ("features", "target"),
+        "set",
+        "Gradient trajectory pursuit (CoSaMP)",
+        "Deng, Li & Li (2024). Influential Language Data Selection via Gradient Trajectory "
+        "Pursuit. arXiv:2410.16710.",
+        "Sparse non-negative reconstruction of the target gradient (trajectory) by CoSaMP with NNLS.",
+    ),
+    SelectorInfo(
+        "group_annealing",
+        _group_annealing,
+        ("influence",),
+        "set",
+        "Dataset pruning with group effect",
+        "Yang, Xie, Peng, Xu, Sun & Li (2023). Dataset Pruning: Reducing Training Data by Examining "
+        "Generalization Influence. ICLR 2023.",
+        "Prune the n - k examples whose summed parameter influence is smallest, by simulated annealing.",
+    ),
+    SelectorInfo(
+        "random",
+        _random,
+        (),
+        "score",
+        "Random",
+        _DU,
+        "Uniform random subset from a seeded permutation (larger budgets contain smaller ones).",
+        _random_scores,
+    ),
 )
 
 SELECTORS: dict[str, SelectorInfo] = {info.name: info for info in _ENTRIES}

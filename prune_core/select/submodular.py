@@ -1,7 +1,7 @@
 """Facility location by lazy greedy (CRAIG) and the CRAIG weights of a selected set.
 
 Mirzasoleiman, Bilmes & Leskovec (2020), "Coresets for Data-efficient Training of Machine Learning
-Models", ICML 2020 (methods.md 3.17; reference code baharanm/craig lazy_greedy.py). Why: a subset
+Models", ICML 2020 (reference code baharanm/craig lazy_greedy.py). Why: a subset
 whose members are each close to many examples approximates the full (gradient) sum; maximising the
 monotone submodular facility-location function F(S) = sum_i max_{j in S} sim(i, j) greedily is within
 (1 - 1/e) of the best subset, and lazy evaluation of the gains makes the greedy cheap.
@@ -71,8 +71,9 @@ def _dense_facility_location(x: np.ndarray, k: int, rank: np.ndarray) -> np.ndar
     return _lazy_greedy(sim.sum(axis=0), gain_of, take, k, rank)
 
 
-def _sparse_facility_location(indices: np.ndarray, distances: np.ndarray, k: int,
-                              rank: np.ndarray) -> np.ndarray:
+def _sparse_facility_location(
+    indices: np.ndarray, distances: np.ndarray, k: int, rank: np.ndarray
+) -> np.ndarray:
     n, m = indices.shape
     distances = distances.astype(np.float64)
     top = float(distances.max()) if distances.size else 0.0
@@ -97,9 +98,17 @@ def _sparse_facility_location(indices: np.ndarray, distances: np.ndarray, k: int
     return _lazy_greedy(initial, gain_of, take, k, rank)
 
 
-def facility_location(features: np.ndarray, k: int, *, seed: int = 0, metric: str = "euclidean",
-                      n_neighbors: int = 10, dense_max_n: int = 4096, precision: str = "auto",
-                      graph: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def facility_location(
+    features: np.ndarray,
+    k: int,
+    *,
+    seed: int = 0,
+    metric: str = "euclidean",
+    n_neighbors: int = 10,
+    dense_max_n: int = 4096,
+    precision: str = "auto",
+    graph: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """k indices maximising facility location by lazy greedy, in the order chosen.
 
     Dense similarities up to ``dense_max_n`` examples, the k-NN-sparsified objective above (or
@@ -117,8 +126,10 @@ def facility_location(features: np.ndarray, k: int, *, seed: int = 0, metric: st
         graph = knn_graph(x, n_neighbors, normalize=False, precision=precision)
     indices, distances = (np.asarray(a) for a in graph)
     if indices.shape != distances.shape or indices.shape[0] != n:
-        raise ValueError(f"facility_location: expected a graph of shapes [n={n}, m], "
-                         f"found {indices.shape} and {distances.shape}")
+        raise ValueError(
+            f"facility_location: expected a graph of shapes [n={n}, m], "
+            f"found {indices.shape} and {distances.shape}"
+        )
     return _sparse_facility_location(indices.astype(np.int64), distances, k, rank)
 
 
@@ -136,15 +147,17 @@ def craig_weights(features: np.ndarray, selected: np.ndarray, *, metric: str = "
             return empty_indices()
         raise ValueError("craig_weights: expected at least one selected index, found none")
     if chosen.min() < 0 or chosen.max() >= n or np.unique(chosen).size != chosen.size:
-        raise ValueError(f"craig_weights: selected must be distinct indices in 0..{n - 1}, "
-                         f"found {chosen.size} entries in {chosen.min()}..{chosen.max()}")
+        raise ValueError(
+            f"craig_weights: selected must be distinct indices in 0..{n - 1}, "
+            f"found {chosen.size} entries in {chosen.min()}..{chosen.max()}"
+        )
     xc = centred(x)
     xc_t, centres = torch.from_numpy(xc), torch.from_numpy(xc[chosen])
     sq = torch.from_numpy(squared_norms(xc))
     nearest = np.empty(n, dtype=np.int64)
-    rows = max(1, 2 ** 24 // chosen.size)
+    rows = max(1, 2**24 // chosen.size)
     for begin in range(0, n, rows):
-        block = torch.addmm(sq[chosen][None, :], xc_t[begin:begin + rows], centres.T, alpha=-2.0)
-        nearest[begin:begin + rows] = torch.argmin(block, dim=1).numpy()
+        block = torch.addmm(sq[chosen][None, :], xc_t[begin : begin + rows], centres.T, alpha=-2.0)
+        nearest[begin : begin + rows] = torch.argmin(block, dim=1).numpy()
     nearest[chosen] = np.arange(chosen.size)  # a selected example is its own nearest
     return np.bincount(nearest, minlength=chosen.size).astype(np.int64)

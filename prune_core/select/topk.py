@@ -2,14 +2,14 @@
 
 Why: most published pruning methods are "compute a per-example score, keep the top r". Du, Song,
 Wong, Ignatev, Gatt & Nguyen (2025), "Disentangling the Roles of Representation and Selection in Data
-Pruning", ACL 2025 (methods.md 1.10) keep every example whose score is >= quantile(scores, 1 - r)
+Pruning", ACL 2025 keep every example whose score is >= quantile(scores, 1 - r)
 with linear interpolation, so ties can push the subset slightly above r * n; ``top_k`` is the exact-k
-alternative that methods.md 4.3 asks us to offer. Moderate-DS (Xia, Liu, Yu, Shen, Han & Liu 2023,
+alternative users ask for. Moderate-DS (Xia, Liu, Yu, Shen, Han & Liu 2023,
 "Moderate Coreset: A Universal Method of Data Selection for Real-world Data-efficient Deep Learning",
-ICLR 2023; methods.md 3.15) keeps the examples whose distance to their class median is closest to
+ICLR 2023) keeps the examples whose distance to their class median is closest to
 the median distance.
 
-Choices where the references are silent ([UNVERIFIED] in methods.md or not covered):
+Choices where the references are silent:
 - NaN scores become the minimum finite score (Du et al.); +-inf are clipped to the finite range.
 - Exact ties in ``top_k`` are broken by a seeded random permutation (seed=0 by default), so the same
   seed always gives the same subset while no example wins ties merely by its position.

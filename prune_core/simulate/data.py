@@ -1,7 +1,7 @@
 """The lab's 2-D data: the seed paper's ``make_classification`` set-up, a Gaussian-mixture generator with
 plain controls, which labels were flipped, and the 600 / 200 / 200 split.
 
-Why: Du et al. (2025, ACL; sampling_toy.ipynb, methods.md 1.12) draw 1 000 points with
+Why: Du et al. (2025, ACL; sampling_toy.ipynb) draw 1 000 points with
 ``make_classification(n_features=2, n_informative=2, n_redundant=0, n_clusters_per_class=2,
 random_state=42)`` (library defaults class_sep=1.0, flip_y=0.01), map labels to {-1, +1} and split
 them 600 / 200 / 200 with ``train_test_split(random_state=42)`` twice. ``flip_y`` reassigns about 1 %
@@ -35,10 +35,10 @@ PAPER_SEED = 42
 class LabData:
     """Points, labels in {-1, +1}, whether each label was flipped, and the blob each point was drawn from."""
 
-    x: np.ndarray        # [n, 2] float64
-    y: np.ndarray        # [n] int64 in {-1, +1}
+    x: np.ndarray  # [n, 2] float64
+    y: np.ndarray  # [n] int64 in {-1, +1}
     flipped: np.ndarray  # [n] bool: label differs from the label of the blob the point was drawn from
-    blob: np.ndarray     # [n] int64 blob (cluster) id
+    blob: np.ndarray  # [n] int64 blob (cluster) id
 
     def rows(self, index: np.ndarray) -> LabData:
         return LabData(self.x[index], self.y[index], self.flipped[index], self.blob[index])
@@ -65,9 +65,15 @@ def _weights(minority_share: float) -> list[float] | None:
     return None if minority_share == 0.5 else [1.0 - minority_share, minority_share]
 
 
-def make_classification_with_flips(n_samples: int = PAPER_SAMPLES, *, blobs_per_class: int = 2,
-                                   class_sep: float = 1.0, flip_y: float = 0.01, minority_share: float = 0.5,
-                                   seed: int = PAPER_SEED) -> LabData:
+def make_classification_with_flips(
+    n_samples: int = PAPER_SAMPLES,
+    *,
+    blobs_per_class: int = 2,
+    class_sep: float = 1.0,
+    flip_y: float = 0.01,
+    minority_share: float = 0.5,
+    seed: int = PAPER_SEED,
+) -> LabData:
     """sklearn's ``make_classification`` in 2-D exactly as the paper calls it, plus the flipped set.
 
     With the defaults, ``x`` and ``(y + 1) / 2`` are identical to ``make_classification(n_samples=1000,
@@ -76,11 +82,20 @@ def make_classification_with_flips(n_samples: int = PAPER_SAMPLES, *, blobs_per_
     Two informative features allow at most 2 blobs per class.
     """
     if blobs_per_class not in (1, 2):
-        raise ValueError(f"make_classification with 2 informative features allows 1 or 2 blobs per class, "
-                         f"found blobs_per_class={blobs_per_class} (the mixture generator allows more)")
-    args = {"n_samples": int(n_samples), "n_features": 2, "n_informative": 2, "n_redundant": 0,
-            "n_clusters_per_class": int(blobs_per_class), "class_sep": float(class_sep),
-            "weights": _weights(minority_share), "random_state": int(seed)}
+        raise ValueError(
+            f"make_classification with 2 informative features allows 1 or 2 blobs per class, "
+            f"found blobs_per_class={blobs_per_class} (the mixture generator allows more)"
+        )
+    args = {
+        "n_samples": int(n_samples),
+        "n_features": 2,
+        "n_informative": 2,
+        "n_redundant": 0,
+        "n_clusters_per_class": int(blobs_per_class),
+        "class_sep": float(class_sep),
+        "weights": _weights(minority_share),
+        "random_state": int(seed),
+    }
     if flip_y != 0.01:  # the library default: leave it out so the default call is literally the paper's
         args["flip_y"] = float(flip_y)
     x, y01 = make_classification(**args)
@@ -89,32 +104,50 @@ def make_classification_with_flips(n_samples: int = PAPER_SAMPLES, *, blobs_per_
     position = _match_rows(x, x_plain)
     blob_plain = _cluster_of_unshuffled_rows(clean_plain, args["weights"], int(blobs_per_class))
     clean = clean_plain[position]
-    return LabData(x.astype(np.float64), (2 * y01 - 1).astype(np.int64), y01 != clean,
-                   blob_plain[position].astype(np.int64))
+    return LabData(
+        x.astype(np.float64),
+        (2 * y01 - 1).astype(np.int64),
+        y01 != clean,
+        blob_plain[position].astype(np.int64),
+    )
 
 
 def _match_rows(shuffled: np.ndarray, plain: np.ndarray) -> np.ndarray:
     """Row of ``plain`` that each row of ``shuffled`` is, after undoing sklearn's column permutation."""
-    columns = [next((j for j in range(plain.shape[1])
-                     if np.array_equal(np.sort(shuffled[:, i]), np.sort(plain[:, j]))), None)
-               for i in range(shuffled.shape[1])]
+    columns = [
+        next(
+            (
+                j
+                for j in range(plain.shape[1])
+                if np.array_equal(np.sort(shuffled[:, i]), np.sort(plain[:, j]))
+            ),
+            None,
+        )
+        for i in range(shuffled.shape[1])
+    ]
     if None in columns or len(set(columns)) != len(columns):
-        raise RuntimeError(f"make_classification_with_flips: the unshuffled call did not reproduce the "
-                           f"shuffled columns (matched {columns}); sklearn's random stream has changed")
+        raise RuntimeError(
+            f"make_classification_with_flips: the unshuffled call did not reproduce the "
+            f"shuffled columns (matched {columns}); sklearn's random stream has changed"
+        )
     plain = plain[:, columns]
     where = {row.tobytes(): i for i, row in enumerate(plain)}
     if len(where) != plain.shape[0]:
-        raise RuntimeError("make_classification_with_flips: two generated points coincide exactly, so rows "
-                           "cannot be matched")
+        raise RuntimeError(
+            "make_classification_with_flips: two generated points coincide exactly, so rows cannot be matched"
+        )
     try:
         return np.array([where[row.tobytes()] for row in np.ascontiguousarray(shuffled)], dtype=np.int64)
     except KeyError as err:
-        raise RuntimeError("make_classification_with_flips: a shuffled row has no unshuffled twin; sklearn's "
-                           "random stream has changed") from err
+        raise RuntimeError(
+            "make_classification_with_flips: a shuffled row has no unshuffled twin; sklearn's "
+            "random stream has changed"
+        ) from err
 
 
-def _cluster_of_unshuffled_rows(clean: np.ndarray, weights: list[float] | None,
-                                blobs_per_class: int) -> np.ndarray:
+def _cluster_of_unshuffled_rows(
+    clean: np.ndarray, weights: list[float] | None, blobs_per_class: int
+) -> np.ndarray:
     """Cluster id of each unshuffled row, from sklearn's own rule for the cluster sizes.
 
     make_classification gives cluster k (label k mod 2) int(n * weight / blobs_per_class) rows plus one
@@ -128,14 +161,22 @@ def _cluster_of_unshuffled_rows(clean: np.ndarray, weights: list[float] | None,
         sizes[i % n_clusters] += 1
     blob = np.repeat(np.arange(n_clusters), sizes)
     if not np.array_equal(blob % 2, clean):
-        raise RuntimeError("make_classification_with_flips: the clean labels do not follow sklearn's cluster "
-                           "layout (label = cluster mod 2 in consecutive blocks); sklearn has changed")
+        raise RuntimeError(
+            "make_classification_with_flips: the clean labels do not follow sklearn's cluster "
+            "layout (label = cluster mod 2 in consecutive blocks); sklearn has changed"
+        )
     return blob
 
 
-def gaussian_mixture(n_samples: int = PAPER_SAMPLES, *, blobs_per_class: int = 2, separation: float = 1.0,
-                     label_noise: float = 0.01, minority_share: float = 0.5,
-                     seed: int = PAPER_SEED) -> LabData:
+def gaussian_mixture(
+    n_samples: int = PAPER_SAMPLES,
+    *,
+    blobs_per_class: int = 2,
+    separation: float = 1.0,
+    label_noise: float = 0.01,
+    minority_share: float = 0.5,
+    seed: int = PAPER_SEED,
+) -> LabData:
     """Isotropic unit-variance Gaussian blobs on a circle, labels alternating around it.
 
     Why this layout: ``2 * blobs_per_class`` centres evenly spaced on a circle with neighbouring
@@ -160,8 +201,14 @@ def gaussian_mixture(n_samples: int = PAPER_SAMPLES, *, blobs_per_class: int = 2
     centres = radius * np.c_[np.cos(angle), np.sin(angle)]
     n_plus = round(n_samples * minority_share)
     counts = {+1: n_plus, -1: int(n_samples) - n_plus}
-    blob = np.concatenate([np.arange(n_blobs)[(np.arange(n_blobs) % 2 == (1 if label > 0 else 0))]
-                           .repeat(_equal_shares(counts[label], int(blobs_per_class))) for label in (-1, +1)])
+    blob = np.concatenate(
+        [
+            np.arange(n_blobs)[(np.arange(n_blobs) % 2 == (1 if label > 0 else 0))].repeat(
+                _equal_shares(counts[label], int(blobs_per_class))
+            )
+            for label in (-1, +1)
+        ]
+    )
     clean = np.where(blob % 2 == 1, 1, -1).astype(np.int64)
     x = centres[blob] + rng.standard_normal((blob.size, 2))
     flipped = rng.random(blob.size) < label_noise
@@ -185,5 +232,11 @@ def paper_split(data: LabData, *, seed: int = PAPER_SEED) -> LabSplit:
     index = np.arange(len(data))
     train, rest = train_test_split(index, test_size=0.4, random_state=seed)
     validation, test = train_test_split(rest, test_size=0.5, random_state=seed)
-    return LabSplit(data.rows(train), data.rows(validation), data.rows(test), train.astype(np.int64),
-                    validation.astype(np.int64), test.astype(np.int64))
+    return LabSplit(
+        data.rows(train),
+        data.rows(validation),
+        data.rows(test),
+        train.astype(np.int64),
+        validation.astype(np.int64),
+        test.astype(np.int64),
+    )

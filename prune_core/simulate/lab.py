@@ -2,7 +2,7 @@
 on a (representation x selector) grid -> how much the representations agree, and who keeps the noise.
 
 Why: Du et al. (2025, ACL) show on a 2-D Gaussian mixture that one selection rule keeps different
-points under different representations, except the diversity rule S2L (methods.md 1.12, 1.15). The
+points under different representations, except the diversity rule S2L. The
 Jaccard table makes that claim measurable: for each selector, |A ∩ B| / |A ∪ B| between its subsets
 under every pair of representations. ``LabConfig()`` is the paper's set-up exactly; ``build_world`` is
 the expensive half (training) and ``select_grid`` the cheap half, so a page can cache them apart.
@@ -19,12 +19,33 @@ import pandas as pd
 
 from prune_core.analysis import jaccard_matrix
 from prune_core.select import budget_to_k
-from prune_core.simulate.data import (PAPER_SAMPLES, PAPER_SEED, LabData, LabSplit, gaussian_mixture,
-                                      make_classification_with_flips, paper_split)
-from prune_core.simulate.model import (REPRESENTATIONS, Representation, Training, hard_to_learn_scores,
-                                       representations, train_reference)
-from prune_core.simulate.selectors import (PAPER_APPENDIX, PAPER_FIGURE, PAPER_SELECTORS, SELECTORS,
-                                           SelectionInput, get_selector, panel_title, run_selector)
+from prune_core.simulate.data import (
+    PAPER_SAMPLES,
+    PAPER_SEED,
+    LabData,
+    LabSplit,
+    gaussian_mixture,
+    make_classification_with_flips,
+    paper_split,
+)
+from prune_core.simulate.model import (
+    REPRESENTATIONS,
+    Representation,
+    Training,
+    hard_to_learn_scores,
+    representations,
+    train_reference,
+)
+from prune_core.simulate.selectors import (
+    PAPER_APPENDIX,
+    PAPER_FIGURE,
+    PAPER_SELECTORS,
+    SELECTORS,
+    SelectionInput,
+    get_selector,
+    panel_title,
+    run_selector,
+)
 
 GENERATORS = ("make_classification", "mixture")
 VIEWS = ("paper", "appendix", "grid")
@@ -78,20 +99,31 @@ class LabWorld:
 def generate(config: LabConfig) -> LabData:
     """The configured generator's points (make_classification_with_flips or gaussian_mixture)."""
     if config.generator == "make_classification":
-        return make_classification_with_flips(config.n_samples, blobs_per_class=config.blobs_per_class,
-                                              class_sep=config.separation, flip_y=config.label_noise,
-                                              minority_share=config.minority_share, seed=config.seed)
-    return gaussian_mixture(config.n_samples, blobs_per_class=config.blobs_per_class,
-                            separation=config.separation, label_noise=config.label_noise,
-                            minority_share=config.minority_share, seed=config.seed)
+        return make_classification_with_flips(
+            config.n_samples,
+            blobs_per_class=config.blobs_per_class,
+            class_sep=config.separation,
+            flip_y=config.label_noise,
+            minority_share=config.minority_share,
+            seed=config.seed,
+        )
+    return gaussian_mixture(
+        config.n_samples,
+        blobs_per_class=config.blobs_per_class,
+        separation=config.separation,
+        label_noise=config.label_noise,
+        minority_share=config.minority_share,
+        seed=config.seed,
+    )
 
 
 def build_world(config: LabConfig = LabConfig()) -> LabWorld:
     """Generate, split 60/20/20, train the reference model, compute the three representations."""
     data = generate(config)
     split = paper_split(data, seed=config.seed)
-    training = train_reference(split, kind=config.model, epochs=config.epochs,
-                               hidden_units=config.hidden_units, seed=config.seed)
+    training = train_reference(
+        split, kind=config.model, epochs=config.epochs, hidden_units=config.hidden_units, seed=config.seed
+    )
     reps = representations(training, split, gradient_bias=config.gradient_bias)
     return LabWorld(config, data, split, training, reps, hard_to_learn_scores(training.train_losses))
 
@@ -102,12 +134,20 @@ def selection_input(world: LabWorld, representation: str, *, n_clusters: int = 2
     if isinstance(n_clusters, bool) or int(n_clusters) < 1:
         raise ValueError(f"expected n_clusters (K) >= 1, found {n_clusters!r}")
     rep = world.representations[representation]
-    return SelectionInput(rep.train, rep.validation, world.split.train.y, world.split.validation.y,
-                          world.difficulty, n_clusters=int(n_clusters), seed=world.config.seed)
+    return SelectionInput(
+        rep.train,
+        rep.validation,
+        world.split.train.y,
+        world.split.validation.y,
+        world.difficulty,
+        n_clusters=int(n_clusters),
+        seed=world.config.seed,
+    )
 
 
-def grid_cells(selectors: Iterable[str] | None = None,
-               representations_: Iterable[str] = REPRESENTATIONS) -> list[Cell]:
+def grid_cells(
+    selectors: Iterable[str] | None = None, representations_: Iterable[str] = REPRESENTATIONS
+) -> list[Cell]:
     """Every (representation, selector) pair the selector accepts, selectors outermost."""
     names = list(SELECTORS) if selectors is None else list(selectors)
     reps = list(representations_)
@@ -122,21 +162,31 @@ def view_layout(view: str = "paper", selectors: Iterable[str] = PAPER_SELECTORS)
     if view == "appendix":
         return [list(PAPER_APPENDIX)]
     if view == "grid":
-        return [[(rep, name) if rep in get_selector(name).representations else None
-                 for rep in REPRESENTATIONS] for name in selectors]
+        return [
+            [(rep, name) if rep in get_selector(name).representations else None for rep in REPRESENTATIONS]
+            for name in selectors
+        ]
     raise ValueError(f"view_layout: expected a view in {VIEWS}, found {view!r}")
 
 
-def select_grid(world: LabWorld, cells: Iterable[Cell] = PAPER_FIGURE, *, budget: float = 0.3,
-                n_clusters: int = 2, balanced: bool = False) -> dict[Cell, np.ndarray]:
+def select_grid(
+    world: LabWorld,
+    cells: Iterable[Cell] = PAPER_FIGURE,
+    *,
+    budget: float = 0.3,
+    n_clusters: int = 2,
+    balanced: bool = False,
+) -> dict[Cell, np.ndarray]:
     """Training positions kept by each (representation, selector) cell at ``budget`` (k = floor(r n))."""
     k = budget_to_k(budget, len(world.split.train))
     inputs = {rep: selection_input(world, rep, n_clusters=n_clusters) for rep in world.representations}
     out: dict[Cell, np.ndarray] = {}
     for rep, name in cells:
         if rep not in get_selector(name).representations:
-            raise ValueError(f"selector {name!r} does not run on the {rep!r} representation; it accepts "
-                             f"{get_selector(name).representations}")
+            raise ValueError(
+                f"selector {name!r} does not run on the {rep!r} representation; it accepts "
+                f"{get_selector(name).representations}"
+            )
         kept = run_selector(name, inputs[rep], k, balanced=balanced)
         kept.setflags(write=False)
         out[(rep, name)] = kept
@@ -187,16 +237,34 @@ def noise_table(selections: Mapping[Cell, np.ndarray], flipped: np.ndarray) -> p
     rows = []
     for (rep, name), kept in selections.items():
         hits = int(flipped[kept].sum())
-        rows.append({"selector": name, "representation": rep, "panel": panel_title(rep, name),
-                     "kept": len(kept), "flipped kept": hits,
-                     "of all flipped": hits / total if total else float("nan"),
-                     "share of kept": hits / len(kept) if len(kept) else float("nan")})
-    return pd.DataFrame(rows, columns=["selector", "representation", "panel", "kept", "flipped kept",
-                                       "of all flipped", "share of kept"])
+        rows.append(
+            {
+                "selector": name,
+                "representation": rep,
+                "panel": panel_title(rep, name),
+                "kept": len(kept),
+                "flipped kept": hits,
+                "of all flipped": hits / total if total else float("nan"),
+                "share of kept": hits / len(kept) if len(kept) else float("nan"),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "selector",
+            "representation",
+            "panel",
+            "kept",
+            "flipped kept",
+            "of all flipped",
+            "share of kept",
+        ],
+    )
 
 
-def lab_report(world: LabWorld, selections: Mapping[Cell, np.ndarray], *, budget: float, n_clusters: int,
-               balanced: bool) -> dict:
+def lab_report(
+    world: LabWorld, selections: Mapping[Cell, np.ndarray], *, budget: float, n_clusters: int, balanced: bool
+) -> dict:
     """Everything a script needs, JSON-ready: settings, model quality, selections, Jaccard, noise."""
     split = world.split
     k = budget_to_k(budget, len(split.train))
@@ -205,17 +273,28 @@ def lab_report(world: LabWorld, selections: Mapping[Cell, np.ndarray], *, budget
         "config": asdict(world.config),
         "selection": {"budget": budget, "k": k, "n_clusters": n_clusters, "balanced": balanced},
         "sizes": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
-        "model": {"kind": world.training.model.kind,
-                  "validation_accuracy": world.training.validation_accuracy,
-                  "test_accuracy": world.training.test_accuracy},
+        "model": {
+            "kind": world.training.model.kind,
+            "validation_accuracy": world.training.validation_accuracy,
+            "test_accuracy": world.training.test_accuracy,
+        },
         "flipped_train_positions": np.flatnonzero(split.train.flipped).tolist(),
-        "selections": [{"representation": rep, "selector": name, "panel": panel_title(rep, name),
-                        "positions": kept.tolist(), "data_rows": split.train_index[kept].tolist()}
-                       for (rep, name), kept in selections.items()],
+        "selections": [
+            {
+                "representation": rep,
+                "selector": name,
+                "panel": panel_title(rep, name),
+                "positions": kept.tolist(),
+                "data_rows": split.train_index[kept].tolist(),
+            }
+            for (rep, name), kept in selections.items()
+        ],
         "jaccard": {name: {col: _finite(v) for col, v in row.items()} for name, row in jaccard.iterrows()},
         "jaccard_chance": chance_jaccard(k, len(split.train)) if k else None,
-        "noise": [{k: _finite(v) for k, v in row.items()} for row in
-                  noise_table(selections, split.train.flipped).to_dict(orient="records")],
+        "noise": [
+            {k: _finite(v) for k, v in row.items()}
+            for row in noise_table(selections, split.train.flipped).to_dict(orient="records")
+        ],
     }
 
 

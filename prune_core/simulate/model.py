@@ -1,7 +1,7 @@
 """The lab's reference models and the three representations Du et al. compare: loss trajectories,
 hidden states and per-example gradients.
 
-Why: Du et al. (2025, ACL; sampling_toy.ipynb, methods.md 1.12) train a logistic regression with
+Why: Du et al. (2025, ACL; sampling_toy.ipynb) train a logistic regression with
 ``SGDClassifier(loss='log_loss', max_iter=1, warm_start=True, random_state=42)`` and 100 calls of
 ``partial_fit`` on the whole training set, recording after each epoch every example's loss
 -log(p(gold) + 1e-10) (train and validation). Their three representations of example i are
@@ -42,10 +42,10 @@ class ReferenceModel:
     """p(+1 | x) = sigmoid(<hidden(x), w> + b), with hidden(x) = x, or tanh(x W + b) for the MLP."""
 
     kind: str
-    out_weights: np.ndarray                  # [d]
+    out_weights: np.ndarray  # [d]
     out_bias: float
     hidden_weights: np.ndarray | None = None  # [2, H] (MLP only)
-    hidden_bias: np.ndarray | None = None     # [H] (MLP only)
+    hidden_bias: np.ndarray | None = None  # [H] (MLP only)
 
     def hidden(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -99,8 +99,13 @@ def train_logistic(split: LabSplit, *, epochs: int = 100, seed: int = 42) -> Tra
         val_losses.append(_loss(classifier.predict_proba(va.x)[np.arange(len(va)), gold_va]))
     weights, bias = classifier.coef_[0].astype(np.float64), float(classifier.intercept_[0])
     model = ReferenceModel("logistic", weights, bias)
-    return Training(model, np.stack(train_losses, axis=1), np.stack(val_losses, axis=1),
-                    _accuracy(model, va.x, va.y), _accuracy(model, split.test.x, split.test.y))
+    return Training(
+        model,
+        np.stack(train_losses, axis=1),
+        np.stack(val_losses, axis=1),
+        _accuracy(model, va.x, va.y),
+        _accuracy(model, split.test.x, split.test.y),
+    )
 
 
 def train_mlp(split: LabSplit, *, epochs: int = 100, hidden_units: int = 16, seed: int = 42) -> Training:
@@ -110,22 +115,31 @@ def train_mlp(split: LabSplit, *, epochs: int = 100, hidden_units: int = 16, see
         raise ValueError(f"train_mlp: expected hidden_units >= 1, found {hidden_units}")
     rng = np.random.default_rng(seed)
     tr, va = split.train, split.validation
-    params = [rng.normal(0.0, 1.0 / np.sqrt(2.0), (2, hidden_units)), np.zeros(hidden_units),
-              rng.normal(0.0, 1.0 / np.sqrt(hidden_units), hidden_units), np.zeros(1)]
+    params = [
+        rng.normal(0.0, 1.0 / np.sqrt(2.0), (2, hidden_units)),
+        np.zeros(hidden_units),
+        rng.normal(0.0, 1.0 / np.sqrt(hidden_units), hidden_units),
+        np.zeros(1),
+    ]
     adam = _Adam(params)
     target = (tr.y > 0).astype(np.float64)
     train_losses, val_losses = [], []
     for _ in range(epochs):
         order = rng.permutation(len(tr))
         for start in range(0, len(tr), MLP_BATCH):
-            batch = order[start:start + MLP_BATCH]
+            batch = order[start : start + MLP_BATCH]
             adam.step(params, _mlp_gradients(params, tr.x[batch], target[batch]))
         model = _mlp_model(params)
         train_losses.append(_loss(gold_probability(model, tr.x, tr.y)))
         val_losses.append(_loss(gold_probability(model, va.x, va.y)))
     model = _mlp_model(params)
-    return Training(model, np.stack(train_losses, axis=1), np.stack(val_losses, axis=1),
-                    _accuracy(model, va.x, va.y), _accuracy(model, split.test.x, split.test.y))
+    return Training(
+        model,
+        np.stack(train_losses, axis=1),
+        np.stack(val_losses, axis=1),
+        _accuracy(model, va.x, va.y),
+        _accuracy(model, split.test.x, split.test.y),
+    )
 
 
 def _check_epochs(epochs: int) -> None:
@@ -162,11 +176,12 @@ class _Adam:
             m += 0.1 * g
             v *= 0.999
             v += 0.001 * g * g
-            p -= self.lr * (m / (1 - 0.9 ** self.t)) / (np.sqrt(v / (1 - 0.999 ** self.t)) + 1e-8)
+            p -= self.lr * (m / (1 - 0.9**self.t)) / (np.sqrt(v / (1 - 0.999**self.t)) + 1e-8)
 
 
-def train_reference(split: LabSplit, *, kind: str = "logistic", epochs: int = 100, hidden_units: int = 16,
-                    seed: int = 42) -> Training:
+def train_reference(
+    split: LabSplit, *, kind: str = "logistic", epochs: int = 100, hidden_units: int = 16, seed: int = 42
+) -> Training:
     """``train_logistic`` (the paper's model) or ``train_mlp``."""
     if kind == "logistic":
         return train_logistic(split, epochs=epochs, seed=seed)
@@ -175,8 +190,9 @@ def train_reference(split: LabSplit, *, kind: str = "logistic", epochs: int = 10
     raise ValueError(f"train_reference: expected kind 'logistic' or 'mlp', found {kind!r}")
 
 
-def example_gradients(model: ReferenceModel, x: np.ndarray, y: np.ndarray, *,
-                      bias: bool = False) -> np.ndarray:
+def example_gradients(
+    model: ReferenceModel, x: np.ndarray, y: np.ndarray, *, bias: bool = False
+) -> np.ndarray:
     """The notebook's per-example gradient h y (1 - p(gold)) w.r.t. the output weights (+ bias if asked)."""
     h = model.hidden(x)
     if bias:
@@ -189,20 +205,24 @@ class Representation:
     """One representation of the training and the validation examples."""
 
     name: str
-    train: np.ndarray       # [n, d]
+    train: np.ndarray  # [n, d]
     validation: np.ndarray  # [m, d]
 
 
-def representations(training: Training, split: LabSplit, *,
-                    gradient_bias: bool = False) -> dict[str, Representation]:
+def representations(
+    training: Training, split: LabSplit, *, gradient_bias: bool = False
+) -> dict[str, Representation]:
     """The three representations of Du et al. keyed by "loss", "hidden", "gradient"."""
     model = training.model
     tr, va = split.train, split.validation
     return {
         "loss": Representation("loss", training.train_losses, training.validation_losses),
         "hidden": Representation("hidden", model.hidden(tr.x), model.hidden(va.x)),
-        "gradient": Representation("gradient", example_gradients(model, tr.x, tr.y, bias=gradient_bias),
-                                   example_gradients(model, va.x, va.y, bias=gradient_bias)),
+        "gradient": Representation(
+            "gradient",
+            example_gradients(model, tr.x, tr.y, bias=gradient_bias),
+            example_gradients(model, va.x, va.y, bias=gradient_bias),
+        ),
     }
 
 
@@ -211,8 +231,9 @@ def hard_to_learn_scores(train_losses: np.ndarray) -> np.ndarray:
     return 1.0 + np.exp(np.asarray(train_losses, dtype=np.float64)).mean(axis=1)
 
 
-def probability_grid(model: ReferenceModel, x: np.ndarray, *, resolution: int = 120,
-                     margin: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def probability_grid(
+    model: ReferenceModel, x: np.ndarray, *, resolution: int = 120, margin: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """p(+1) on a ``resolution``-square grid covering x plus ``margin``: (xs, ys, p[len(ys), len(xs)])."""
     lo, hi = x.min(axis=0) - margin, x.max(axis=0) + margin
     xs, ys = np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)

@@ -1,7 +1,7 @@
 """Selection rules of the lab: the seed paper's four toy rules, and every library selector that takes a
 representation, all under one calling convention so any rule runs on any representation.
 
-Why two families: the six-panel figure of Du et al. (2025, ACL; sampling_toy.ipynb, methods.md 1.12)
+Why two families: the six-panel figure of Du et al. (2025, ACL; sampling_toy.ipynb)
 must reproduce, so its rules are kept exactly as the notebook writes them (sklearn KMeans with
 ``random_state=seed``, ``np.argsort(score)[-k:]``); the grid then runs the library's own selectors
 (``prune_core.select``, ``prune_core.scores``) so a user sees how the published methods behave on data
@@ -29,9 +29,20 @@ from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from prune_core.scores import less
-from prune_core.select import (cosamp_nnls, d2, facility_location, k_center_greedy, label_balanced,
-                               moderate_coreset, nn_omp, prototypicality_scores, random_subset, s2l,
-                               semdedup_scores, top_k)
+from prune_core.select import (
+    cosamp_nnls,
+    d2,
+    facility_location,
+    k_center_greedy,
+    label_balanced,
+    moderate_coreset,
+    nn_omp,
+    prototypicality_scores,
+    random_subset,
+    s2l,
+    semdedup_scores,
+    top_k,
+)
 from prune_core.simulate.model import REPRESENTATIONS, hard_to_learn_scores
 
 
@@ -39,26 +50,27 @@ from prune_core.simulate.model import REPRESENTATIONS, hard_to_learn_scores
 class SelectionInput:
     """What a rule may read: the candidates' representation, labels and difficulty, and the validation set."""
 
-    train: np.ndarray              # [n, d] representation of the candidates
-    validation: np.ndarray         # [m, d] the same representation of the validation examples
-    labels: np.ndarray             # [n] in {-1, +1}
+    train: np.ndarray  # [n, d] representation of the candidates
+    validation: np.ndarray  # [m, d] the same representation of the validation examples
+    labels: np.ndarray  # [n] in {-1, +1}
     validation_labels: np.ndarray  # [m]
-    difficulty: np.ndarray         # [n] the h2l score (for D2)
+    difficulty: np.ndarray  # [n] the h2l score (for D2)
     n_clusters: int = 2
     seed: int = 42
 
     def rows(self, index: np.ndarray) -> SelectionInput:
         """The same input restricted to the candidates ``index`` (the validation side is unchanged)."""
-        return replace(self, train=self.train[index], labels=self.labels[index],
-                       difficulty=self.difficulty[index])
+        return replace(
+            self, train=self.train[index], labels=self.labels[index], difficulty=self.difficulty[index]
+        )
 
 
 @dataclass(frozen=True)
 class LabSelector:
     name: str
-    short: str        # subscript in the paper's panel titles: h2l, proto, s2l, less, ...
-    objective: str    # Difficulty, Diversity, Relevance, Baseline
-    source: str       # "paper" (the notebook's rule) or "library" (prune_core.select)
+    short: str  # subscript in the paper's panel titles: h2l, proto, s2l, less, ...
+    objective: str  # Difficulty, Diversity, Relevance, Baseline
+    source: str  # "paper" (the notebook's rule) or "library" (prune_core.select)
     function: Callable[[SelectionInput, int], np.ndarray]
     description: str
     representations: tuple[str, ...] = REPRESENTATIONS
@@ -71,7 +83,7 @@ def _empty() -> np.ndarray:
 
 def _notebook_top(scores: np.ndarray, k: int) -> np.ndarray:
     """``np.argsort(scores)[-k:]`` as the notebook writes it (k = 0 keeps nothing, not everything)."""
-    return np.argsort(scores)[len(scores) - k:].astype(np.int64) if k > 0 else _empty()
+    return np.argsort(scores)[len(scores) - k :].astype(np.int64) if k > 0 else _empty()
 
 
 def _kmeans(inputs: SelectionInput, fit: str) -> np.ndarray:
@@ -155,50 +167,153 @@ def _random(i: SelectionInput, k: int) -> np.ndarray:
 
 
 _LIBRARY = "library"
-SELECTORS: dict[str, LabSelector] = {s.name: s for s in [
-    LabSelector("h2l", "h2l", "Difficulty", "paper", paper_h2l,
-                "Hard-to-learn: keep the highest 1 + mean exp(loss) over epochs (loss trajectories only).",
-                representations=("loss",)),
-    LabSelector("proto-paper", "proto", "Difficulty", "paper", paper_proto,
-                "The notebook's prototypicality: keep the points farthest from the nearest KMeans centroid."),
-    LabSelector("s2l-paper", "s2l", "Diversity", "paper", paper_s2l,
-                "The notebook's S2L: int(k / K) random points per KMeans cluster (may return fewer than k).",
-                exact_budget=False),
-    LabSelector("less-paper", "less", "Relevance", "paper", paper_less,
-                "The notebook's relevance: the highest dot product with the mean validation representation."),
-    LabSelector("proto", "proto", "Difficulty", _LIBRARY, _proto,
-                "Prototypicality (Sorscher et al. 2022): squared distance to the nearest centroid."),
-    LabSelector("semdedup", "semdedup", "Diversity", _LIBRARY, _semdedup,
-                "SemDeDup (Abbas et al. 2023), budgeted: keep the least duplicated inside each cluster."),
-    LabSelector("moderate", "moderate", "Difficulty", _LIBRARY, _moderate,
-                "Moderate coreset (Xia et al. 2023): distance to the class median nearest its median."),
-    LabSelector("less", "less", "Relevance", _LIBRARY, _less,
-                "LESS (Xia et al. 2024) rule: cosine to each validation label's mean, max over labels."),
-    LabSelector("s2l", "s2l", "Diversity", _LIBRARY, _s2l,
-                "S2L (Yang et al. 2024), official variant: equal split across clusters, exactly k."),
-    LabSelector("kcenter", "kcenter", "Diversity", _LIBRARY, _kcenter,
-                "k-center greedy (Sener & Savarese 2018): add the point farthest from those chosen."),
-    LabSelector("craig", "craig", "Diversity", _LIBRARY, _craig,
-                "CRAIG (Mirzasoleiman et al. 2020): facility location by lazy greedy."),
-    LabSelector("d2", "d2", "Diversity", _LIBRARY, _d2,
-                "D2 pruning (Maharana et al. 2024): h2l difficulty spread over the k-NN graph."),
-    LabSelector("gradmatch", "gradmatch", "Relevance", _LIBRARY, _gradmatch,
-                "GradMatch (Killamsetty et al. 2021): non-negative OMP matching the mean validation vector."),
-    LabSelector("gtp", "gtp", "Relevance", _LIBRARY, _gtp,
-                "GTP (Deng et al. 2024): CoSaMP + NNLS matching the mean validation representation."),
-    LabSelector("random", "random", "Baseline", _LIBRARY, _random,
-                "Uniform random subset (ignores the representation: identical in every column)."),
-]}
+SELECTORS: dict[str, LabSelector] = {
+    s.name: s
+    for s in [
+        LabSelector(
+            "h2l",
+            "h2l",
+            "Difficulty",
+            "paper",
+            paper_h2l,
+            "Hard-to-learn: keep the highest 1 + mean exp(loss) over epochs (loss trajectories only).",
+            representations=("loss",),
+        ),
+        LabSelector(
+            "proto-paper",
+            "proto",
+            "Difficulty",
+            "paper",
+            paper_proto,
+            "The notebook's prototypicality: keep the points farthest from the nearest KMeans centroid.",
+        ),
+        LabSelector(
+            "s2l-paper",
+            "s2l",
+            "Diversity",
+            "paper",
+            paper_s2l,
+            "The notebook's S2L: int(k / K) random points per KMeans cluster (may return fewer than k).",
+            exact_budget=False,
+        ),
+        LabSelector(
+            "less-paper",
+            "less",
+            "Relevance",
+            "paper",
+            paper_less,
+            "The notebook's relevance: the highest dot product with the mean validation representation.",
+        ),
+        LabSelector(
+            "proto",
+            "proto",
+            "Difficulty",
+            _LIBRARY,
+            _proto,
+            "Prototypicality (Sorscher et al. 2022): squared distance to the nearest centroid.",
+        ),
+        LabSelector(
+            "semdedup",
+            "semdedup",
+            "Diversity",
+            _LIBRARY,
+            _semdedup,
+            "SemDeDup (Abbas et al. 2023), budgeted: keep the least duplicated inside each cluster.",
+        ),
+        LabSelector(
+            "moderate",
+            "moderate",
+            "Difficulty",
+            _LIBRARY,
+            _moderate,
+            "Moderate coreset (Xia et al. 2023): distance to the class median nearest its median.",
+        ),
+        LabSelector(
+            "less",
+            "less",
+            "Relevance",
+            _LIBRARY,
+            _less,
+            "LESS (Xia et al. 2024) rule: cosine to each validation label's mean, max over labels.",
+        ),
+        LabSelector(
+            "s2l",
+            "s2l",
+            "Diversity",
+            _LIBRARY,
+            _s2l,
+            "S2L (Yang et al. 2024), official variant: equal split across clusters, exactly k.",
+        ),
+        LabSelector(
+            "kcenter",
+            "kcenter",
+            "Diversity",
+            _LIBRARY,
+            _kcenter,
+            "k-center greedy (Sener & Savarese 2018): add the point farthest from those chosen.",
+        ),
+        LabSelector(
+            "craig",
+            "craig",
+            "Diversity",
+            _LIBRARY,
+            _craig,
+            "CRAIG (Mirzasoleiman et al. 2020): facility location by lazy greedy.",
+        ),
+        LabSelector(
+            "d2",
+            "d2",
+            "Diversity",
+            _LIBRARY,
+            _d2,
+            "D2 pruning (Maharana et al. 2024): h2l difficulty spread over the k-NN graph.",
+        ),
+        LabSelector(
+            "gradmatch",
+            "gradmatch",
+            "Relevance",
+            _LIBRARY,
+            _gradmatch,
+            "GradMatch (Killamsetty et al. 2021): non-negative OMP matching the mean validation vector.",
+        ),
+        LabSelector(
+            "gtp",
+            "gtp",
+            "Relevance",
+            _LIBRARY,
+            _gtp,
+            "GTP (Deng et al. 2024): CoSaMP + NNLS matching the mean validation representation.",
+        ),
+        LabSelector(
+            "random",
+            "random",
+            "Baseline",
+            _LIBRARY,
+            _random,
+            "Uniform random subset (ignores the representation: identical in every column).",
+        ),
+    ]
+}
 
 PAPER_SELECTORS = ("h2l", "proto-paper", "s2l-paper", "less-paper")
 LIBRARY_SELECTORS = tuple(name for name, s in SELECTORS.items() if s.source == "library")
 
 # Du et al.'s main figure (3 columns x 2 rows) and its appendix row, as (representation, selector).
 # The notebook titles the third panel "Diversity_s2l" although it plots prototypicality on gradients.
-PAPER_FIGURE = (("loss", "proto-paper"), ("hidden", "proto-paper"), ("gradient", "proto-paper"),
-                ("loss", "h2l"), ("hidden", "s2l-paper"), ("gradient", "s2l-paper"))
-PAPER_APPENDIX = (("loss", "s2l-paper"), ("loss", "less-paper"), ("hidden", "less-paper"),
-                  ("gradient", "less-paper"))
+PAPER_FIGURE = (
+    ("loss", "proto-paper"),
+    ("hidden", "proto-paper"),
+    ("gradient", "proto-paper"),
+    ("loss", "h2l"),
+    ("hidden", "s2l-paper"),
+    ("gradient", "s2l-paper"),
+)
+PAPER_APPENDIX = (
+    ("loss", "s2l-paper"),
+    ("loss", "less-paper"),
+    ("hidden", "less-paper"),
+    ("gradient", "less-paper"),
+)
 REPRESENTATION_SYMBOLS = {"loss": "ℓ", "hidden": "h", "gradient": "∇ℓ"}
 
 
@@ -229,5 +344,10 @@ def run_selector(selector: str, inputs: SelectionInput, k: int, *, balanced: boo
     with threadpool_limits(limits=1):
         if not balanced:
             return np.asarray(rule.function(inputs, int(k)), dtype=np.int64)
-        return label_balanced(lambda sub, quota: rule.function(inputs.rows(sub), quota), inputs.labels,
-                              int(k), mode="stratified", seed=inputs.seed)
+        return label_balanced(
+            lambda sub, quota: rule.function(inputs.rows(sub), quota),
+            inputs.labels,
+            int(k),
+            mode="stratified",
+            seed=inputs.seed,
+        )

@@ -11,7 +11,7 @@ Layout of a run directory (``<runs_dir>/<run_id>/``)::
     checkpoints/<id>/    model weights and optimizer state (safetensors, never pickle)
     run.lock             held by whichever process computes on the run
 
-Rules (DESIGN.md): write to a temporary name then rename; validate shape / dtype / checksum on read and
+Rules: write to a temporary name then rename; validate shape / dtype / checksum on read and
 report what fails so its stage is recomputed; never pickle; a lock so two computations on one run cannot
 interleave.
 """
@@ -21,5 +21,17 @@ from prune_core.store.files import atomic_write, atomic_write_text, file_sha256,
 from prune_core.store.run import MANIFEST, ArrayInfo, Run
 from prune_core.store.runs import FORMAT_VERSION, RunStore
 
-__all__ = ["FORMAT_VERSION", "MANIFEST", "ArrayInfo", "CorruptFileError", "Run", "RunLockedError", "RunStore",
-           "StoreError", "atomic_write", "atomic_write_text", "file_sha256", "stable_hash"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "ArrayInfo",
+    "CorruptFileError",
+    "Run",
+    "RunLockedError",
+    "RunStore",
+    "StoreError",
+    "atomic_write",
+    "atomic_write_text",
+    "file_sha256",
+    "stable_hash",
+]

@@ -6,9 +6,10 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ class Run:
             self._manifest = self._read_manifest()
         return self._manifest
 
-    def reload(self) -> "Run":
+    def reload(self) -> Run:
         self._manifest = None
         return self
 
@@ -65,8 +66,10 @@ class Run:
             manifest = self._read_manifest()
             yield manifest
             manifest["updated"] = now()
-            atomic_write(self.path / MANIFEST,
-                          lambda tmp: tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True)))
+            atomic_write(
+                self.path / MANIFEST,
+                lambda tmp: tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True)),
+            )
             self._manifest = manifest
 
     def update_manifest(self, **fields: Any) -> None:
@@ -89,9 +92,13 @@ class Run:
         try:
             lock.acquire()
         except Timeout as err:
-            holder = (self.path / "run.lock.owner").read_text() if (self.path / "run.lock.owner").exists() else "?"
-            raise RunLockedError(f"run {self.id} is busy: another computation holds its lock ({holder}); "
-                                 "wait for it to finish or stop it") from err
+            holder = (
+                (self.path / "run.lock.owner").read_text() if (self.path / "run.lock.owner").exists() else "?"
+            )
+            raise RunLockedError(
+                f"run {self.id} is busy: another computation holds its lock ({holder}); "
+                "wait for it to finish or stop it"
+            ) from err
         try:
             (self.path / "run.lock.owner").write_text(f"{what} pid {os.getpid()} since {now()}")
             yield
@@ -131,8 +138,12 @@ class Run:
     def begin_stage(self, name: str, params: dict | None = None) -> None:
         with self._editing() as manifest:
             manifest.setdefault("stages", {})[name] = {
-                "status": "running", "params": params or {}, "params_hash": stable_hash(params or {}),
-                "started": now(), "pid": os.getpid()}
+                "status": "running",
+                "params": params or {},
+                "params_hash": stable_hash(params or {}),
+                "started": now(),
+                "pid": os.getpid(),
+            }
 
     def finish_stage(self, name: str, seconds: float, **extra: Any) -> None:
         with self._editing() as manifest:
@@ -170,8 +181,14 @@ class Run:
 
     def _register(self, key: str, rel_path: str, stage: str, **info: Any) -> None:
         path = self.path / rel_path
-        record = {"path": rel_path, "stage": stage, "bytes": path.stat().st_size,
-                  "sha256": file_sha256(path), "written": now(), **info}
+        record = {
+            "path": rel_path,
+            "stage": stage,
+            "bytes": path.stat().st_size,
+            "sha256": file_sha256(path),
+            "written": now(),
+            **info,
+        }
         with self._editing() as manifest:
             manifest.setdefault("files", {})[key] = record
         self._verified[key] = (path.stat().st_mtime, path.stat().st_size)
@@ -190,7 +207,9 @@ class Run:
 
     def keys(self, prefix: str = "", kind: str | None = None) -> list[str]:
         files = self.manifest.get("files", {})
-        return sorted(k for k, v in files.items() if k.startswith(prefix) and (kind is None or v.get("kind") == kind))
+        return sorted(
+            k for k, v in files.items() if k.startswith(prefix) and (kind is None or v.get("kind") == kind)
+        )
 
     def file_info(self, key: str) -> dict:
         info = self.manifest.get("files", {}).get(key)
@@ -202,7 +221,7 @@ class Run:
         """Files whose size or checksum differ from the manifest (or that are missing): key -> reason."""
         found = {}
         files = self.manifest.get("files", {})
-        for key in (files if keys is None else keys):
+        for key in files if keys is None else keys:
             info = files.get(key)
             reason = self._check(key, info, checksum=checksum) if info else "not in the manifest"
             if reason:
@@ -223,16 +242,18 @@ class Run:
         return None
 
     # ----------------------------------------------------------------------------- arrays
-    def write_array(self, key: str, array: np.ndarray, *, stage: str, dtype: str | None = None,
-                    meta: dict | None = None) -> None:
+    def write_array(
+        self, key: str, array: np.ndarray, *, stage: str, dtype: str | None = None, meta: dict | None = None
+    ) -> None:
         """Store a dense array as ``arrays/<key>.npy`` (cast to ``dtype``, e.g. float16 for big matrices)."""
         array = np.ascontiguousarray(array if dtype is None else np.asarray(array).astype(dtype))
         if array.dtype == object:
             raise StoreError(f"refusing to store {key!r}: object arrays would need pickle")
         rel = f"arrays/{key}.npy"
         atomic_write(self.path / rel, lambda tmp: save_npy(tmp, array))
-        self._register(key, rel, stage, kind="array", shape=list(array.shape), dtype=str(array.dtype),
-                       meta=meta or {})
+        self._register(
+            key, rel, stage, kind="array", shape=list(array.shape), dtype=str(array.dtype), meta=meta or {}
+        )
 
     def read_array(self, key: str, *, mmap: bool = True, verify: bool = True) -> np.ndarray:
         """Load an array, memory-mapped; raises CorruptFileError if it no longer matches the manifest."""
@@ -246,24 +267,37 @@ class Run:
         except (ValueError, OSError) as err:
             raise CorruptFileError(self, key, f"unreadable: {err}") from err
         if list(array.shape) != info["shape"] or str(array.dtype) != info["dtype"]:
-            raise CorruptFileError(self, key, f"shape {array.shape} / dtype {array.dtype}, expected "
-                                              f"{tuple(info['shape'])} / {info['dtype']}")
+            raise CorruptFileError(
+                self,
+                key,
+                f"shape {array.shape} / dtype {array.dtype}, expected "
+                f"{tuple(info['shape'])} / {info['dtype']}",
+            )
         return array
 
     def array_meta(self, key: str) -> dict:
         return self.file_info(key).get("meta", {})
 
     def arrays(self, prefix: str = "") -> list[ArrayInfo]:
-        return [ArrayInfo(k, tuple(v["shape"]), v["dtype"], v["stage"], v.get("meta", {}))
-                for k, v in sorted(self.manifest.get("files", {}).items())
-                if v.get("kind") == "array" and k.startswith(prefix)]
+        return [
+            ArrayInfo(k, tuple(v["shape"]), v["dtype"], v["stage"], v.get("meta", {}))
+            for k, v in sorted(self.manifest.get("files", {}).items())
+            if v.get("kind") == "array" and k.startswith(prefix)
+        ]
 
     # ----------------------------------------------------------------------------- tables and json
     def write_table(self, name: str, frame: pd.DataFrame, *, stage: str, meta: dict | None = None) -> None:
         rel = f"tables/{name}.parquet"
         atomic_write(self.path / rel, lambda tmp: frame.to_parquet(tmp, index=False))
-        self._register(name, rel, stage, kind="table", rows=len(frame), columns=list(map(str, frame.columns)),
-                       meta=meta or {})
+        self._register(
+            name,
+            rel,
+            stage,
+            kind="table",
+            rows=len(frame),
+            columns=list(map(str, frame.columns)),
+            meta=meta or {},
+        )
 
     def read_table(self, name: str, *, verify: bool = True, columns: list[str] | None = None) -> pd.DataFrame:
         info = self.file_info(name)
@@ -352,14 +386,26 @@ class Run:
         """A machine-readable summary (``prune_core info RUN --json``)."""
         m = self.manifest
         return {
-            "run_id": self.id, "path": str(self.path), "created": m.get("created"),
-            "dataset": m.get("dataset", {}), "model": m.get("model", {}), "config": m.get("config", {}),
+            "run_id": self.id,
+            "path": str(self.path),
+            "created": m.get("created"),
+            "dataset": m.get("dataset", {}),
+            "model": m.get("model", {}),
+            "config": m.get("config", {}),
             "checkpoints": m.get("checkpoints", []),
-            "stages": {k: {f: v.get(f) for f in ("status", "seconds", "finished", "error") if v.get(f) is not None}
-                       for k, v in m.get("stages", {}).items()},
-            "arrays": [{"key": a.key, "shape": list(a.shape), "dtype": a.dtype, **a.meta} for a in self.arrays()],
-            "tables": {k: {"rows": v.get("rows"), "columns": v.get("columns")}
-                       for k, v in m.get("files", {}).items() if v.get("kind") == "table"},
+            "stages": {
+                k: {f: v.get(f) for f in ("status", "seconds", "finished", "error") if v.get(f) is not None}
+                for k, v in m.get("stages", {}).items()
+            },
+            "arrays": [
+                {"key": a.key, "shape": list(a.shape), "dtype": a.dtype, **a.meta} for a in self.arrays()
+            ],
+            "tables": {
+                k: {"rows": v.get("rows"), "columns": v.get("columns")}
+                for k, v in m.get("files", {}).items()
+                if v.get("kind") == "table"
+            },
             "methods": self.read_json("methods") if self.has("methods") else {},
-            "versions": m.get("versions", {}), "size_bytes": self.size_bytes(),
+            "versions": m.get("versions", {}),
+            "size_bytes": self.size_bytes(),
         }

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 from prune_core.paths import runs_dir
+from prune_core.store.errors import StoreError
 from prune_core.store.files import atomic_write, now
 from prune_core.store.run import MANIFEST, Run
-from prune_core.store.errors import StoreError
 
 FORMAT_VERSION = 1
 
@@ -44,9 +44,17 @@ class RunStore:
         path = self.root / run_id
         path.mkdir(parents=True, exist_ok=True)
         if not (path / MANIFEST).exists():
-            body = {"format_version": FORMAT_VERSION, "run_id": run_id, "created": now(), "stages": {},
-                    "files": {}, **manifest}
-            atomic_write(path / MANIFEST, lambda tmp: tmp.write_text(json.dumps(body, indent=1, sort_keys=True)))
+            body = {
+                "format_version": FORMAT_VERSION,
+                "run_id": run_id,
+                "created": now(),
+                "stages": {},
+                "files": {},
+                **manifest,
+            }
+            atomic_write(
+                path / MANIFEST, lambda tmp: tmp.write_text(json.dumps(body, indent=1, sort_keys=True))
+            )
         return Run(path)
 
     def delete(self, run_id: str) -> None:
