@@ -81,8 +81,13 @@ def make_synthetic_run(
         [np.where(np.arange(num_labels)[None, :] == y[:, None], -np.inf, z).max(axis=1) for z in logits_t],
         axis=1,
     )
+    p_other = np.stack(
+        [np.where(np.arange(num_labels)[None, :] == y[:, None], -np.inf, p).max(axis=1) for p in probs_t],
+        axis=1,
+    )
     dyn = {
         "p_gold": p_gold,
+        "prob_margin": (p_gold - p_other).astype(np.float32),
         "loss": -np.log(np.clip(p_gold, 1e-12, 1)),
         "margin": (gold - others).astype(np.float32),
         "correct": (gold > others).astype(np.uint8),

@@ -3,8 +3,8 @@
 AdamW with linear warm-up and linear decay (Du et al.'s reference set-up), full
 fine-tuning or LoRA. While training, :class:`DynamicsRecorder` reads the logits the training step already
 computed (train mode, before the update, as Du et al.'s TrainingDynamicTrainer) and keeps
-for every example at every presentation the gold-label probability, the loss, the logit margin (AUM) and
-correctness (forgetting) — no extra forward pass. Each epoch is seeded on its own (data order and dropout),
+for every example at every presentation the gold-label probability, the loss, the logit margin (AUM), the
+probability margin (CCS) and correctness (forgetting) — no extra forward pass. Each epoch is seeded on its own (data order and dropout),
 so training resumed from an epoch checkpoint reproduces an uninterrupted run.
 """
 
@@ -73,7 +73,7 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
 class DynamicsRecorder:
     """Per-example, per-epoch training dynamics captured from the training step's own logits."""
 
-    FIELDS = ("p_gold", "loss", "margin", "correct")
+    FIELDS = ("p_gold", "loss", "margin", "prob_margin", "correct")
 
     def __init__(self, n: int, epochs: int, device: torch.device | str = "cpu"):
         self.buffers = {name: torch.full((n, epochs), float("nan"), device=device) for name in self.FIELDS}
@@ -90,8 +90,12 @@ class DynamicsRecorder:
         logits = logits.detach().float()
         gold = logits.gather(1, labels[:, None]).squeeze(1)
         others = logits.scatter(1, labels[:, None], float("-inf"))
-        self.buffers["p_gold"][indices, epoch] = (
-            torch.softmax(logits, dim=1).gather(1, labels[:, None]).squeeze(1)
+        probs = torch.softmax(logits, dim=1)
+        p_gold = probs.gather(1, labels[:, None]).squeeze(1)
+        self.buffers["p_gold"][indices, epoch] = p_gold
+        # CCS's accumulated margin: gold probability minus the largest other probability
+        self.buffers["prob_margin"][indices, epoch] = (
+            p_gold - probs.scatter(1, labels[:, None], float("-inf")).max(dim=1).values
         )
         self.buffers["loss"][indices, epoch] = losses.detach().float()
         self.buffers["margin"][indices, epoch] = gold - others.max(dim=1).values

@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from prune_core.scores import aum, datamap, el2n, forgetting_counts, nan_to_min, random_scores
+from prune_core.scores import (
+    accumulated_probability_margin,
+    aum,
+    datamap,
+    el2n,
+    forgetting_counts,
+    nan_to_min,
+    random_scores,
+)
 
 
 def test_el2n_is_the_distance_between_the_softmax_and_the_one_hot_label():
@@ -111,3 +119,18 @@ def test_dynamics_scores_need_at_least_one_epoch():
         forgetting_counts(np.zeros((3, 0), dtype=bool))
     with pytest.raises(ValueError, match="at least one epoch"):
         datamap(np.zeros((3, 0)))
+
+
+def test_ccs_accumulated_margin_uses_probabilities_and_can_reverse_the_logit_order():
+    # Three classes. E: logits [3, 2, 2] -> logit margin 1.0, probabilities .576/.212 -> margin .364.
+    # F: logits [0.9, 0, -10] -> logit margin 0.9, probabilities .711/.289 -> margin .422.
+    # By logits E is easier; by probabilities (CCS's accumulated_margin) F is.
+    logits = np.array([[3.0, 2.0, 2.0], [0.9, 0.0, -10.0]])
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    prob_margin = (p[:, 0] - np.sort(p[:, 1:], axis=1)[:, -1])[:, None].repeat(2, axis=1)  # two epochs
+    logit_margin = (logits[:, 0] - logits[:, 1:].max(axis=1))[:, None].repeat(2, axis=1)
+    np.testing.assert_allclose(prob_margin[:, 0], [0.3641, 0.4223], atol=1e-3)
+    difficulty = accumulated_probability_margin(prob_margin)
+    np.testing.assert_allclose(difficulty, -2 * prob_margin[:, 0])  # summed over the two epochs
+    assert difficulty[0] > difficulty[1]  # E is the harder one by probability margin
+    assert aum(logit_margin)[0] < aum(logit_margin)[1]  # ... and the easier one by logit margin

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from prune_core.select import ccs, difficulty_strata, equal_split
+from prune_core.select.ccs import scheduled_beta
 
 # Difficulty range [0, 3] in three strata of width 1: populations 3 (easy), 5 (middle), 2 (hard).
 SCORES = np.array([0.0, 0.1, 0.2, 1.0, 1.1, 1.2, 1.3, 1.4, 2.9, 3.0])
@@ -49,3 +50,28 @@ def test_ccs_is_seeded():
 def test_ccs_rejects_a_beta_outside_zero_one():
     with pytest.raises(ValueError, match=r"beta in \[0, 1\)"):
         ccs(SCORES, 3, beta=1.0)
+
+
+def test_scheduled_beta_follows_the_authors_pruning_rate_table():
+    # 90 % pruning (the README's example) removes 0.3; lower rates 0.1; extreme rates 0.4
+    assert scheduled_beta(10, 100) == 0.3
+    assert scheduled_beta(30, 100) == 0.2
+    assert scheduled_beta(50, 100) == 0.1 and scheduled_beta(90, 100) == 0.1
+    assert scheduled_beta(4, 100) == 0.4
+
+
+def test_scheduled_beta_removes_the_mislabelled_stratum_at_a_10_percent_budget():
+    # 100 examples: 80 clean with difficulties spread over [0, 1], 20 mislabelled far harder (2 .. 3).
+    # beta = 0 keeps the mislabelled stratum (CCS covers every stratum); the authors' beta at a 90 %
+    # pruning rate (0.3) removes all 20 before stratifying, so none can be drawn.
+    rng = np.random.default_rng(0)
+    scores = np.concatenate([rng.uniform(0, 1, 80), rng.uniform(2, 3, 20)])
+    mislabelled = set(range(80, 100))
+    assert mislabelled & set(ccs(scores, 10, beta=0.0, n_strata=10, seed=0).tolist())
+    kept = ccs(scores, 10, beta="schedule", n_strata=10, seed=0)
+    assert len(kept) == 10 and not mislabelled & set(kept.tolist())
+
+
+def test_ccs_rejects_an_unknown_beta_word():
+    with pytest.raises(ValueError, match="'schedule'"):
+        ccs(SCORES, 3, beta="auto")

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prune_core.select import d2, k_center_greedy, knn_graph
+from prune_core.select.graph import d2_order, symmetric_graph
 
 
 def brute_force_neighbours(points, m):
@@ -92,3 +93,48 @@ def test_k_center_greedy_adds_the_farthest_point_each_time():
     assert order[1] == int(np.argmax(dist))
     # small batches force several recomputations and must not change the choices
     assert k_center_greedy(points, 5, seed=0, batch=1).tolist() == order.tolist()
+
+
+# Six points on a line (n_neighbors = 1, raw distances): H = 0 is the nearest neighbour of both L = -1
+# and R = 1 but lists only L itself (tie at distance 1 -> lower index); P, Q = 10, 10.5 are a pair and
+# X = 20 lists Q. Scores: H .5, L .1, R .1, P .35, Q .35, X .1.
+SIX = np.array([[0.0], [-1.0], [1.0], [10.0], [10.5], [20.0]])
+SIX_SCORES = np.array([0.5, 0.1, 0.1, 0.35, 0.35, 0.1])
+
+
+def test_d2_graph_is_symmetric_so_a_hub_gets_every_message_and_is_picked_first():
+    # Symmetric graph: H ~ {L, R}: s'_H = .5 + e^-1 (.1 + .1) = .574 > s'_P = .35 + e^-.5 .35 = .562.
+    # H's own k-NN list alone ({L}) would give .5 + e^-1 .1 = .537 < .562, and P or Q would come first.
+    order = d2(SIX_SCORES, SIX, 6, n_neighbors=1, normalize=False, precision="float32")
+    assert order[0] == 0
+    indptr, neighbours, _ = symmetric_graph(*knn_graph(SIX, 1, normalize=False, precision="float32"))
+    assert sorted(neighbours[indptr[0] : indptr[1]].tolist()) == [1, 2]
+    assert neighbours[indptr[4] : indptr[5]].tolist() == [3, 5]  # Q hears from P and from X
+
+
+def test_d2_reverse_damping_reaches_the_neighbours_that_list_the_pick():
+    # After H is picked, R (which lists H, but H does not list R) is damped as much as L:
+    # both drop from .1 + e^-1 .5 = .284 to .284 - e^-1 .574 = .073 and come last (X keeps .1 + tiny).
+    order = d2(SIX_SCORES, SIX, 6, n_neighbors=1, normalize=False, precision="float32")
+    assert set(order[-2:].tolist()) == {1, 2}
+
+
+def test_d2_hard_cut_removes_the_hardest_before_the_graph_and_shrinks_to_meet_k():
+    scores = np.array([0.1, 0.2, 0.3, 0.4, 0.9, 1.0])
+    features = np.random.default_rng(0).standard_normal((6, 3))
+    kept = d2(scores, features, 3, n_neighbors=2, hard_cut=0.4)  # floor(0.4 * 6) = 2 hardest leave
+    assert not {4, 5} & set(kept.tolist()) and len(kept) == 3
+    assert sorted(d2(scores, features, 5, n_neighbors=2, hard_cut=0.4).tolist()) == [0, 1, 2, 3, 4]
+    order = d2_order(scores, features, hard_cut=0.4, n_neighbors=2)
+    assert order[-2:].tolist() == [4, 5]  # the cut examples last, least hard first
+    for k in range(1, 5):
+        assert order[:k].tolist() == d2(scores, features, k, n_neighbors=2, hard_cut=0.4).tolist()
+
+
+def test_d2_per_group_keeps_each_groups_share():
+    rng = np.random.default_rng(1)
+    features = rng.standard_normal((40, 4))
+    scores = rng.uniform(size=40)
+    groups = np.array([0] * 30 + [1] * 10)
+    kept = d2(scores, features, 8, n_neighbors=3, groups=groups)
+    assert np.bincount(groups[kept]).tolist() == [6, 2]

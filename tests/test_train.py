@@ -58,6 +58,10 @@ def test_recorder_derives_every_quantity_from_the_same_logits():
     # example 0 received row 1: gold 1, best other 3 -> margin -2, wrong
     assert arrays["margin"][0, 1] == pytest.approx(-2.0) and arrays["correct"][0, 1] == 0
     np.testing.assert_allclose(arrays["loss"][:, 1], -np.log(arrays["p_gold"][:, 1]), rtol=1e-5)
+    # CCS's probability margin: p(gold) minus the largest other probability, from the same softmax
+    probs = torch.softmax(logits, dim=1).numpy()
+    assert arrays["prob_margin"][2, 1] == pytest.approx(probs[0, 0] - probs[0, 1], abs=1e-6)
+    assert arrays["prob_margin"][0, 1] == pytest.approx(probs[1, 1] - probs[1, 2], abs=1e-6)
     assert np.isnan(arrays["p_gold"][:, 0]).all()  # epoch 0 was never recorded
 
 

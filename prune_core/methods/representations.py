@@ -134,6 +134,21 @@ class Representations:
     def dynamics(self, quantity: str) -> np.ndarray:
         return self.array(f"dynamics/train/{quantity}")
 
+    def prob_margin(self) -> np.ndarray:
+        """[n, E] per-epoch p(gold) minus the largest other probability (CCS's accumulated margin).
+
+        Runs recorded before this quantity existed still answer for two labels, where the largest other
+        probability is 1 - p(gold) exactly; with more labels they must be recomputed.
+        """
+        if self.run.has("dynamics/train/prob_margin"):
+            return self.dynamics("prob_margin")
+        if self.num_labels == 2:
+            return 2.0 * self.dynamics("p_gold") - 1.0
+        raise MissingRepresentation(
+            f"run {self.run.id} has no per-epoch probability margin (dynamics/train/prob_margin); "
+            "re-run `compute` (stage train) to record it"
+        )
+
     def logits(self, split: str, checkpoint: str) -> np.ndarray:
         return self.array(f"outputs/{split}/{checkpoint}/logits")
 

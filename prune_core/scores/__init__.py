@@ -10,11 +10,18 @@ from __future__ import annotations
 
 from prune_core.scores.arrays import nan_to_min
 from prune_core.scores.baseline import random_scores
-from prune_core.scores.dynamics import aum, datamap, el2n, forgetting_counts
+from prune_core.scores.dynamics import (
+    accumulated_probability_margin,
+    aum,
+    datamap,
+    el2n,
+    forgetting_counts,
+)
 from prune_core.scores.gradients import grand, less, memorization, relevance_dot, reverse_less, tracin
 from prune_core.scores.influence import influence_vectors, last_layer_influence
 
 __all__ = [
+    "accumulated_probability_margin",
     "aum",
     "datamap",
     "el2n",

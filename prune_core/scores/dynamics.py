@@ -109,6 +109,21 @@ def aum(margin: np.ndarray) -> np.ndarray:
     return nan_to_min(-_finite_mean(_dynamics(margin, "aum margin")))
 
 
+def accumulated_probability_margin(prob_margin: np.ndarray) -> np.ndarray:
+    """Minus the probability-margin AUM accumulated over epochs: CCS's and D2's difficulty score.
+
+    Zheng et al. (2023), "Coverage-centric Coreset Selection for High Pruning Rates", ICLR (the
+    ``accumulated_margin`` score of their generate_importance_score.py) and Maharana et al. (2024), D2
+    Pruning, ICLR: at every epoch the margin is p(gold) minus the largest other class *probability*
+    (softmax, not logits), summed over epochs. ``prob_margin`` is that [n, E] per-epoch margin. Returned
+    as -sum (higher = harder = the difficulty orientation); epochs without a value are skipped.
+    """
+    m = _dynamics(prob_margin, "accumulated_probability_margin prob_margin")
+    total = np.where(np.isfinite(m), m, 0.0).sum(axis=1)
+    total[~np.isfinite(m).any(axis=1)] = np.nan
+    return nan_to_min(-total)
+
+
 def datamap(p_gold: np.ndarray, correct: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Data-map coordinates (confidence, variability, correctness) and the three region scores.
 

@@ -3,10 +3,15 @@
 References:
 - D2 Pruning: Maharana, Yadav & Bansal (2024), "D2 Pruning: Message Passing for Balancing Diversity
   and Difficulty in Data Pruning", ICLR 2024 (reference code adymaharana/d2pruning
-  core/data/sampling.py GraphDensitySampler). Forward message passing spreads each example's
-  difficulty to its k-NN neighbours, s'_i = s_i + sum_{j in N(i)} exp(-gamma_f d_ij) s_j; selection is
-  iterative reverse message passing: take i* = argmax s', then every neighbour j of i* loses
-  exp(-gamma_r d_i*j) s'_i* ("weighted"), so its near-duplicates stop looking attractive.
+  core/data/sampling.py GraphDensitySampler). The graph is the *symmetric* k-NN graph: i and j are
+  joined when j is among i's k nearest neighbours or i among j's (the reference symmetrises its
+  kneighbors_graph), so a hub that many examples list as a neighbour receives all their messages.
+  Forward message passing spreads each example's difficulty over that graph,
+  s'_i = s_i + sum_{j ~ i} exp(-gamma_f d_ij) s_j; selection is iterative reverse message passing:
+  take i* = argmax s', then every graph neighbour j of i* loses exp(-gamma_r d_i*j) s'_i*
+  ("weighted"), so its near-duplicates stop looking attractive. Before the graph is built the authors
+  remove the hardest ``hard_cut`` fraction (CCS's mislabel mask; their README uses 0.4), and they can
+  run per class or per stratum (``groups``).
 - k-center greedy: Sener & Savarese (2018), "Active Learning for Convolutional Neural Networks: A
   Core-Set Approach", ICLR 2018: repeatedly add the point farthest from the chosen
   centres, a 2-approximation of the minimax radius.
@@ -16,8 +21,11 @@ Choices where the references are silent:
   distances of raw embeddings). Neighbours exclude the point itself.
 - Negative difficulty scores are shifted so that their minimum is 0 (the reference does this for AUM;
   message passing needs non-negative importance); non-negative scores are used as they are.
-- Neighbours updated in reverse passing are the selected node's own k-NN list, as in the reference.
-  Ties in s' go to a seeded random order.
+- Ties in s' go to a seeded random order. The hard cut removes min(floor(hard_cut * n), n - k)
+  examples so the budget is always met (as ccs.py does); removed examples rank last in ``d2_order``,
+  least hard first, so a budget's subset is a prefix of one order whenever ``groups`` is None.
+- With ``groups``, each group's quota is its stratified share of k (largest remainders,
+  balance.label_quota) and D2 runs inside each group on its own graph.
 - k-center greedy starts from a seeded random point. It is the exact greedy algorithm, computed in
   batches: the distance rows of the current farthest candidates are computed together by one matrix
   product and used while the farthest point stays among them (the choices are identical to the
@@ -29,6 +37,7 @@ Choices where the references are silent:
 from __future__ import annotations
 
 import heapq
+import math
 
 import numpy as np
 import torch
@@ -37,6 +46,7 @@ from prune_core.select._knn import nearest_neighbours, resolve_precision
 from prune_core.select._linalg import centred, squared_distances, squared_norms
 from prune_core.select._validate import (
     as_features,
+    as_labels,
     as_scores,
     check_count,
     empty_indices,
@@ -82,6 +92,58 @@ def _check_graph(graph: tuple[np.ndarray, np.ndarray], n: int) -> tuple[np.ndarr
     return indices.astype(np.int64), distances.astype(np.float64)
 
 
+def symmetric_graph(indices: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The undirected version of a k-NN graph as CSR arrays (indptr [n + 1], neighbours, distances).
+
+    Edge i - j exists when j is in row i or i is in row j; each edge appears once per endpoint.
+    """
+    n, m = indices.shape
+    rows = np.repeat(np.arange(n, dtype=np.int64), m)
+    cols = indices.ravel().astype(np.int64)
+    dist = distances.ravel().astype(np.float64)
+    both_rows, both_cols = np.concatenate([rows, cols]), np.concatenate([cols, rows])
+    _, first = np.unique(both_rows * n + both_cols, return_index=True)  # sorted by row, then column
+    heads = both_rows[first]
+    indptr = np.searchsorted(heads, np.arange(n + 1))
+    return indptr, both_cols[first], np.concatenate([dist, dist])[first]
+
+
+def _message_passing(
+    s: np.ndarray,
+    graph: tuple[np.ndarray, np.ndarray],
+    k: int,
+    *,
+    gamma_forward: float,
+    gamma_reverse: float,
+    graph_mode: str,
+    rank: np.ndarray,
+) -> np.ndarray:
+    """D2's forward then reverse message passing on the symmetric graph: k positions, first pick first."""
+    n = s.shape[0]
+    indptr, neighbours, distances = symmetric_graph(*graph)
+    heads = np.repeat(np.arange(n), np.diff(indptr))
+    messages = np.bincount(heads, weights=np.exp(-gamma_forward * distances) * s[neighbours], minlength=n)
+    density = s + messages if graph_mode == "sum" else s * messages
+    reverse_weights = np.exp(-gamma_reverse * distances)
+
+    heap = list(zip((-density).tolist(), rank.tolist(), range(n)))
+    heapq.heapify(heap)
+    chosen = np.zeros(n, dtype=bool)
+    order = []
+    while len(order) < k:
+        value, _, i = heapq.heappop(heap)
+        if chosen[i] or -value != density[i]:
+            continue  # already taken, or a stale entry from before a neighbour update
+        chosen[i] = True
+        order.append(i)
+        lo, hi = indptr[i], indptr[i + 1]
+        for j, w in zip(neighbours[lo:hi].tolist(), reverse_weights[lo:hi].tolist()):
+            if not chosen[j]:
+                density[j] -= w * density[i]
+                heapq.heappush(heap, (-float(density[j]), int(rank[j]), j))
+    return np.asarray(order, dtype=np.int64)
+
+
 def d2(
     scores: np.ndarray,
     features: np.ndarray | None,
@@ -95,18 +157,26 @@ def d2(
     normalize: bool = True,
     precision: str = "auto",
     graph: tuple[np.ndarray, np.ndarray] | None = None,
+    hard_cut: float = 0.0,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
-    """D2 pruning: k indices by forward then reverse message passing on the k-NN graph, first pick first.
+    """D2 pruning: k indices by forward then reverse message passing on the symmetric k-NN graph.
 
     ``scores`` are difficulties (higher = more important to keep). ``graph`` may be a precomputed
-    ``knn_graph`` result (then ``features`` may be None). graph_mode "sum" adds the neighbour messages
-    to the own score, "product" multiplies them by it (both in the reference code).
+    ``knn_graph`` result over all n rows (then ``features`` may be None; only without a hard cut or
+    groups). graph_mode "sum" adds the neighbour messages to the own score, "product" multiplies them
+    by it (both in the reference code). ``hard_cut`` drops that fraction of the hardest examples
+    first; ``groups`` (labels or strata, one per row) runs D2 inside each group with its share of k.
     """
     s = as_scores(scores, where="d2")
     n = s.shape[0]
     k = check_count(k, n, where="d2")
     if graph_mode not in ("sum", "product"):
         raise ValueError(f"d2: expected graph_mode 'sum' or 'product', found {graph_mode!r}")
+    if not 0.0 <= float(hard_cut) < 1.0:
+        raise ValueError(f"d2: expected the hard-cut fraction in [0, 1), found {hard_cut!r}")
+    if graph is not None and (hard_cut > 0 or groups is not None):
+        raise ValueError("d2: a precomputed graph cannot be combined with a hard cut or groups")
     if k == 0:
         return empty_indices()
     if s.min() < 0:
@@ -117,30 +187,64 @@ def d2(
         x = as_features(features, where="d2")
         if x.shape[0] != n:
             raise ValueError(f"d2: scores has {n} rows but features has {x.shape[0]}")
-        indices, distances = knn_graph(x, n_neighbors, normalize=normalize, precision=precision)
     else:
-        indices, distances = _check_graph(graph, n)
-    distances = distances.astype(np.float64)
-    messages = (np.exp(-gamma_forward * distances) * s[indices]).sum(axis=1)
-    density = s + messages if graph_mode == "sum" else s * messages
-    reverse_weights = np.exp(-gamma_reverse * distances)
-
+        graph = _check_graph(graph, n)
+        x = None
     rank = tie_break_rank(n, seed)
-    heap = list(zip((-density).tolist(), rank.tolist(), range(n)))
-    heapq.heapify(heap)
-    chosen = np.zeros(n, dtype=bool)
-    order = []
-    while len(order) < k:
-        value, _, i = heapq.heappop(heap)
-        if chosen[i] or -value != density[i]:
-            continue  # already taken, or a stale entry from before a neighbour update
-        chosen[i] = True
-        order.append(i)
-        for j, w in zip(indices[i].tolist(), reverse_weights[i].tolist()):
-            if not chosen[j]:
-                density[j] -= w * density[i]
-                heapq.heappush(heap, (-float(density[j]), int(rank[j]), j))
-    return np.asarray(order, dtype=np.int64)
+    n_cut = min(math.floor(float(hard_cut) * n), n - k)
+    pool = np.sort(np.lexsort((rank, -s))[n_cut:])  # the hardest n_cut (ties by rank) leave
+
+    def run(members: np.ndarray, count: int) -> np.ndarray:
+        if count == 0:
+            return empty_indices()
+        local = (
+            graph
+            if graph is not None
+            else knn_graph(x[members], n_neighbors, normalize=normalize, precision=precision)
+        )
+        picked = _message_passing(
+            s[members],
+            local,
+            count,
+            gamma_forward=gamma_forward,
+            gamma_reverse=gamma_reverse,
+            graph_mode=graph_mode,
+            rank=rank[members],
+        )
+        return members[picked]
+
+    if groups is None:
+        return run(pool, k)
+    from prune_core.select.balance import label_quota
+
+    labels = as_labels(groups, n, where="d2")
+    quota = label_quota(labels[pool], k, mode="stratified", seed=seed)
+    per_group = {c: run(pool[labels[pool] == c], q) for c, q in quota.items()}
+    return _interleave(per_group)
+
+
+def _interleave(orders: dict[int, np.ndarray]) -> np.ndarray:
+    """Merge per-group pick orders by fractional position, so every prefix keeps each group's share."""
+    keys = [(np.arange(len(o)) + 0.5) / len(o) for o in orders.values() if len(o)]
+    items = [o for o in orders.values() if len(o)]
+    if not items:
+        return empty_indices()
+    keys_all, items_all = np.concatenate(keys), np.concatenate(items)
+    return items_all[np.lexsort((items_all, keys_all))].astype(np.int64)
+
+
+def d2_order(scores: np.ndarray, features: np.ndarray, *, hard_cut: float = 0.0, seed: int = 0, **params):
+    """The full D2 priority order with a hard cut: the kept pool's D2 order, then the cut examples from
+    least to most hard. Every budget's ``d2(..., k, hard_cut=...)`` subset is a prefix of it."""
+    s = as_scores(scores, where="d2")
+    n = s.shape[0]
+    rank = tie_break_rank(n, seed)
+    n_cut = math.floor(float(hard_cut) * n)
+    by_hardness = np.lexsort((rank, -s))
+    head = (
+        d2(s, features, n - n_cut, hard_cut=hard_cut, seed=seed, **params) if n > n_cut else empty_indices()
+    )
+    return np.concatenate([head, by_hardness[:n_cut][::-1]]).astype(np.int64)
 
 
 def k_center_greedy(
