@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from prune_core.select import cosamp_nnls, distributed_cosamp, nn_omp
+from prune_core.select.pursuit import gradmatch
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +58,42 @@ def test_omp_insertion_order_prefixes_equal_smaller_budgets():
     for k in (1, 3, 6, 9, 20, 40):
         small, _ = nn_omp(atoms, target, k)
         assert set(full[:k]) == set(small), k
+
+
+def basis_dictionary():
+    """d = 6: the six unit vectors (rows 0-5) and six small random atoms (rows 6-11)."""
+    rng = np.random.default_rng(4)
+    return np.vstack([np.eye(6), 0.2 * np.abs(rng.standard_normal((6, 6)))])
+
+
+def test_omp_has_no_support_cap_when_k_exceeds_a_third_of_d():
+    # Target e0 + 2 e1 + 3 e2 + 4 e3 needs 4 atoms > d // 3 = 2. Uncapped NN-OMP (the references) finds
+    # all four with their weights; a d // 3 cap would stop at two (e3, e2) and fill the rest.
+    atoms = basis_dictionary()
+    target = np.array([1.0, 2.0, 3.0, 4.0, 0.0, 0.0])
+    indices, weights = nn_omp(atoms, target, 4)
+    assert indices.tolist() == [3, 2, 1, 0]
+    assert np.allclose(weights, [4.0, 3.0, 2.0, 1.0], atol=1e-6)
+
+
+def test_omp_fills_the_rest_of_the_budget_at_random_like_cords():
+    atoms = basis_dictionary()
+    target = np.array([1.0, 2.0, 3.0, 4.0, 0.0, 0.0])
+    indices, weights = nn_omp(atoms, target, 7, seed=5)
+    rest = np.setdiff1d(np.arange(12), [0, 1, 2, 3])
+    assert indices[4:].tolist() == np.random.default_rng(5).permutation(rest)[:3].tolist()
+    assert np.all(weights[4:] == 0)
+    by_correlation, _ = nn_omp(atoms, target, 7, seed=5, fill="correlation")
+    assert by_correlation[:4].tolist() == indices[:4].tolist()
+
+
+def test_gradmatch_matches_each_class_with_its_share_of_the_budget():
+    # Class 0 = rows 0-5 (unit vectors, summed target (1, ..., 1)); class 1 = rows 6-11. k = 6 -> 3 + 3.
+    atoms = basis_dictionary()
+    labels = np.array([0] * 6 + [1] * 6)
+    kept = gradmatch(atoms, labels, 6, ridge=0.0)
+    assert np.bincount(labels[kept]).tolist() == [3, 3]
+    assert gradmatch(atoms, labels, 6, ridge=0.0, per_class=False).tolist() != kept.tolist()
+    # the per-class pick of class 1 is NN-OMP on its own rows towards their own sum
+    own, _ = nn_omp(atoms[6:], atoms[6:].sum(axis=0), 3, ridge=0.0, order="insertion")
+    assert sorted(kept[labels[kept] == 1].tolist()) == sorted((own + 6).tolist())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from prune_core.select import craig_weights, facility_location, knn_graph
+from prune_core.select.submodular import craig
 from prune_core.select._validate import tie_break_rank
 
 
@@ -50,3 +51,16 @@ def test_craig_weights_count_the_points_each_selected_example_represents():
     assert craig_weights(points, np.array([1, 3])).tolist() == [3, 2]
     assert craig_weights(points, np.array([3, 1])).tolist() == [2, 3]
     assert craig_weights(points, np.arange(5)).tolist() == [1, 1, 1, 1, 1]
+
+
+def test_craig_runs_facility_location_per_class_with_proportional_budgets():
+    # 1-D: class 0 in two tight groups around 0 and 10 (8 points), class 1 two points at 0.05 and 10.05,
+    # inside class 0's groups. One global similarity never spends a pick on class 1 (each class-1
+    # point is covered by its class-0 neighbours); per class, class 1 keeps its share 5 * 2 / 10 = 1,
+    # chosen by facility location on class 1's own similarity.
+    x = np.array([[0.0], [0.1], [0.2], [0.3], [10.0], [10.1], [10.2], [10.3], [0.05], [10.05]])
+    y = np.array([0] * 8 + [1] * 2)
+    kept = craig(x, y, 5)
+    assert np.bincount(y[kept], minlength=2).tolist() == [4, 1]
+    assert sorted(kept[y[kept] == 0].tolist()) == sorted(facility_location(x[:8], 4).tolist())
+    assert np.bincount(y[craig(x, y, 5, per_class=False)], minlength=2).tolist() == [5, 0]

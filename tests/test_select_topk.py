@@ -16,6 +16,7 @@ from prune_core.select import (
     top_k,
     top_quantile,
 )
+from prune_core.select.topk import boundary_tie
 
 
 def test_top_k_returns_highest_scores_highest_first():
@@ -101,3 +102,19 @@ def test_random_subset_is_seeded_and_nested_across_budgets():
     assert len(set(large.tolist())) == 30
     assert random_subset(100, 10, seed=4).tolist() != small.tolist()
     assert random_subset(0, 0).tolist() == []
+
+
+def test_top_k_breaks_ties_by_the_secondary_score_before_the_seed():
+    # counts 2, 1, 1, 1, 0: k = 3 must take two of the three 1s; the secondary score (e.g. 1 - mean
+    # confidence for forgetting) decides: positions 3 (0.9) and 1 (0.5) over 2 (0.1), for every seed.
+    counts = np.array([2.0, 1.0, 1.0, 1.0, 0.0])
+    secondary = np.array([0.0, 0.5, 0.1, 0.9, 1.0])
+    for seed in range(5):
+        assert top_k(counts, 3, seed=seed, secondary=secondary).tolist() == [0, 3, 1]
+
+
+def test_boundary_tie_reports_the_block_the_cut_splits():
+    counts = np.array([2.0, 1.0, 1.0, 1.0, 0.0])
+    assert boundary_tie(counts, 3) == {"block": 3, "kept": 2}
+    assert boundary_tie(counts, 4) == {"block": 0, "kept": 0}
+    assert boundary_tie(counts, 1) == {"block": 0, "kept": 0}

@@ -26,7 +26,14 @@ import numpy as np
 import torch
 
 from prune_core.select._linalg import centred, squared_distances, squared_norms
-from prune_core.select._validate import as_features, check_count, empty_indices, l2_normalize, tie_break_rank
+from prune_core.select._validate import (
+    as_features,
+    as_labels,
+    check_count,
+    empty_indices,
+    l2_normalize,
+    tie_break_rank,
+)
 from prune_core.select.graph import knn_graph
 
 
@@ -131,6 +138,44 @@ def facility_location(
             f"found {indices.shape} and {distances.shape}"
         )
     return _sparse_facility_location(indices.astype(np.int64), distances, k, rank)
+
+
+def craig(
+    features: np.ndarray,
+    labels: np.ndarray | None,
+    k: int,
+    *,
+    per_class: bool = True,
+    seed: int = 0,
+    metric: str = "euclidean",
+    **params,
+) -> np.ndarray:
+    """CRAIG's subset: facility location inside each class (the reference's default), k indices in all.
+
+    baharanm/craig util.py selects per class with a budget proportional to the class size and a
+    similarity matrix of that class only; here each class gets its stratified share of k (largest
+    remainders, balance.label_quota) and the classes' greedy orders are merged by fractional position,
+    so every prefix keeps each class's share within one example. ``per_class=False`` runs one facility
+    location over all examples (one global similarity).
+    """
+    x = as_features(features, where="craig")
+    n = x.shape[0]
+    k = check_count(k, n, where="craig")
+    if not per_class or labels is None or k == 0:
+        return facility_location(x, k, seed=seed, metric=metric, **params)
+    from prune_core.select.balance import label_quota
+
+    y = as_labels(labels, n, where="craig")
+    keys, items = [], []
+    for c, q in label_quota(y, k, mode="stratified", seed=seed).items():
+        if q == 0:
+            continue
+        members = np.flatnonzero(y == c)
+        picked = members[facility_location(x[members], q, seed=seed, metric=metric, **params)]
+        keys.append((np.arange(q) + 0.5) / q)
+        items.append(picked)
+    keys_all, items_all = np.concatenate(keys), np.concatenate(items)
+    return items_all[np.lexsort((items_all, keys_all))].astype(np.int64)
 
 
 def craig_weights(features: np.ndarray, selected: np.ndarray, *, metric: str = "euclidean") -> np.ndarray:

@@ -11,8 +11,11 @@ the median distance.
 
 Choices where the references are silent:
 - NaN scores become the minimum finite score (Du et al.); +-inf are clipped to the finite range.
-- Exact ties in ``top_k`` are broken by a seeded random permutation (seed=0 by default), so the same
-  seed always gives the same subset while no example wins ties merely by its position.
+- Exact ties in ``top_k`` are broken first by an optional documented ``secondary`` score from the same
+  representation (forgetting counts take a handful of values, so a coin would otherwise decide up to
+  two fifths of a subset), then by a seeded random permutation (seed=0 by default), so the same seed
+  always gives the same subset while no example wins ties merely by its position. ``boundary_tie``
+  says whether a budget's cut falls inside a block of equal primary scores and how large it is.
 - ``top_quantile`` lists its result by descending score with the same seeded tie order; budget 0
   returns nothing (Du et al.: "r = 0 returns none").
 - ``moderate_band``: ranks are taken in ascending score with seeded tie order; among two ranks equally
@@ -37,13 +40,40 @@ from prune_core.select._validate import (
 from prune_core.select.budget import BudgetError
 
 
-def top_k(scores: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
-    """Indices of the k highest scores, highest first (exact k; ties in a seeded random order)."""
+def top_k(scores: np.ndarray, k: int, *, seed: int = 0, secondary: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the k highest scores, highest first (exact k).
+
+    Ties go to the higher ``secondary`` score when one is given, then to a seeded random order.
+    """
     s = as_scores(scores, where="top_k")
     k = check_count(k, s.shape[0], where="top_k")
     if k == 0:
         return empty_indices()
-    return order_descending(s, seed)[:k]
+    if secondary is None:
+        return order_descending(s, seed)[:k]
+    tie = as_scores(secondary, where="top_k", name="secondary")
+    if tie.shape != s.shape:
+        raise ValueError(f"top_k: secondary has {tie.shape[0]} entries but scores has {s.shape[0]}")
+    rank = tie_break_rank(s.shape[0], seed)
+    return np.lexsort((rank, -tie, -s))[:k].astype(np.int64)
+
+
+def boundary_tie(scores: np.ndarray, k: int) -> dict[str, int]:
+    """The block of equal scores that a top-k cut splits: its size, and how many of it are kept.
+
+    ``{"block": 0, "kept": 0}`` when the k-th and (k+1)-th highest scores differ (the cut is decided by
+    the score alone); otherwise ``block`` examples share the boundary score and ``kept`` of them are in
+    the subset, chosen by the tie-break.
+    """
+    s = as_scores(scores, where="boundary_tie")
+    k = check_count(k, s.shape[0], where="boundary_tie")
+    if k == 0 or k == s.shape[0]:
+        return {"block": 0, "kept": 0}
+    ordered = np.sort(s)[::-1]
+    if ordered[k - 1] != ordered[k]:
+        return {"block": 0, "kept": 0}
+    value = ordered[k - 1]
+    return {"block": int(np.sum(s == value)), "kept": int(k - np.sum(s > value))}
 
 
 def top_quantile(scores: np.ndarray, budget: float, *, seed: int = 0) -> np.ndarray:
