@@ -12,8 +12,9 @@ name used in method ids (``<selector>@<representation>``):
 | grad      | gradients          | Adam-preconditioned projected gradients (LESS)    | plain (SGD) ones    |
 | grad-sgd  | gradients          | plain projected gradients                         | the same            |
 
-Gradient features over several checkpoints are L2-normalised per checkpoint and combined with the
-checkpoints' mean learning rates as weights (Du et al. 1.4: lr-weighted sum, LESS: lr-weighted cosines).
+Gradient features over several checkpoints are combined as Du et al. (2025) do: each checkpoint's raw
+projected gradient times that checkpoint's raw mean learning rate, summed over checkpoints, and the sum
+L2-normalised (``lr_weighted_sum``). LESS's own score keeps its per-checkpoint cosines (scores.less).
 """
 
 from __future__ import annotations
@@ -53,6 +54,16 @@ REPRESENTATIONS = {
 def l2_normalize(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.where(norms == 0, 1.0, norms)
+
+
+def lr_weighted_sum(per_checkpoint: list[np.ndarray], lrs: list[float]) -> np.ndarray:
+    """Du et al.'s gradient feature: normalise(sum_c lr_c * g_c) with raw gradients and raw learning rates.
+
+    A checkpoint whose gradients are large (early, high loss) or whose learning rate is high weighs
+    more; normalising each checkpoint first would give every checkpoint the same say.
+    """
+    total = sum(float(lr) * np.asarray(g, dtype=np.float64) for lr, g in zip(lrs, per_checkpoint))
+    return l2_normalize(total).astype(np.float32)
 
 
 class Representations:
@@ -212,10 +223,7 @@ class Representations:
         return value
 
     def lr_weighted(self, per_checkpoint: list[np.ndarray]) -> np.ndarray:
-        """Sum over checkpoints of lr-weighted, row-normalised features (weights renormalised to sum 1)."""
-        lrs = np.asarray(self.grad_lrs(), dtype=np.float64)
-        weights = lrs / lrs.sum() if lrs.sum() > 0 else np.full(len(lrs), 1 / len(lrs))
-        return sum(w * l2_normalize(g) for w, g in zip(weights, per_checkpoint)).astype(np.float32)
+        return lr_weighted_sum(per_checkpoint, self.grad_lrs())
 
     def trajectory(self, split: str = "train", kind: str = "sgd") -> np.ndarray:
         """GTP's gradient trajectory: per-checkpoint projected gradients concatenated [n, d * T]."""
