@@ -148,27 +148,36 @@ def train_reference(
     state: TrainState | None = None,
     on_epoch_end: Callable[[EpochEnd, torch.optim.Optimizer], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    max_steps: int | None = None,
 ) -> TrainState:
     """Fine-tune ``model`` in place for ``config.epochs`` epochs (from ``state.epoch`` when resuming).
 
     With ``recorder=None`` this is a plain fine-tune (the benchmark's baseline and the evaluate stage).
+    ``max_steps`` trains for exactly that many optimizer steps instead, repeating epochs over the data
+    as often as needed (the last one cut short); the learning-rate schedule spans those steps.
     """
     config.validate()
     state = state or TrainState()
     optimizer = optimizer or make_optimizer(model, config)
     n = len(encoded)
-    total = steps_per_epoch(n, config.batch_size) * config.epochs
+    per_epoch = steps_per_epoch(n, config.batch_size)
+    if max_steps is not None and int(max_steps) < 1:
+        raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+    total = per_epoch * config.epochs if max_steps is None else int(max_steps)
+    epochs = config.epochs if max_steps is None else math.ceil(total / per_epoch)
     label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long, device=device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     model.to(device)
 
-    for epoch in range(state.epoch, config.epochs):
+    for epoch in range(state.epoch, epochs):
         started = time.perf_counter()
         torch.manual_seed(config.seed * 1000 + epoch)  # dropout of this epoch, independent of history
         model.train()
         order = epoch_order(n, config.seed, epoch)
         lr_sum, loss_sum, steps = 0.0, 0.0, 0
         for start in range(0, n, config.batch_size):
+            if state.step >= total:
+                break  # steps-matched training: the last repeated epoch stops at the step budget
             idx = order[start : start + config.batch_size]
             batch = collate(encoded, idx, device)
             targets = label_tensor[idx]

@@ -28,13 +28,15 @@ from prune_core.evaluate import (
     result_key,
 )
 from prune_core.evaluate.jobs import baseline_subset, selection_hash
-from prune_core.evaluate.summary import grid_table, metric_column, result_rows
+from prune_core.evaluate.schedule import MIN_STEPS, matched_steps
+from prune_core.evaluate.summary import grid_table, metric_column, paired_vs_random, result_rows
 from prune_core.methods.registry import UnknownMethod
 from prune_core.results import Results
 from prune_core.select.balance import label_quota
 from prune_core.select.budget import BudgetError
 from prune_core.store import RunStore
 from prune_core.synthetic import make_synthetic_run
+from prune_core.train import TrainConfig
 
 QUIET = {"show_progress": False, "log": lambda _m: None}
 
@@ -324,3 +326,45 @@ def test_cli_bad_input_fails_with_one_clear_line(run, cli, capsys, args, message
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert run.reload().keys("evaluation/") == []
+
+
+def test_paired_comparison_subtracts_the_random_band_of_the_same_seed():
+    rows = []
+    for seed, (method, band) in enumerate([(0.80, 0.70), (0.75, 0.74), (0.60, 0.65)]):
+        rows.append(
+            {
+                "mode": "finetune",
+                "method": "el2n",
+                "balanced": False,
+                "budget": 0.1,
+                "seed": seed,
+                "acc": method,
+            }
+        )
+        rows.append(
+            {
+                "mode": "finetune",
+                "method": RANDOM_BAND,
+                "balanced": False,
+                "budget": 0.1,
+                "seed": seed,
+                "acc": band,
+            }
+        )
+    rows.append(
+        {"mode": "finetune", "method": RANDOM_BAND, "balanced": True, "budget": 0.1, "seed": 0, "acc": 0.1}
+    )
+    paired = paired_vs_random(pd.DataFrame(rows), "acc")
+    assert len(paired) == 1
+    row = paired.iloc[0]
+    diffs = np.array([0.10, 0.01, -0.05])
+    assert row["pairs"] == 3 and row["wins"] == 2
+    assert row["mean_diff"] == pytest.approx(diffs.mean())
+    assert row["std_diff"] == pytest.approx(diffs.std(ddof=1))
+    assert 0 < row["p_value"] < 1
+
+
+def test_matched_steps_is_the_full_data_run_with_a_floor():
+    config = TrainConfig(epochs=3, batch_size=32)
+    assert matched_steps(2000, config) == 63 * 3
+    assert matched_steps(100, config) == MIN_STEPS  # 4 batches x 3 epochs = 12 < the floor

@@ -130,3 +130,33 @@ def test_full_data_fine_tune_equals_a_plain_fine_tune_with_the_same_seed(tiny_ru
         **QUIET,
     )
     assert again.computed == [] and len(again.cached) == 2
+
+
+def test_steps_matched_fine_tune_gives_a_10_percent_subset_the_full_datas_optimizer_steps(tiny_run):
+    # 300 examples, batch 32, 2 epochs: the full data takes 10 x 2 = 20 steps; the 30-example subset
+    # (1 batch per epoch) repeats its epoch 20 times under the default steps-matched schedule.
+    report = evaluate_run(
+        tiny_run,
+        ["el2n"],
+        [0.1],
+        [0],
+        mode="finetune",
+        variants=["plain"],
+        device="cpu",
+        **QUIET,
+    )
+    steps = report.table.set_index("method")["steps"]
+    assert steps[FULL_DATA] == steps["el2n"] == steps[RANDOM_BAND] == 20
+    epochs = evaluate_run(
+        tiny_run,
+        ["el2n"],
+        [0.1],
+        [0],
+        mode="finetune",
+        variants=["plain"],
+        baselines=False,
+        device="cpu",
+        schedule="epochs",
+        **QUIET,
+    )
+    assert epochs.table.set_index("method")["steps"]["el2n"] == 2  # 1 batch x 2 epochs

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from prune_core.select import craig_weights, facility_location, knn_graph
-from prune_core.select.submodular import craig
 from prune_core.select._validate import tie_break_rank
+from prune_core.select.submodular import craig
 
 
 def plain_greedy(points, k, seed):

@@ -150,3 +150,15 @@ def test_bad_training_config_is_rejected_with_the_value():
         TrainConfig(epochs=0).validate()
     with pytest.raises(ValueError, match="learning rate"):
         TrainConfig(lr=5).validate()
+
+
+def test_max_steps_repeats_epochs_and_stops_at_the_step_budget(tiny_model_dir, tiny):
+    _, encoded = tiny
+    model = fresh_model(tiny_model_dir)
+    calls = []
+    model.register_forward_hook(lambda *_: calls.append(1))
+    config = TrainConfig(epochs=1, batch_size=8, lr=1e-3)
+    per_epoch = int(np.ceil(len(TEXTS) / 8))
+    state = train_reference(model, encoded, LABELS, config, torch.device("cpu"), max_steps=2 * per_epoch + 1)
+    assert state.step == len(calls) == 2 * per_epoch + 1
+    assert state.epoch == 3  # two whole passes and one cut short after its first batch

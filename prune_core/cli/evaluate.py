@@ -37,6 +37,14 @@ def add_evaluate(sub) -> None:
         "pre-trained hidden states (seconds for a whole grid)",
     )
     p.add_argument(
+        "--schedule",
+        choices=["steps", "epochs"],
+        default="steps",
+        help="finetune mode: steps (default) trains every subset for as many optimizer steps as the "
+        "full-data run, repeating epochs over the subset (at least 20 steps); epochs uses the run's "
+        "epoch count, so small subsets get few updates",
+    )
+    p.add_argument(
         "--variants",
         default="plain,balanced",
         help="plain, balanced or both (default): the label-balanced subsets keep each label's share",
@@ -71,7 +79,7 @@ def _items(text: str | None, option: str, convert):
 
 def cmd_evaluate(args) -> int:
     from prune_core.evaluate import ProbeConfig, evaluate_run
-    from prune_core.evaluate.summary import report_frame
+    from prune_core.evaluate.summary import metric_column, paired_text, paired_vs_random, report_frame
     from prune_core.store import RunStore
 
     run = RunStore(args.runs_dir).open(args.run)
@@ -92,6 +100,7 @@ def cmd_evaluate(args) -> int:
             baselines=not args.no_baselines,
             probe=probe,
             device=args.device,
+            schedule=args.schedule,
             show_progress=not args.quiet,
             log=log,
         )
@@ -104,4 +113,8 @@ def cmd_evaluate(args) -> int:
         f"{split} split, mean ± std over seeds"
     )
     print(report_frame(report.table, run.label_names, split).to_string(index=False))
+    paired = paired_vs_random(report.table, metric_column(split, "accuracy"))
+    if not paired.empty:
+        print(f"\npaired with the random band of the same seed, budget and variant ({split} accuracy):")
+        print(paired_text(paired).to_string(index=False))
     return 0

@@ -16,6 +16,7 @@ import pandas as pd
 
 from prune_core.evaluate.finetune import finetune_predictions
 from prune_core.evaluate.probe import ProbeConfig, probe_predictions
+from prune_core.evaluate.schedule import MIN_STEPS, check_schedule, matched_steps
 from prune_core.evaluate.summary import SPLITS
 from prune_core.store import Run, StoreError
 
@@ -85,9 +86,14 @@ class ProbeEvaluation:
 
 
 class FinetuneEvaluation:
-    """Fine-tune mode: the run's model trained afresh on the subset with the run's training config."""
+    """Fine-tune mode: the run's model trained afresh on the subset with the run's training config.
 
-    def __init__(self, run: Run, device: str):
+    ``schedule="steps"`` (default) trains every subset for the full-data run's optimizer steps
+    (``schedule.matched_steps``); ``"epochs"`` for the run's epoch count. ``last_steps`` holds the
+    optimizer steps of the latest ``predict`` (recorded with each result).
+    """
+
+    def __init__(self, run: Run, device: str, schedule: str = "steps"):
         from prune_core.models import choose_device
         from prune_core.pipeline import model_identity
         from prune_core.train import TrainConfig
@@ -106,16 +112,27 @@ class FinetuneEvaluation:
         self.train = run.examples("train")
         self.num_labels = len(run.label_names)
         base = {k: v for k, v in self.train_config.to_dict().items() if k != "seed"}  # the seed is the job's
+        self.schedule = check_schedule(schedule)
+        self.max_steps = matched_steps(len(self.train), self.train_config) if schedule == "steps" else None
         self.settings = {"model": model_identity(self.model), "train": base}
+        if self.max_steps is not None:  # epoch-schedule keys stay as before, so their cached results hold
+            self.settings["schedule"] = {"kind": "steps", "steps": self.max_steps, "floor": MIN_STEPS}
+        self.last_steps: int | None = None
 
     def work(self, size: int) -> int:
-        return size * self.train_config.epochs + sum(len(f) for f in self.frames.values())
+        if self.max_steps is None:
+            trained = size * self.train_config.epochs
+        else:  # whole passes over the subset, then the cut-short last one
+            batch = self.train_config.batch_size
+            passes, rest = divmod(self.max_steps, -(-size // batch))
+            trained = passes * size + min(rest * batch, size)
+        return trained + sum(len(f) for f in self.frames.values())
 
     def predict(
         self, positions: np.ndarray, seed: int, progress: Callable[[int], None]
     ) -> dict[str, np.ndarray]:
         config = replace(self.train_config, seed=seed)
-        return finetune_predictions(
+        predictions, self.last_steps = finetune_predictions(
             self.model,
             self.num_labels,
             config,
@@ -123,4 +140,6 @@ class FinetuneEvaluation:
             self.frames,
             self.device,
             progress=progress,
+            max_steps=self.max_steps,
         )
+        return predictions

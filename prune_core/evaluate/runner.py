@@ -124,12 +124,14 @@ def evaluate_run(
     baselines: bool = True,
     probe: ProbeConfig | None = None,
     device: str = "auto",
+    schedule: str = "steps",
     show_progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> EvaluationReport:
     """Evaluate every job of the request that the run does not hold yet; returns what was done.
 
-    ``methods=None`` means every method the run has selected. Bad input (unknown method, budget outside
+    ``methods=None`` means every method the run has selected. ``schedule`` is the fine-tune length:
+    "steps" (every subset gets the full-data run's optimizer steps, ``schedule.py``) or "epochs". Bad input (unknown method, budget outside
     (0, 1], a run without the stage a mode needs) raises before any training starts.
     """
     if methods is None:
@@ -141,7 +143,9 @@ def evaluate_run(
             )
     jobs = plan_jobs(methods, budgets, seeds, mode, variants=variants, baselines=baselines)
     evaluator = (
-        ProbeEvaluation(run, probe or ProbeConfig()) if mode == "fast" else FinetuneEvaluation(run, device)
+        ProbeEvaluation(run, probe or ProbeConfig())
+        if mode == "fast"
+        else FinetuneEvaluation(run, device, schedule=schedule)
     )
     ensure_selected(run, [job.method for job in jobs], log)
     source = SubsetSource(run)
@@ -213,6 +217,7 @@ def _evaluate_one(
         "label_counts": np.bincount(labels[positions], minlength=num_labels).astype(int).tolist(),
         "metrics": metrics,
         "seconds": round(time.perf_counter() - started, 4),
+        "steps": getattr(evaluator, "last_steps", None),  # optimizer steps (fine-tune mode)
         "device": str(getattr(evaluator, "device", "cpu")),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
