@@ -139,3 +139,63 @@ def test_influence_refuses_zero_damping_logits_and_mismatched_heads():
         last_layer_influence(x, p, y, np.ones((3, 5)), p[:3], y[:3])
     with pytest.raises(ValueError, match="class ids < 2"):
         influence_vectors(x, p, np.full(8, 2))
+
+
+def loo_problem(n=120, h=4, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1.5, (3, h))
+    y = rng.integers(0, 3, n)
+    x = centres[y] + rng.normal(0, 1.0, (n, h))
+    flip = rng.random(n) < 0.1  # some label noise: harmful examples exist
+    y = np.where(flip, (y + 1) % 3, y)
+    yv = rng.integers(0, 3, 60)
+    xv = centres[yv] + rng.normal(0, 1.0, (60, h))
+    return x, y, xv, yv
+
+
+def test_last_layer_influence_ranks_examples_like_exact_leave_one_out_retraining():
+    # The convex ground truth: the L2-regularised head refit without each example. At the refit's own
+    # probabilities with the same lambda as absolute damping, the influence score must order the
+    # examples as exact LOO does (Koh & Liang 2017's approximation, first order in 1/n).
+    from scipy.stats import spearmanr
+
+    from prune_core.scores.loo import fit_head, head_probabilities, loo_validation_change
+
+    x, y, xv, yv = loo_problem()
+    l2 = 1e-2
+    theta = fit_head(x, y, 3, l2)
+    scores = last_layer_influence(
+        x,
+        head_probabilities(theta, x, 3),
+        y,
+        xv,
+        head_probabilities(theta, xv, 3),
+        yv,
+        damping=l2,
+        relative_damping=False,
+    )
+    examples = np.arange(0, 120, 2)
+    truth = loo_validation_change(x, y, xv, yv, 3, l2, examples)
+    assert spearmanr(scores[examples], truth).statistic > 0.95
+    # and the scale: removing example i changes the validation loss by about score_i / n
+    assert np.corrcoef(scores[examples] / 120, truth)[0, 1] > 0.95
+
+
+def test_damping_agreement_reports_a_spearman_per_relative_damping():
+    from prune_core.scores.loo import damping_agreement, fit_head, head_probabilities
+
+    x, y, xv, yv = loo_problem(seed=1)
+    theta = fit_head(x, y, 3, 1e-3)  # stands in for the fine-tuned head's probabilities
+    agreement = damping_agreement(
+        x,
+        head_probabilities(theta, x, 3),
+        y,
+        xv,
+        head_probabilities(theta, xv, 3),
+        yv,
+        (1e-3, 1.0),
+        sample=40,
+    )
+    assert set(agreement) == {1e-3, 1.0}
+    assert all(-1.0 <= rho <= 1.0 for rho in agreement.values())
+    assert agreement[1e-3] > 0.9  # the head's own lambda: influence reproduces LOO
