@@ -340,3 +340,33 @@ def selected_rows(event, positions: np.ndarray) -> np.ndarray:
     indices = np.asarray([i for i in indices if isinstance(i, (int, np.integer))], dtype=np.int64)
     indices = indices[(indices >= 0) & (indices < len(positions))]
     return np.unique(np.asarray(positions, dtype=np.int64)[indices])
+
+
+def tie_note(scores: np.ndarray, k: int) -> str | None:
+    """A sentence when a top-k cut falls inside a block of equal scores (None when the score decides)."""
+    from prune_core.select.topk import boundary_tie
+
+    tie = boundary_tie(np.asarray(scores, dtype=np.float64), int(k))
+    if tie["block"] == 0:
+        return None
+    return (
+        f"The cut falls inside a block of {tie['block']:,} examples with the same score; "
+        f"{tie['kept']:,} of them ({tie['kept'] / max(int(k), 1):.0%} of the subset) are kept by the "
+        "method's tie-break, not by the score itself."
+    )
+
+
+def gradient_checkpoints_used(method: str, info: Mapping, checkpoints: list[dict]) -> int | None:
+    """How many gradient checkpoints a method's numbers come from (None when it uses no gradients).
+
+    GraNd takes the earliest gradient checkpoint and the last-layer methods the final one; every other
+    method on gradient features (grad, grad-sgd) combines all of them.
+    """
+    representation = str(info.get("representation", ""))
+    if representation == "head":
+        return 1
+    if representation not in ("grad", "grad-sgd"):
+        return None
+    if method == "grand":
+        return 1
+    return sum(1 for c in checkpoints if c.get("gradients")) or None

@@ -47,7 +47,9 @@ class RepresentConfig:
     proj_seed: int = 0
     projector: str = "auto"  # dense | sparse | auto (dense when the P x d matrix fits in 512 MB)
     grad_scope: str = "auto"  # trainable | top | head | auto (trainable under LoRA, else top)
-    grad_checkpoints: str = "last"  # all | last | comma-separated epochs, e.g. "1,3"
+    # all | last | comma-separated epochs, e.g. "1,3". Every epoch by default: GTP matches a gradient
+    # trajectory and LESS averages over per-epoch checkpoints (Xia et al. 2024; Deng et al. 2024).
+    grad_checkpoints: str = "all"
     batch_size: int = 64
     grad_batch_size: int = 16
 

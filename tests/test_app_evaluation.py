@@ -159,3 +159,16 @@ def test_a_damaged_evaluation_table_names_the_command_that_rebuilds_it(store):
     at = open_page()
     assert any("evaluation table" in e.value and "damaged" in e.value for e in at.error)
     assert any(f"python -m prune_core evaluate {store.id} --mode fast" in c.value for c in at.code)
+
+
+def test_paired_comparison_with_the_random_band_is_shown_per_method_and_budget(evaluated):
+    at = open_page()
+    shown = next(d.value for d in at.dataframe if "vs random (paired)" in d.value.columns)
+    table = evaluated.read_table("evaluations")
+    column = "test_accuracy"
+    el2n = table.query("mode == 'fast' and method == 'el2n' and not balanced and budget == 0.1")
+    band = table.query(f"mode == 'fast' and method == '{RANDOM_BAND}' and not balanced and budget == 0.1")
+    diffs = el2n.set_index("seed")[column] - band.set_index("seed")[column]
+    row = shown[(shown["series"] == "el2n") & (np.isclose(shown["budget"], 0.1))].iloc[0]
+    assert row["vs random (paired)"].startswith(f"{diffs.mean():+.3f}")
+    assert row["wins"] == f"{int((diffs > 0).sum())}/2"

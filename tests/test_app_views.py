@@ -278,3 +278,25 @@ def test_a_map_selection_exports_the_same_columns_and_manifest_keys_as_a_method_
     assert render(export, "txt").split() == uids
     assert json.loads(render(export, "json")) == uids
     assert sum(export.manifest["label_histogram"].values()) == 3
+
+
+def test_tie_note_names_the_block_a_budget_cut_splits():
+    from app.views import tie_note
+
+    counts = np.array([2.0, 1.0, 1.0, 1.0, 0.0])
+    assert "block of 3 examples" in tie_note(counts, 3) and "2 of them" in tie_note(counts, 3)
+    assert tie_note(counts, 4) is None
+
+
+def test_gradient_checkpoints_used_counts_the_checkpoints_with_gradients():
+    from app.views import gradient_checkpoints_used
+
+    checkpoints = [
+        {"id": "pretrained"},
+        {"id": "epoch-1", "gradients": True},
+        {"id": "epoch-2", "gradients": True},
+    ]
+    assert gradient_checkpoints_used("less", {"representation": "grad"}, checkpoints) == 2
+    assert gradient_checkpoints_used("grand", {"representation": "grad-sgd"}, checkpoints) == 1
+    assert gradient_checkpoints_used("influence", {"representation": "head"}, checkpoints) == 1
+    assert gradient_checkpoints_used("el2n", {"representation": "outputs"}, checkpoints) is None

@@ -17,7 +17,7 @@ from app import loaders, ui
 from app.figures_evaluation import budget_curves, leaderboard_chart
 from app.views import budget_text, default_budget
 from prune_core.evaluate import FULL_DATA, RANDOM_BAND, aggregate, leaderboard, metric_column
-from prune_core.evaluate.summary import METRICS, grid_table, mean_std_text
+from prune_core.evaluate.summary import METRICS, grid_table, mean_std_text, paired_text, paired_vs_random
 from prune_core.paths import runs_dir
 from prune_core.store import CorruptFileError, Run, RunStore
 
@@ -120,6 +120,46 @@ def curves() -> None:
 
 
 curves()
+
+
+def training_length(rows: pd.DataFrame) -> str | None:
+    """How long each subset was fine-tuned, from the recorded optimizer steps (None in fast mode)."""
+    steps = rows["steps"].dropna() if "steps" in rows else pd.Series(dtype=float)
+    if steps.empty:
+        return None
+    full = rows.loc[rows["method"] == FULL_DATA, "steps"].dropna()
+    if steps.nunique() == 1:
+        return (
+            f"Every subset, the full data included, was fine-tuned for {int(steps.iloc[0])} optimizer steps "
+            "(steps-matched: small subsets repeat their epochs)."
+        )
+    detail = f"; the full data took {int(full.iloc[0])}" if len(full) else ""
+    return (
+        f"Optimizer steps per subset range from {int(steps.min())} to {int(steps.max())}{detail} "
+        "(epoch-matched schedule: small subsets get few updates)."
+    )
+
+
+@st.fragment
+def paired() -> None:
+    pairs = paired_vs_random(rows, column)
+    length = training_length(rows)
+    if length:
+        st.caption(length)
+    if pairs.empty:
+        return
+    st.subheader("Against the random band, seed by seed")
+    st.caption(
+        f"Each seed of a method minus the random subset of the same seed, budget and variant ({split} "
+        f"{metric_title}): the same training seed on both sides, so the difference is about the subset. "
+        "Wins = seeds that beat the band; p = two-sided paired t-test (blank below two seeds)."
+    )
+    st.dataframe(
+        paired_text(pairs).drop(columns=["mode"]), hide_index=True, width="stretch", key="evaluation_paired"
+    )
+
+
+paired()
 
 
 @st.fragment

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app import loaders, ui
-from app.views import budget_text, method_label, order_methods
+from app.views import budget_text, gradient_checkpoints_used, method_label, order_methods, tie_note
 from prune_core.export import FORMATS
 
 FORMAT_HELP = {
@@ -65,6 +65,19 @@ st.markdown(
     f"**{method_label(method, methods)}**: {methods[method].get('description', '')}  \n"
     f"*{methods[method].get('citation', '')}*"
 )
+used = gradient_checkpoints_used(method, methods[method], run.manifest.get("checkpoints", []))
+if used:
+    st.caption(
+        f"Gradient features from {used} checkpoint{'s' if used > 1 else ''} of the reference fine-tune."
+    )
+checked = methods[method].get("validation")
+if checked:  # a preset measured against a ground truth (influence: exact leave-one-out retraining)
+    st.caption(f"Checked: {checked.get('text', '')}")
+score_table = loaders.scores(run)
+if budget is not None and not balanced and method in score_table:
+    note = tie_note(score_table[method].to_numpy(), manifest["size"])
+    if note:
+        st.warning(note)
 st.dataframe(pd.DataFrame(export.frame.head(50)), hide_index=True, width="stretch")
 with st.expander("Manifest"):
     st.json({**manifest, "format": fmt, "file": f"{base}.{fmt}"})

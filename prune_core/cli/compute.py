@@ -67,8 +67,9 @@ def add_compute(sub) -> None:
     )
     r.add_argument(
         "--grad-checkpoints",
-        default="last",
-        help="epochs whose checkpoints get gradient features: all, last, or e.g. 1,3",
+        default="all",
+        help="epochs whose checkpoints get gradient features: all (default: LESS averages over "
+        "per-epoch checkpoints and GTP matches a trajectory), last, or e.g. 1,3",
     )
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
