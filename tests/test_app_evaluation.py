@@ -131,7 +131,7 @@ def test_leaderboard_ranks_by_mean_and_shows_each_subsets_label_shares(evaluated
     counts = el2n[[f"count_{n}" for n in names]].sum().to_numpy(dtype=float)
     shares = {t["name"]: decode(t["x"])[rows.index("el2n")] for t in board[1:]}
     np.testing.assert_allclose([shares[n] for n in names], counts / counts.sum())
-    grid = at.dataframe[1].value
+    grid = next(d.value for d in at.dataframe if d.value.index.name == "representation")
     assert "gradients" in grid.index and "relevance" in grid.columns
 
 

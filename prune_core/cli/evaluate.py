@@ -6,6 +6,9 @@ import sys
 
 from prune_core.cli.common import UsageError, add_common
 
+# The accuracy-vs-budget curve of the evaluation page: 5 % to 50 %.
+CURVE_BUDGETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
+
 
 def add_evaluate(sub) -> None:
     p = sub.add_parser(
@@ -26,7 +29,10 @@ def add_evaluate(sub) -> None:
         "methods not selected yet are selected first",
     )
     p.add_argument(
-        "--budgets", default="0.1,0.3", help="comma-separated fractions in (0, 1] (default 0.1,0.3)"
+        "--budgets",
+        default="0.1,0.3",
+        help="comma-separated fractions in (0, 1] (default 0.1,0.3), or 'curve' for the evaluation page's "
+        "accuracy-vs-budget curve: " + ",".join(f"{b:g}" for b in CURVE_BUDGETS),
     )
     p.add_argument("--seeds", default="0", help="comma-separated training seeds, e.g. 0,1,2 (default 0)")
     p.add_argument(
@@ -84,7 +90,11 @@ def cmd_evaluate(args) -> int:
 
     run = RunStore(args.runs_dir).open(args.run)
     methods = _items(args.methods, "--methods", str)
-    budgets = _items(args.budgets, "--budgets", float)
+    budgets = (
+        list(CURVE_BUDGETS)
+        if (args.budgets or "").strip() == "curve"
+        else _items(args.budgets, "--budgets", float)
+    )
     seeds = _items(args.seeds, "--seeds", int)
     variants = _items(args.variants, "--variants", str)
     probe = ProbeConfig(C=args.probe_c, pooling=args.probe_pooling)
