@@ -126,12 +126,22 @@ class MethodRunner:
         if scores.shape != (self.reps.n,):
             raise ValueError(f"method {method.id} returned {scores.shape} scores for {self.reps.n} examples")
         seed = method.params.get("seed", 0)
-        order = top_k(scores, self.reps.n, seed=seed)
+        secondary = (
+            None
+            if method.tie_break is None
+            else nan_to_min(np.asarray(method.tie_break(self.reps, method.params), dtype=np.float64))
+        )
+        order = top_k(scores, self.reps.n, seed=seed, secondary=secondary)
         plain = None
         if self.rule == "quantile":  # Du et al.: keep every score >= quantile(1 - r); may exceed k on ties
             plain = [order[np.isin(order, top_quantile(scores, b, seed=seed))] for b in self.budgets]
         per_label = {
-            c: pos[top_k(scores[pos], len(pos), seed=seed)] for c, pos in self._label_positions().items()
+            c: pos[
+                top_k(
+                    scores[pos], len(pos), seed=seed, secondary=None if secondary is None else secondary[pos]
+                )
+            ]
+            for c, pos in self._label_positions().items()
         }
         return self._result(method, scores, order, per_label, plain)
 
