@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from prune_core.methods.representations import Representations
+from prune_core.methods.inputs import Representations
 from prune_core.scores.loo import damping_agreement
 from prune_core.store import RunStore
 

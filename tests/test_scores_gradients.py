@@ -166,7 +166,7 @@ def test_gradient_scores_accept_a_stacked_checkpoint_array_and_memory_maps(tmp_p
 def test_gradient_representation_sums_raw_lr_weighted_gradients_then_normalises():
     # Two checkpoints: g1 = (3, 0) at lr 2, g2 = (0, 1) at lr 1. Du et al.: 2 (3, 0) + 1 (0, 1) = (6, 1),
     # normalised (0.986, 0.164). Normalising each checkpoint first would give (2/3, 1/3) -> (0.894, 0.447).
-    from prune_core.methods.representations import lr_weighted_sum
+    from prune_core.methods.inputs import lr_weighted_sum
 
     out = lr_weighted_sum([np.array([[3.0, 0.0]]), np.array([[0.0, 1.0]])], [2.0, 1.0])
     np.testing.assert_allclose(out[0], np.array([6.0, 1.0]) / np.sqrt(37.0), rtol=1e-6)
