@@ -44,7 +44,7 @@ def expected_arrays(
 ) -> dict[str, tuple]:
     """Every array a 2-epoch compute must leave behind, with its shape and dtype."""
     found = {}
-    for name in ("p_gold", "loss", "margin", "correct"):
+    for name in ("p_gold", "loss", "margin", "prob_margin", "correct"):
         found[f"dynamics/train/{name}"] = ((n_train, 2), "uint8" if name == "correct" else "float32")
     for split, n in (("train", n_train), ("validation", n_val)):
         for ckpt in ("pretrained", "epoch-1", "epoch-2"):
@@ -53,9 +53,11 @@ def expected_arrays(
             found[f"hidden/{split}/{ckpt}/cls"] = ((n, hidden), "float16")
             found[f"hidden/{split}/{ckpt}/mean"] = ((n, hidden), "float16")
             found[f"head_input/{split}/{ckpt}"] = ((n, hidden), "float16")
-        found[f"grads/{split}/epoch-2/sgd"] = ((n, dim), "float16")
-        found[f"grad_norms/{split}/epoch-2"] = ((n,), "float32")
-    found["grads/train/epoch-2/adam"] = ((n_train, dim), "float16")
+        for ckpt in ("epoch-1", "epoch-2"):  # gradients at every epoch by default
+            found[f"grads/{split}/{ckpt}/sgd"] = ((n, dim), "float16")
+            found[f"grad_norms/{split}/{ckpt}"] = ((n,), "float32")
+    for ckpt in ("epoch-1", "epoch-2"):
+        found[f"grads/train/{ckpt}/adam"] = ((n_train, dim), "float16")
     if n_test:  # the pre-trained model also sees the test split (for the fast evaluation probe)
         found["outputs/test/pretrained/logits"] = ((n_test, classes), "float32")
         found["outputs/test/pretrained/loss"] = ((n_test,), "float32")
