@@ -133,7 +133,7 @@ def main() -> None:
         }
         rounds.append((reference, jobs))
     reference = statistics.median(r for r, _ in rounds)
-    recorded = run.stage("train").get("seconds")
+    recorded = run.stage_record("train").seconds
     print(
         f"reference fine-tune (train_reference, all {n} examples), median of {len(rounds)} rounds: {reference:.1f} s "
         f"(rounds: {', '.join(f'{r:.1f}' for r, _ in rounds)})"

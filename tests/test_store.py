@@ -25,7 +25,7 @@ def test_array_round_trip_records_shape_dtype_and_checksum(run):
         "hidden/train/epoch-1/cls", array, stage="represent:epoch-1", dtype="float16", meta={"split": "train"}
     )
     info = run.reload().file_info("hidden/train/epoch-1/cls")
-    assert info["shape"] == [3, 4] and info["dtype"] == "float16" and len(info["sha256"]) == 64
+    assert info.shape == [3, 4] and info.dtype == "float16" and len(info.sha256) == 64
     loaded = run.read_array("hidden/train/epoch-1/cls")
     assert isinstance(loaded, np.memmap)
     np.testing.assert_array_equal(loaded, array.astype(np.float16))
@@ -34,7 +34,7 @@ def test_array_round_trip_records_shape_dtype_and_checksum(run):
 
 def test_truncated_array_is_detected_and_blamed_on_its_stage(run):
     run.write_array("grads/train/epoch-1/sgd", np.ones((50, 8), np.float32), stage="represent:epoch-1")
-    path = run.path / run.file_info("grads/train/epoch-1/sgd")["path"]
+    path = run.path / run.file_info("grads/train/epoch-1/sgd").path
     path.write_bytes(path.read_bytes()[:-40])
     with pytest.raises(CorruptFileError, match="truncated") as err:
         run.read_array("grads/train/epoch-1/sgd")
@@ -44,7 +44,7 @@ def test_truncated_array_is_detected_and_blamed_on_its_stage(run):
 def test_altered_array_of_same_size_fails_the_checksum(tmp_path):
     run = RunStore(tmp_path).create("r", {})
     run.write_array("a", np.zeros(100, np.float32), stage="s")
-    path = run.path / run.file_info("a")["path"]
+    path = run.path / run.file_info("a").path
     raw = bytearray(path.read_bytes())
     raw[-1] ^= 0xFF
     path.write_bytes(bytes(raw))
@@ -61,7 +61,7 @@ def test_stage_is_done_only_with_same_params_and_intact_files(run):
     run.finish_stage("train", 1.5)
     assert run.stage_is_done("train", {"epochs": 2})
     assert not run.stage_is_done("train", {"epochs": 3})
-    (run.path / run.file_info("dynamics/train/p_gold")["path"]).unlink()
+    (run.path / run.file_info("dynamics/train/p_gold").path).unlink()
     assert not run.stage_is_done("train", {"epochs": 2})
 
 
