@@ -113,7 +113,7 @@ def compute_maps(
                 meta={"representation": name, "metric": metric_for(name), **params.to_dict()},
             )
         if stage.error:
-            report[name] = f"failed: {stage.error.split(': ', 1)[-1]}"
+            report[name] = f"failed: {stage.exception}"
             log(f"[{stage.name}] failed: {stage.error}")
             continue
         report[name] = "done"

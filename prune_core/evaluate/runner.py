@@ -276,7 +276,7 @@ def refresh_table(run: Run, log: Callable[[str], None] = print) -> pd.DataFrame:
 
 def evaluations(run: Run) -> pd.DataFrame:
     """The run's ``evaluations`` table (empty, with no columns, when nothing was evaluated)."""
-    return run.read_table(TABLE) if run.has(TABLE) else pd.DataFrame()
+    return Results(run).evaluations()
 
 
 def _rows_of(table: pd.DataFrame, jobs: list[EvalJob]) -> pd.DataFrame:

@@ -104,7 +104,7 @@ def select_methods(
             save_result(run, runner.run(method), stage.name, rule, balance_mode)
         if stage.error:
             report[method.id] = {"status": "failed", "error": stage.error}
-            log(f"[{stage.name}] failed: {stage.error.split(': ', 1)[-1]}")
+            log(f"[{stage.name}] failed: {stage.exception}")
             continue
         report[method.id] = {"status": "done", "seconds": round(stage.seconds, 3)}
         log(f"[{stage.name}] done in {stage.seconds:.1f}s")

@@ -56,7 +56,8 @@ class Stage:
             raise ValueError(f"stage errors must be one of {ERROR_POLICIES}, got {errors!r}")
         self.run, self.name, self.params = run, name, params or {}
         self.errors, self.keep = errors, keep
-        self.error: str | None = None
+        self.error: str | None = None  # "<type>: <message>" of a failure, as recorded on the stage
+        self.exception: BaseException | None = None
         self.seconds: float | None = None
         self._report: dict[str, Any] = {}
         self._started: float | None = None
@@ -85,7 +86,7 @@ class Stage:
         if stale:
             run.forget_files(stale)
         run.begin_stage(self.name, self.params)
-        self.error, self._report = None, {}
+        self.error, self.exception, self._report = None, None, {}
         self._started = time.perf_counter()
         return self
 
@@ -94,6 +95,6 @@ class Stage:
         if error is None:
             self.run.finish_stage(self.name, self.seconds, **self._report)
             return False
-        self.error = f"{kind.__name__}: {error}"
+        self.error, self.exception = f"{kind.__name__}: {error}", error
         self.run.fail_stage(self.name, self.error)
         return self.errors == "record" and isinstance(error, Exception)
