@@ -186,7 +186,7 @@ def export(run: Run, method: str, budget: float | None, balanced: bool, ranking:
 
 
 # ---------------------------------------------------------------------------------------------- maps
-@st.cache_resource(max_entries=ENTRIES, show_spinner="Loading the map...")
+@st.cache_resource(max_entries=ENTRIES, show_spinner=False)
 def _map(root: str, run_id: str, checksum: str, source: MapSource) -> np.ndarray:
     coords = np.asarray(Results(_open(root, run_id)).map_coords(source), dtype=np.float32)
     return _frozen(coords if source.kind == "cached" else pca_2d(coords))
