@@ -131,7 +131,7 @@ def main() -> None:
             device=str(device),
         )
         whole = timed(lambda: Compute(config, RunStore(tmp), show_progress=False, log=lambda _m: None).run())
-        stages = RunStore(tmp).runs()[0].manifest["stages"]
+        stages = RunStore(tmp).runs()[0].stages()
 
     def plain_finetune():
         # What a plain fine-tuning job does end to end: read the data, load the model, tokenise, train.
@@ -184,7 +184,7 @@ def main() -> None:
     print(f"{'measure':<{width}}  {'value':>12}  {'ratio':>16}  target")
     for name, value, ratio, target in rows:
         print(f"{name:<{width}}  {value:>12}  {ratio:>16}  {target}")
-    print("\ncompute stages (s): " + ", ".join(f"{k} {v.get('seconds', 0):.1f}" for k, v in stages.items()))
+    print("\ncompute stages (s): " + ", ".join(f"{k} {v.seconds or 0:.1f}" for k, v in stages.items()))
 
 
 if __name__ == "__main__":
