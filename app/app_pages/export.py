@@ -65,7 +65,7 @@ st.markdown(
     f"**{method_label(method, methods)}**: {methods[method].get('description', '')}  \n"
     f"*{methods[method].get('citation', '')}*"
 )
-used = gradient_checkpoints_used(method, methods[method], run.manifest.get("checkpoints", []))
+used = gradient_checkpoints_used(method, methods[method], [c.to_dict() for c in run.checkpoints])
 if used:
     st.caption(
         f"Gradient features from {used} checkpoint{'s' if used > 1 else ''} of the reference fine-tune."

@@ -251,7 +251,7 @@ class Representations:
         Runs recorded before this quantity existed still answer for two labels, where the largest other
         probability is 1 - p(gold) exactly; with more labels they must be recomputed.
         """
-        if self.run.has("dynamics/train/prob_margin"):
+        if self.run.has(keys.dynamics("prob_margin")):
             return self.dynamics("prob_margin")
         if self.num_labels == 2:
             return 2.0 * self.dynamics("p_gold") - 1.0

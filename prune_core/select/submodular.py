@@ -153,9 +153,9 @@ def craig(
     """CRAIG's subset: facility location inside each class (the reference's default), k indices in all.
 
     baharanm/craig util.py selects per class with a budget proportional to the class size and a
-    similarity matrix of that class only; here each class gets its stratified share of k (largest
-    remainders, balance.label_quota) and the classes' greedy orders are merged by fractional position,
-    so every prefix keeps each class's share within one example. ``per_class=False`` runs one facility
+    similarity matrix of that class only; here each class's whole greedy order is merged with the others'
+    by fractional position and the first k are kept, so each class gets its share of k within one
+    example and a smaller budget's subset is a prefix of a larger one's (greedy orders are nested). ``per_class=False`` runs one facility
     location over all examples (one global similarity).
     """
     x = as_features(features, where="craig")
@@ -163,19 +163,16 @@ def craig(
     k = check_count(k, n, where="craig")
     if not per_class or labels is None or k == 0:
         return facility_location(x, k, seed=seed, metric=metric, **params)
-    from prune_core.select.balance import label_quota
 
     y = as_labels(labels, n, where="craig")
     keys, items = [], []
-    for c, q in label_quota(y, k, mode="stratified", seed=seed).items():
-        if q == 0:
-            continue
+    for c in np.unique(y):
         members = np.flatnonzero(y == c)
-        picked = members[facility_location(x[members], q, seed=seed, metric=metric, **params)]
-        keys.append((np.arange(q) + 0.5) / q)
+        picked = members[facility_location(x[members], len(members), seed=seed, metric=metric, **params)]
+        keys.append((np.arange(len(members)) + 0.5) / len(members))
         items.append(picked)
     keys_all, items_all = np.concatenate(keys), np.concatenate(items)
-    return items_all[np.lexsort((items_all, keys_all))].astype(np.int64)
+    return items_all[np.lexsort((items_all, keys_all))][:k].astype(np.int64)
 
 
 def craig_weights(features: np.ndarray, selected: np.ndarray, *, metric: str = "euclidean") -> np.ndarray:
