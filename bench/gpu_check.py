@@ -35,12 +35,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated")  # peft, harmless
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

@@ -91,3 +91,28 @@ def test_main_exits_1_and_names_the_failed_check(monkeypatch, capsys):
     assert gpu_check.main(["--smoke"]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "1 check(s) failed: grad top" in out
+
+
+def test_the_check_needs_no_dashboard_packages():
+    """The GPU machine has torch, transformers, peft, numpy, scipy, scikit-learn, pandas and pyarrow only."""
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('gpu_check', {str(SCRIPT)!r})\n"
+        "module = importlib.util.module_from_spec(spec); sys.modules['gpu_check'] = module\n"
+        "spec.loader.exec_module(module)\n"
+        "import prune_core.methods.cache\n"
+        "extra = {m.split('.')[0] for m in sys.modules} & {'streamlit', 'umap', 'plotly', 'datasets'}\n"
+        "assert not extra, extra\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_gpu_install_takes_the_same_pins_on_a_cuda_runtime_image():
+    assert "-r requirements.txt" in (REPO_ROOT / "requirements-gpu.txt").read_text().splitlines()
+    docker = (REPO_ROOT / "Dockerfile.gpu").read_text()
+    base = next(line for line in docker.splitlines() if line.startswith("FROM "))
+    assert base.startswith("FROM nvidia/cuda:") and "-runtime-" in base
+    assert "pip install -r requirements-gpu.txt" in docker and "torch.version.cuda" in docker
+    assert "COPY bench ./bench" in docker  # the image can run bench/gpu_check.py
