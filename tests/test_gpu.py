@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from prune_core.cli import main
-from prune_core.models import apply_lora, choose_device, native_bf16, resolve_precision
+from prune_core.models import ModelError, apply_lora, choose_device, native_bf16, resolve_precision
 from prune_core.represent.features import forward_features, gradient_features
 from prune_core.represent.gradients import PerExampleGradients, gradient_parameter_names
 from prune_core.represent.projection import ProjectionSpec, Projector, make_projector
@@ -111,7 +111,7 @@ def test_the_device_names_and_bf16_answer_match_the_real_gpus():
         native = torch.cuda.get_device_capability(index) >= (8, 0)
         assert native_bf16(device) is native
         assert resolve_precision("auto", device) == ("bf16" if native else "fp32")
-    with pytest.raises(Exception, match=f"has {count} CUDA device"):
+    with pytest.raises(ModelError, match=f"has {count} CUDA device"):
         choose_device(f"cuda:{count}")
 
 
