@@ -430,14 +430,14 @@ def whole_compute(
         "<= 1.5 x" if gpu else "",
         ratio <= 1.5 if gpu else None,
     )
-    stages = ", ".join(f"{k} {v.get('seconds', 0):.1f}" for k, v in run.reload().manifest["stages"].items())
+    stages = ", ".join(f"{k} {v.seconds or 0:.1f}" for k, v in run.reload().stages().items())
     table.add("compute stages (s)", stages)
     sizes_note = next((m.split(": ", 1)[1] for m in messages if "batch sizes" in m), "?")
     table.add("representation batch sizes", sizes_note)
     if peak is not None:
         total = torch.cuda.get_device_properties(device).total_memory / 2**30
         table.add("peak GPU memory of compute", f"{peak:.2f} GiB of {total:.0f} GiB")
-    done = all(s.get("status") == "done" for s in run.manifest["stages"].values())
+    done = all(s.status == "done" for s in run.stages().values())
     table.add("every compute stage done", "yes" if done else "no", "all done", done)
     return run.id
 

@@ -16,8 +16,8 @@ import torch
 from prune_core import models
 from prune_core.cli import main
 from prune_core.data import DatasetSpec, load_dataset
-from prune_core.evaluate.jobs import EvalJob, result_key
 from prune_core.evaluate.modes import FinetuneEvaluation
+from prune_core.evaluate.plan import EvalJob, result_key
 from prune_core.models import ModelError, choose_device, native_bf16, resolve_precision
 from prune_core.pipeline import Compute, ComputeConfig, run_id_for
 from prune_core.represent.projection import ProjectionSpec, Projector
@@ -163,7 +163,7 @@ def test_training_follows_the_run_precision_and_every_stored_pass_is_fp32(
     capsys.readouterr()
     run = RunStore(tmp_path).runs()[0]
     assert run.config["precision"] == "bf16" and run.config["device"] == "cpu"
-    assert run.manifest["execution"] == {"device": "cpu", "precision": "bf16"}
+    assert run.manifest.extra["execution"] == {"device": "cpu", "precision": "bf16"}
     training = [s for s in seen if s[0]]
     representing = [s for s in seen if not s[0]]
     assert training and all(enabled and dtype == torch.bfloat16 for _, enabled, dtype in training)
@@ -256,14 +256,14 @@ def test_out_of_memory_names_the_flags_and_a_smaller_batch_resumes_the_same_run(
     assert "out of memory on cpu in represent:epoch-2" in err and "--grad-batch-size 64" in err
     assert "Traceback" not in err
     run = RunStore(tmp_path).runs()[0]
-    trained = run.manifest["stages"]["train"]["finished"]
+    trained = run.stage_record("train").finished
     assert run.stage_status("represent:epoch-2") == "failed"
 
     monkeypatch.setattr(pipeline, "gradient_features", real)
     assert main(small_args(sst2_dir, tmp_path, tiny_model_dir, "--grad-batch-size", "4")) == 0
     again = RunStore(tmp_path).runs()
     assert [r.id for r in again] == [run.id]  # batch sizes are not part of the run id
-    assert again[0].manifest["stages"]["train"]["finished"] == trained  # training was kept
+    assert again[0].stage_record("train").finished == trained  # training was kept
     assert again[0].stage_status("represent:epoch-2") == "done"
 
 
