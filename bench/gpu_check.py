@@ -445,7 +445,7 @@ def whole_compute(
 CPU_OPEN = """
 import sys
 import numpy as np
-from prune_core.methods.cache import select_methods
+from prune_core.methods.select_stage import select_methods
 from prune_core.store import RunStore
 run = RunStore(sys.argv[1]).open(sys.argv[2])
 arrays = run.arrays()

@@ -100,7 +100,7 @@ def test_the_check_needs_no_dashboard_packages():
         f"spec = importlib.util.spec_from_file_location('gpu_check', {str(SCRIPT)!r})\n"
         "module = importlib.util.module_from_spec(spec); sys.modules['gpu_check'] = module\n"
         "spec.loader.exec_module(module)\n"
-        "import prune_core.methods.cache\n"
+        "import prune_core.methods.select_stage\n"
         "extra = {m.split('.')[0] for m in sys.modules} & {'streamlit', 'umap', 'plotly', 'datasets'}\n"
         "assert not extra, extra\n"
     )
