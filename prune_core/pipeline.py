@@ -34,7 +34,7 @@ from prune_core.represent.gradients import gradient_parameter_names
 from prune_core.represent.projection import make_projector
 from prune_core.represent.sizing import BatchSizes, model_shape, resolve_batch_sizes
 from prune_core.reproducibility import deterministic
-from prune_core.store import MANIFEST, CheckpointInfo, DatasetInfo, Run, RunStore, keys, stable_hash
+from prune_core.store import CheckpointInfo, DatasetInfo, Run, RunStore, keys, stable_hash
 from prune_core.tokenize import encode
 from prune_core.train import DynamicsRecorder, TrainConfig, TrainState, make_optimizer, train_reference
 
@@ -201,7 +201,7 @@ class Compute:
         for device in DEVICE_KINDS:
             for precision in RESOLVED_PRECISIONS:
                 other = run_id_for(self.config, self.dataset, device=device, precision=precision)
-                if other != run_id and (self.store.root / other / MANIFEST).exists():
+                if other != run_id and self.store.has(other):
                     self.log(
                         f"note: run {other} holds this config computed on {device} in {precision}; "
                         f"{self.device.type} in {self.precision} is a separate run, {run_id} "
