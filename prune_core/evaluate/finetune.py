@@ -5,10 +5,6 @@ This is the question every reviewer of Du et al. (2025) asked of a pruning metho
 seeded by the evaluation seed, and trains with the run's own training config (epochs, learning-rate
 schedule, batch size, LoRA) through ``train_reference`` — the exact loop of the reference fine-tune, so
 the full data with seed s reproduces a plain fine-tune with seed s.
-
-Schedules (``schedule.py``): "steps" (the default) trains every subset for as many optimizer steps as
-the full-data run, repeating epochs over the subset; "epochs" trains for the run's epoch count, which
-gives a 10 % subset a tenth of the updates (about 20 on a 2 000-example run) and a one-class model.
 """
 
 from __future__ import annotations
@@ -42,14 +38,16 @@ def finetune_predictions(
     device: torch.device,
     *,
     progress: Callable[[int], None] | None = None,
+    precision: str = "auto",
     max_steps: int | None = None,
 ) -> tuple[dict[str, np.ndarray], int]:
     """Fine-tune a fresh ``model_name`` classifier on ``train`` and predict the labels of each frame.
 
-    ``config.seed`` seeds the new head, the data order and dropout; ``max_steps`` (steps-matched
-    schedule) replaces the epoch count by a number of optimizer steps. Returns the int64 predictions per
-    split and the optimizer steps taken; ``progress`` is called with the number of examples trained or
-    predicted.
+    ``config.seed`` seeds the new head, the data order and dropout; ``max_steps`` (steps-matched schedule)
+    replaces the epoch count by a number of optimizer steps. Returns int64 predictions per split and the
+    optimizer steps taken;
+    ``progress`` is called with the number of examples trained or predicted. ``precision`` is the
+    training precision (``models.resolve_precision``); predictions are computed in fp32.
     """
     if len(train) == 0:
         raise ValueError(
@@ -73,6 +71,7 @@ def finetune_predictions(
         config,
         device,
         progress=progress,
+        precision=precision,
         max_steps=max_steps,
     )
     predictions = {}

@@ -93,8 +93,8 @@ class FinetuneEvaluation:
     optimizer steps of the latest ``predict`` (recorded with each result).
     """
 
-    def __init__(self, run: Run, device: str, schedule: str = "steps"):
-        from prune_core.models import choose_device
+    def __init__(self, run: Run, device: str, precision: str = "auto", schedule: str = "steps"):
+        from prune_core.models import choose_device, resolve_precision
         from prune_core.pipeline import model_identity
         from prune_core.train import TrainConfig
 
@@ -108,13 +108,20 @@ class FinetuneEvaluation:
         self.train_config = TrainConfig(**config["train"])
         self.model = config["model"]
         self.device = choose_device(device)
+        self.precision = resolve_precision(precision, self.device)
         self.frames = _eval_splits(run)
         self.train = run.examples("train")
         self.num_labels = len(run.label_names)
         base = {k: v for k, v in self.train_config.to_dict().items() if k != "seed"}  # the seed is the job's
+        # A result trained on another device kind or in another precision is another result (never reused).
+        self.settings = {
+            "model": model_identity(self.model),
+            "train": base,
+            "device": self.device.type,
+            "precision": self.precision,
+        }
         self.schedule = check_schedule(schedule)
         self.max_steps = matched_steps(len(self.train), self.train_config) if schedule == "steps" else None
-        self.settings = {"model": model_identity(self.model), "train": base}
         if self.max_steps is not None:  # epoch-schedule keys stay as before, so their cached results hold
             self.settings["schedule"] = {"kind": "steps", "steps": self.max_steps, "floor": MIN_STEPS}
         self.last_steps: int | None = None
@@ -131,15 +138,19 @@ class FinetuneEvaluation:
     def predict(
         self, positions: np.ndarray, seed: int, progress: Callable[[int], None]
     ) -> dict[str, np.ndarray]:
+        from prune_core.reproducibility import deterministic
+
         config = replace(self.train_config, seed=seed)
-        predictions, self.last_steps = finetune_predictions(
-            self.model,
-            self.num_labels,
-            config,
-            self.train.iloc[positions],
-            self.frames,
-            self.device,
-            progress=progress,
-            max_steps=self.max_steps,
-        )
+        with deterministic(self.device):
+            predictions, self.last_steps = finetune_predictions(
+                self.model,
+                self.num_labels,
+                config,
+                self.train.iloc[positions],
+                self.frames,
+                self.device,
+                progress=progress,
+                precision=self.precision,
+                max_steps=self.max_steps,
+            )
         return predictions

@@ -130,6 +130,7 @@ def evaluate_run(
     probe: ProbeConfig | None = None,
     device: str = "auto",
     schedule: str = "steps",
+    precision: str = "auto",
     show_progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> EvaluationReport:
@@ -150,7 +151,7 @@ def evaluate_run(
     evaluator = (
         ProbeEvaluation(run, probe or ProbeConfig())
         if mode == "fast"
-        else FinetuneEvaluation(run, device, schedule=schedule)
+        else FinetuneEvaluation(run, device, precision, schedule=schedule)
     )
     ensure_selected(run, [job.method for job in jobs], log)
     source = SubsetSource(run)
