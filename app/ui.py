@@ -16,11 +16,18 @@ import streamlit as st
 from app import needs as page_needs
 from app import state
 from app.views import budget_text, default_budget, method_label
-from prune_core.export import Export, render
+from prune_core.export import EXTENSIONS, Export, file_manifest, render
 from prune_core.results import MissingSelection
 from prune_core.store import CorruptFileError, Run, StoreError
 
-MIME = {"csv": "text/csv", "json": "application/json", "txt": "text/plain", "jsonl": "application/jsonl"}
+MIME = {
+    "csv": "text/csv",
+    "json": "application/json",
+    "txt": "text/plain",
+    "jsonl": "application/jsonl",
+    "parquet": "application/vnd.apache.parquet",
+    "datasets": "text/x-python",
+}
 
 
 def page(title: str, needs: tuple[str, ...] = (), caption: str = "") -> Run:
@@ -98,12 +105,12 @@ def method_picker(
 
 def export_downloads(export: Export, fmt: str, base_name: str, *, key: str) -> None:
     """Download buttons for the file and its manifest: the same two files ``prune_core export`` writes."""
-    file_name = f"{base_name}.{fmt}"
-    manifest = {**export.manifest, "format": fmt, "file": file_name}
+    file_name = f"{base_name}{EXTENSIONS[fmt]}"
+    manifest = file_manifest(export, fmt, file_name)
     left, right = st.columns(2)
     left.download_button(
         f"Download {file_name} ({len(export.frame):,} uids)",
-        data=lambda: render(export, fmt),
+        data=lambda: render(export, fmt, file_name),
         file_name=file_name,
         mime=MIME.get(fmt, "text/plain"),
         key=f"{key}-file",
@@ -112,9 +119,9 @@ def export_downloads(export: Export, fmt: str, base_name: str, *, key: str) -> N
         icon=":material/download:",
     )
     right.download_button(
-        f"Download {base_name}.manifest.json",
+        f"Download {file_name}.manifest.json",
         data=json.dumps(manifest, indent=1),
-        file_name=f"{base_name}.manifest.json",
+        file_name=f"{file_name}.manifest.json",
         mime="application/json",
         key=f"{key}-manifest",
         on_click="ignore",

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from prune_core import __version__
-from prune_core.export import Export
+from prune_core.export import Export, dataset_columns
 
 # Rows of the correlation and overlap heatmaps: representation family first (Du et al.'s first axis),
 # then the nominal objective (their second), so same-representation blocks sit together.
@@ -181,6 +181,7 @@ def selection_export(
     run_id: str,
     fingerprint: str | None,
     source: Mapping[str, object],
+    dataset_spec: Mapping[str, object] | None = None,
 ) -> Export:
     """An export of arbitrary selected rows in the shape ``prune_core.export.build_export`` gives a method.
 
@@ -218,6 +219,7 @@ def selection_export(
         "label_histogram": histogram,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "prunescope": __version__,
+        "dataset_columns": dataset_columns(dict(dataset_spec or {})),
     }
     return Export(frame, manifest)
 

@@ -275,6 +275,6 @@ def test_a_map_selection_exports_the_same_columns_and_manifest_keys_as_a_method_
     assert export.manifest["method"] == "manual-selection" and export.manifest["size"] == 3
     assert export.manifest["parameters"]["map"] == "maps/hs/pca"
     uids = results.train["uid"].to_numpy()[rows].tolist()
-    assert render(export, "txt").split() == uids
+    assert render(export, "txt").decode().split() == uids
     assert json.loads(render(export, "json")) == uids
     assert sum(export.manifest["label_histogram"].values()) == 3

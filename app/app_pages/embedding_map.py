@@ -124,6 +124,7 @@ def explorer() -> None:
         run.label_names,
         run_id=run.id,
         fingerprint=run.manifest.get("dataset", {}).get("fingerprint"),
+        dataset_spec=run.config.get("dataset"),
         source={
             "map": key,
             "representation": key.split("/")[1] if kind == "cached" else key,

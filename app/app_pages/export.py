@@ -8,13 +8,15 @@ import streamlit as st
 
 from app import loaders, ui
 from app.views import budget_text, method_label, order_methods
-from prune_core.export import FORMATS
+from prune_core.export import EXTENSIONS, FORMATS, file_manifest
 
 FORMAT_HELP = {
     "txt": "one uid per line",
     "csv": "uid, rank, label, label_name",
     "json": "a list of uids",
     "jsonl": "uid, rank, label, text: ready to train on",
+    "parquet": "uid, rank, label, text as a Parquet table",
+    "datasets": "a keep(example) filter for Hugging Face datasets",
 }
 
 run = ui.page(
@@ -58,7 +60,7 @@ ui.export_downloads(export, fmt, base, key="export")
 flags = ("--ranking" if ranking else f"--budget {budget:g}") + (" --balanced" if balanced else "")
 st.caption("The same files from a terminal:")
 st.code(
-    f"python -m prune_core export {run.id} --method {method} {flags} --format {fmt} --output {base}.{fmt}",
+    f"python -m prune_core export {run.id} --method {method} {flags} --output {base}{EXTENSIONS[fmt]}",
     language="bash",
 )
 st.markdown(
@@ -67,4 +69,4 @@ st.markdown(
 )
 st.dataframe(pd.DataFrame(export.frame.head(50)), hide_index=True, width="stretch")
 with st.expander("Manifest"):
-    st.json({**manifest, "format": fmt, "file": f"{base}.{fmt}"})
+    st.json(file_manifest(export, fmt, f"{base}{EXTENSIONS[fmt]}"))

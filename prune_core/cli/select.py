@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from prune_core.cli.common import add_common, parse_budgets
+from prune_core.cli.common import UsageError, add_common, parse_budgets
 
 
 def add_select(sub) -> None:
@@ -106,28 +106,58 @@ def cmd_methods(args) -> int:
 
 
 def add_export(sub) -> None:
-    p = sub.add_parser("export", help="write the uids a method keeps, with a manifest beside them")
+    from prune_core.export import EXTENSIONS, FORMATS
+
+    extensions = ", ".join(f"{ext} {fmt}" for fmt, ext in EXTENSIONS.items())
+    p = sub.add_parser(
+        "export",
+        help="write the uids a method keeps, with a manifest beside them",
+        description="Write a method's subset (or whole keep order) to a file and its manifest to "
+        "<file>.manifest.json. The format follows the output's extension "
+        f"({extensions}); an existing file is never replaced without --overwrite.",
+    )
     add_common(p)
     p.add_argument("run", help="run id or path")
     p.add_argument("--method", required=True)
-    p.add_argument("--budget", help="fraction in (0, 1] or a count of examples")
+    p.add_argument("--budget", help="one fraction in (0, 1] or a count of examples")
     p.add_argument("--balanced", action="store_true", help="the label-balanced subset")
     p.add_argument("--ranking", action="store_true", help="every uid in the method's keep order (curricula)")
-    p.add_argument("--format", choices=["csv", "json", "txt", "jsonl"], default="txt")
-    p.add_argument("--output", required=True, help="output file (its manifest goes beside it)")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="file format (default: from the output's extension; a contradicting extension is an error)",
+    )
+    p.add_argument(
+        "--output", required=True, help="output file (its manifest goes to <output>.manifest.json)"
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace the output (and its manifest) if they exist"
+    )
     p.set_defaults(func=cmd_export)
 
 
+def export_budget(text: str | None):
+    """The one budget of an export: a list (as ``select`` takes) is an error, not its first value."""
+    if text is None:
+        return None
+    if "," in text:
+        raise UsageError(f"--budget takes one value on export, got {text!r}; export each budget separately")
+    return parse_budgets(text)[0]
+
+
 def cmd_export(args) -> int:
-    from prune_core.export import build_export, write_export
+    from prune_core.export import build_export, check_output, write_export
     from prune_core.results import Results
     from prune_core.store import RunStore
 
-    budget = None
-    if args.budget is not None:
-        budget = parse_budgets(args.budget)[0]
+    # Every argument is checked before the run is opened or anything is computed.
+    budget = export_budget(args.budget)
+    if budget is None and not args.ranking:
+        raise UsageError("an export needs --budget (a fraction in (0, 1] or a count), or --ranking")
+    fmt, _ = check_output(args.output, args.format, overwrite=args.overwrite)
     results = Results(RunStore(args.runs_dir).open(args.run))
     export = build_export(results, args.method, budget, balanced=args.balanced, ranking=args.ranking)
-    path, manifest = write_export(export, args.format, args.output)
-    print(f"{len(export.frame)} uids -> {path} (manifest {manifest.name})")
+    path, manifest = write_export(export, fmt, args.output, overwrite=args.overwrite)
+    print(f"{len(export.frame)} uids -> {path} ({fmt}; manifest {manifest.name})")
     return 0
