@@ -11,6 +11,7 @@ import streamlit as st
 
 from app import state
 from app.navigation import sections
+from app.plain import md
 from prune_core.jobs import job_status, list_jobs
 from prune_core.store import StoreError
 
@@ -31,7 +32,7 @@ with st.sidebar:
         )
     if state.current_job_id():
         state.follow_job(state.current_job_id())
-    st.caption(f"Run store: `{store.root}`")
+    st.caption(f"Run store: {md(store.root)}")
 
 navigation = st.navigation(
     {

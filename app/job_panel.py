@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import state
+from app.plain import alert, md
 from prune_core.jobs import Job, JobRequest, JobStatus, cancel_job, job_status, start_job
 from prune_core.store import RunStore
 
@@ -124,15 +125,15 @@ def _draw(job: Job, status: JobStatus) -> None:
     request = status.request
     with st.container(border=True):
         st.markdown(
-            f"{STATUS_ICON.get(status.status, '')} **Job {status.id}** — {status.status}  \n"
-            f"`{request.get('data')}` · model `{request.get('model')}` · {request.get('epochs')} epochs"
-            + (f" · run `{status.run_id}`" if status.run_id else "")
+            f"{STATUS_ICON.get(status.status, '')} **Job {md(status.id)}** — {md(status.status)}  \n"
+            f"{md(request.get('data'))} · model {md(request.get('model'))} · {md(request.get('epochs'))} epochs"
+            + (f" · run {md(status.run_id)}" if status.run_id else "")
         )
         for stage in status.stages:
-            text = f"{stage.name}: {stage.status}" + (f" — {stage.detail}" if stage.detail else "")
+            text = f"{stage.name}: {stage.status}" + (f" — {md(stage.detail)}" if stage.detail else "")
             st.progress(min(max(stage.fraction, 0.0), 1.0), text=text)
         if status.error:
-            st.error(status.error)
+            alert("error", "The job stopped with this error:", status.error)
         with st.expander("Log", expanded=status.status == "failed"):
             st.code("\n".join(status.log_tail) or "(empty)", language=None)
         left, right = st.columns(2)

@@ -15,6 +15,7 @@ import streamlit as st
 
 from app import needs as page_needs
 from app import state
+from app.plain import alert, md
 from app.views import budget_text, default_budget, method_label
 from prune_core.export import EXTENSIONS, Export, file_manifest, render
 from prune_core.results import MissingSelection
@@ -53,10 +54,10 @@ def page(title: str, needs: tuple[str, ...] = (), caption: str = "") -> Run:
 
 def show_missing(run: Run, lacking: list[page_needs.Need]) -> None:
     """One warning listing what the run lacks, why (stage status) and the command that computes it."""
-    lines = [f"Run `{run.id}` cannot show this page yet. It needs:"]
+    lines = [f"Run {md(run.id)} cannot show this page yet. It needs:"]
     for need in lacking:
         note = page_needs.stage_note(need, run)
-        lines.append(f"- **{need.what}**" + (f" ({note})" if note else ""))
+        lines.append(f"- **{need.what}**" + (f" ({md(note)})" if note else ""))
     st.warning("\n".join(lines))
     commands = list(dict.fromkeys(page_needs.command_for(need, run) for need in lacking))
     st.code("\n".join(commands), language="bash")
@@ -68,14 +69,14 @@ def guard(run: Run) -> Iterator[None]:
     try:
         yield
     except CorruptFileError as err:
-        st.error(f"A cached file of run `{run.id}` is damaged and was not used.\n\n{err}")
+        alert("error", f"A cached file of run {md(run.id)} is damaged and was not used:", err)
         st.code(page_needs.recompute_command(run, err.stage), language="bash")
         st.stop()
     except MissingSelection as err:
-        st.warning(str(err))
+        alert("warning", "This page needs a selection the run does not have:", err)
         st.stop()
     except StoreError as err:
-        st.error(f"The run store could not give this page what it needs: {err}")
+        alert("error", "The run store could not give this page what it needs:", err)
         st.stop()
 
 

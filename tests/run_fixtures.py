@@ -111,6 +111,13 @@ def app_env(small_run, monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------------- AppTest helpers
+def shown(markdown: str) -> str:
+    """What a Markdown string escaped by ``app.plain.md`` displays: backslash escapes and word joiners gone."""
+    import re
+
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
+
+
 def decode(value) -> np.ndarray:
     """A plotly array from a figure spec: a plain list, or a base64 typed array {"dtype", "bdata"[, "shape"]}."""
     if isinstance(value, dict) and "bdata" in value:

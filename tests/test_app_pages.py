@@ -16,7 +16,7 @@ from prune_core.analysis import jaccard_matrix, label_balance_table, overlap_mat
 from prune_core.results import Results
 from prune_core.scores.dynamics import datamap
 from prune_core.store import RunStore
-from tests.run_fixtures import app_env, chart_specs, decode, small_run  # noqa: F401  (shared fixtures)
+from tests.run_fixtures import app_env, chart_specs, decode, shown, small_run  # noqa: F401  (shared fixtures)
 
 HOME = str(__import__("app.navigation", fromlist=["APP_DIR"]).APP_DIR / "Home.py")
 
@@ -278,7 +278,8 @@ def test_a_job_followed_through_the_url_shows_its_stages_and_error_after_a_reloa
     while job_status(job).active and time.monotonic() < deadline:
         time.sleep(0.2)
     at = open_page("app_pages/runs.py", job=job.id)  # a fresh session: only the URL remembers the job
-    assert any(f"Job {job.id}" in m.value and "failed" in m.value for m in at.markdown)
+    assert any(f"Job {job.id}" in shown(m.value) and "failed" in m.value for m in at.markdown)
     bars = [p.proto.text for p in at.get("progress")]
     assert bars[:2] == ["data: pending", "train: pending"] and any(b.startswith("select") for b in bars)
-    assert any("compute failed" in e.value and "absent.csv" in e.value for e in at.error)
+    assert any("stopped with this error" in e.value for e in at.error)
+    assert any("compute failed" in c.value and "absent.csv" in c.value for c in at.code)

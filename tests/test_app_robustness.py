@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.navigation import APP_DIR
 from prune_core.store import RunStore
-from tests.run_fixtures import chart_specs, small_run  # noqa: F401  (shared session fixture)
+from tests.run_fixtures import chart_specs, shown, small_run  # noqa: F401  (shared session fixture)
 
 HOME = str(APP_DIR / "Home.py")
 
@@ -95,7 +95,7 @@ def damage(run, key: str) -> None:
 
 def test_pages_needing_methods_name_the_select_command_and_the_failed_stage(compute_only_store):
     at = open_page("app_pages/correlations.py")
-    warning = at.warning[0].value
+    warning = shown(at.warning[0].value)
     assert "scores of at least two score-based methods" in warning
     assert "select:less: MissingRepresentation" in warning
     assert any(
@@ -134,14 +134,15 @@ def test_data_map_and_overview_work_from_compute_alone(compute_only_store):
 def test_a_damaged_map_file_gives_a_clear_message_and_the_command_that_rewrites_it(copied_run):
     damage(copied_run, "maps/hs/pca")
     at = open_page("app_pages/embedding_map.py")
-    assert any("is damaged and was not used" in e.value and "maps/hs/pca" in e.value for e in at.error)
+    assert any("is damaged and was not used" in e.value for e in at.error)
+    assert any("maps/hs/pca" in c.value for c in at.code)  # the damage, verbatim under the message
     assert any("--representations hs --method pca" in c.value for c in at.code)
 
 
 def test_a_damaged_score_table_points_at_select(copied_run):
     damage(copied_run, "scores")
     at = open_page("app_pages/correlations.py")
-    assert any("'scores' is unusable" in e.value for e in at.error)
+    assert at.error and any("'scores' is unusable" in c.value for c in at.code)
     assert any(c.value.startswith(f"python -m prune_core select {copied_run.id}") for c in at.code)
 
 
@@ -150,4 +151,4 @@ def test_an_unreadable_manifest_is_reported_on_every_page(copied_run):
     at = open_page("app_pages/runs.py")
     assert "unreadable" in at.dataframe[0].value["dataset"].iloc[0]
     at = open_page("app_pages/overview.py")
-    assert any("not valid JSON" in e.value for e in at.error)
+    assert at.error and any("not valid JSON" in c.value for c in at.code)

@@ -3,11 +3,14 @@ with a box or lasso to read those examples and export exactly them."""
 
 from __future__ import annotations
 
+import shlex
+
 import numpy as np
 import streamlit as st
 
 from app import loaders, ui
 from app.figures import Colouring, downsample_notice, embedding_map, plot_positions
+from app.plain import md
 from app.views import (
     budget_text,
     map_choices,
@@ -40,7 +43,7 @@ choices = map_choices(
 if not any(kind == "cached" for kind, _ in choices.values()):
     st.info(
         "No cached map yet: the hidden states are projected with PCA here. For UMAP maps run "
-        f"`python -m prune_core maps {run.id}`."
+        "the `maps` command (below)."
     )
 
 
@@ -55,9 +58,10 @@ def explorer() -> None:
         coords = loaders.map_coords(run, key) if kind == "cached" else loaders.live_pca(run, key)
     if len(coords) != len(train):
         st.error(
-            f"The map {key!r} has {len(coords):,} points but the run has {len(train):,} training examples; "
-            f"recompute it with `python -m prune_core maps {run.id}`."
+            f"The map {md(key)} has {len(coords):,} points but the run has {len(train):,} training "
+            "examples; recompute it with the command below."
         )
+        st.code(f"python -m prune_core maps {shlex.quote(run.id)}", language="bash")
         return
     colouring, on_top, extra, described = (
         Colouring.by_label(train["label"].to_numpy(), run.label_names),

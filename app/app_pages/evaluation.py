@@ -15,6 +15,7 @@ import streamlit as st
 
 from app import loaders, ui
 from app.figures_evaluation import budget_curves, leaderboard_chart
+from app.plain import alert, md
 from app.views import budget_text, default_budget
 from prune_core.evaluate import FULL_DATA, RANDOM_BAND, aggregate, leaderboard, metric_column
 from prune_core.evaluate.summary import METRICS, grid_table, mean_std_text
@@ -50,9 +51,12 @@ run = ui.page(
 try:
     table = evaluation_table(run)
 except CorruptFileError as err:  # the table is a summary of the per-result files: any evaluate rebuilds it
-    st.error(
-        f"The evaluation table of run `{run.id}` is damaged and was not used.\n\n{err}\n\nAny `evaluate` "
-        "run rebuilds it from the stored results (computing only what is missing), for example:"
+    alert(
+        "error",
+        f"The evaluation table of run {md(run.id)} is damaged and was not used. Any `evaluate` run "
+        "rebuilds it from the stored results (computing only what is missing), for example the command "
+        "below the details.",
+        err,
     )
     st.code(evaluate_command(run, "fast"), language="bash")
     st.stop()
@@ -60,7 +64,7 @@ with ui.guard(run):
     methods = loaders.methods(run)
 if table.empty:
     st.info(
-        f"Run `{run.id}` has no evaluation yet. A quick first look (seconds): fit a probe on frozen "
+        f"Run {md(run.id)} has no evaluation yet. A quick first look (seconds): fit a probe on frozen "
         "pre-trained hidden states; the real test fine-tunes the model on every subset (minutes each)."
     )
     st.code(f"{evaluate_command(run, 'fast')}\n{evaluate_command(run, 'finetune')}", language="bash")

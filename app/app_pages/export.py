@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app import loaders, ui
+from app.plain import md
 from app.views import budget_text, method_label, order_methods
 from prune_core.export import EXTENSIONS, FORMATS, file_manifest
 
@@ -50,7 +51,7 @@ cols[1].metric("Budget", "whole order" if ranking else budget_text(budget))
 cols[2].markdown(
     "**Labels kept**  \n"
     + "  \n".join(
-        f"{k}: {v:,} ({v / max(manifest['size'], 1):.0%})" for k, v in manifest["label_histogram"].items()
+        f"{md(k)}: {v:,} ({v / max(manifest['size'], 1):.0%})" for k, v in manifest["label_histogram"].items()
     )
 )
 
@@ -64,8 +65,8 @@ st.code(
     language="bash",
 )
 st.markdown(
-    f"**{method_label(method, methods)}**: {methods[method].get('description', '')}  \n"
-    f"*{methods[method].get('citation', '')}*"
+    f"**{md(method_label(method, methods))}**: {md(methods[method].get('description', ''))}  \n"
+    f"*{md(methods[method].get('citation', ''))}*"
 )
 st.dataframe(pd.DataFrame(export.frame.head(50)), hide_index=True, width="stretch")
 with st.expander("Manifest"):

@@ -10,6 +10,7 @@ from app import loaders, ui
 from app import needs as page_needs
 from app.figures import label_counts_bar, stage_timings_bar
 from app.navigation import PAGES
+from app.plain import md
 from app.views import label_counts, order_methods, stage_summary, stage_table
 
 run = ui.page("Run overview", ("examples",))
@@ -37,17 +38,17 @@ with right:
     config = manifest.get("config", {})
     st.markdown(
         "**Dataset**  \n"
-        + "  \n".join(f"{split}: `{path}`" for split, path in dataset.get("sources", {}).items())
+        + "  \n".join(f"{md(split)}: {md(path)}" for split, path in dataset.get("sources", {}).items())
     )
     st.markdown(
-        f"**Model** `{model.get('name') or config.get('model')}` ({model.get('class', '?')}, "
-        f"device {model.get('device', '?')})  \n"
+        f"**Model** {md(model.get('name') or config.get('model'))} ({md(model.get('class', '?'))}, "
+        f"device {md(model.get('device', '?'))})  \n"
         f"**Training** {config.get('train', {}).get('epochs', '?')} epochs, lr {config.get('train', {}).get('lr', '?')}, "
         f"batch {config.get('train', {}).get('batch_size', '?')}"
         + (", LoRA" if config.get("train", {}).get("lora") else ", full fine-tune")
         + "  \n"
-        f"**Checkpoints** {', '.join(c['id'] for c in manifest.get('checkpoints', [])) or 'none yet'}  \n"
-        f"**Created** {manifest.get('created', '?')}  ·  **run folder** `{run.path}`"
+        f"**Checkpoints** {md(', '.join(c['id'] for c in manifest.get('checkpoints', [])) or 'none yet')}  \n"
+        f"**Created** {md(manifest.get('created', '?'))}  ·  **run folder** {md(run.path)}"
     )
 
 st.subheader("Stages")
