@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 from prune_core.cli.common import add_common
 from prune_core.paths import REPO_ROOT, runs_dir
@@ -67,7 +69,38 @@ def cmd_serve(args) -> int:
         f"PruneScope dashboard: http://{'localhost' if args.address == '0.0.0.0' else args.address}:{args.port}",
         file=sys.stderr,
     )
+    return run_forwarding_signals(command, env=env, cwd=str(REPO_ROOT))
+
+
+def run_forwarding_signals(command: list[str], *, grace: float = 10.0, **popen) -> int:
+    """Run ``command`` until it exits, passing SIGTERM / SIGINT / SIGHUP on to it.
+
+    Without this, ``kill <serve pid>`` (a service manager, ``docker stop``) ends only this process and
+    leaves Streamlit running, orphaned, still answering on the port. A child that has not exited
+    ``grace`` seconds after the first signal is killed.
+    """
+    process = subprocess.Popen(command, **popen)
+    received: list[float] = []
+
+    def forward(signum, _frame) -> None:
+        received.append(time.monotonic())
+        if process.poll() is None:
+            process.send_signal(signum)
+
+    handled = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {sig: signal.signal(sig, forward) for sig in handled}
     try:
-        return subprocess.call(command, env=env, cwd=str(REPO_ROOT))
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                code = process.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if received and time.monotonic() - received[0] > grace:
+                    process.kill()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if process.poll() is None:  # an exception in this loop: never leave the child behind
+            process.kill()
+            process.wait()
+    return 0 if received and code in (0, -signal.SIGTERM, -signal.SIGINT) else code
