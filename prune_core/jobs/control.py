@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from prune_core.jobs.records import Job, JobRequest, child_env, jobs_dir
 from prune_core.jobs.status import alive, job_status
 from prune_core.paths import REPO_ROOT
 from prune_core.store import RunStore, StoreError, atomic_write_text
+
+JOB_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
 
 def start_job(
@@ -64,7 +67,16 @@ def list_jobs(runs_dir: str | Path | None = None) -> list[Job]:
     )
 
 
+def is_job_id(value: object) -> bool:
+    """True for the ids ``start_job`` makes (e.g. 20260101-120000-a1b2c3): a job id from a URL or a
+    command line is checked against this before it is joined to the jobs folder, so ``../x`` or an
+    absolute path can never name a folder outside it."""
+    return isinstance(value, str) and JOB_ID.fullmatch(value) is not None
+
+
 def load_job(runs_dir: str | Path | None, job_id: str) -> Job:
+    if not is_job_id(job_id):
+        raise StoreError(f"{str(job_id)[:80]!r} is not a job id (expected e.g. 20260101-120000-a1b2c3)")
     job = Job(jobs_dir(runs_dir) / job_id)
     if not job.record_path.is_file():
         known = ", ".join(j.id for j in list_jobs(runs_dir)[:5]) or "none"
