@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 import sys
 
-from prune_core.cli.common import add_common
+from prune_core.cli.common import (
+    UsageError,
+    add_common,
+    non_negative_float,
+    non_negative_int,
+    open_fraction,
+    positive_float,
+    positive_int,
+    unit_interval,
+)
 
 
 def add_compute(sub) -> None:
@@ -29,35 +38,37 @@ def add_compute(sub) -> None:
     d.add_argument("--text-pair-column", default=None, help="second text column of a sentence pair")
     d.add_argument("--label-column", default="label")
     d.add_argument("--id-column", default=None, help="uid column (default: 'id' if present, else a row hash)")
-    d.add_argument("--limit", type=int, help="seeded, label-stratified sample of N training examples")
-    d.add_argument("--limit-validation", type=int)
-    d.add_argument("--limit-test", type=int)
-    d.add_argument("--validation-fraction", type=float, default=0.1)
+    d.add_argument(
+        "--limit", type=positive_int, help="seeded, label-stratified sample of N training examples"
+    )
+    d.add_argument("--limit-validation", type=positive_int)
+    d.add_argument("--limit-test", type=positive_int)
+    d.add_argument("--validation-fraction", type=open_fraction, default=0.1)
     m = p.add_argument_group("model and training")
     m.add_argument(
         "--model",
         default="minilm",
         help="hub id or local path of a sequence classifier (default: the packaged MiniLM-L6)",
     )
-    m.add_argument("--epochs", type=int, default=3)
+    m.add_argument("--epochs", type=positive_int, default=3)
     m.add_argument(
-        "--lr", type=float, default=None, help="peak learning rate (default 5e-5; 5e-4 with --lora)"
+        "--lr", type=positive_float, default=None, help="peak learning rate (default 5e-5; 5e-4 with --lora)"
     )
-    m.add_argument("--batch-size", type=int, default=32)
-    m.add_argument("--max-length", type=int, default=128)
-    m.add_argument("--warmup-ratio", type=float, default=0.1)
-    m.add_argument("--weight-decay", type=float, default=0.0)
-    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--batch-size", type=positive_int, default=32)
+    m.add_argument("--max-length", type=positive_int, default=128)
+    m.add_argument("--warmup-ratio", type=unit_interval, default=0.1)
+    m.add_argument("--weight-decay", type=non_negative_float, default=0.0)
+    m.add_argument("--seed", type=non_negative_int, default=0)
     m.add_argument("--lora", action="store_true", help="train LoRA adapters (peft) instead of all weights")
-    m.add_argument("--lora-r", type=int, default=8)
-    m.add_argument("--lora-alpha", type=int, default=16)
-    m.add_argument("--lora-dropout", type=float, default=0.1)
+    m.add_argument("--lora-r", type=positive_int, default=8)
+    m.add_argument("--lora-alpha", type=positive_int, default=16)
+    m.add_argument("--lora-dropout", type=unit_interval, default=0.1)
     m.add_argument(
         "--lora-targets", default=None, help="comma-separated module names (default: peft's choice)"
     )
     r = p.add_argument_group("representations")
-    r.add_argument("--proj-dim", type=int, default=1024, help="dimension of projected gradients")
-    r.add_argument("--proj-seed", type=int, default=0)
+    r.add_argument("--proj-dim", type=positive_int, default=1024, help="dimension of projected gradients")
+    r.add_argument("--proj-seed", type=non_negative_int, default=0)
     r.add_argument("--projector", choices=["auto", "dense", "sparse"], default="auto")
     r.add_argument(
         "--grad-scope",
@@ -122,10 +133,26 @@ def compute_config_from_args(args):
     )
 
 
+def check_compute_args(args) -> None:
+    """Checks that need more than one flag, before any data is read or any model loaded."""
+    spec = args.grad_checkpoints.strip().lower()
+    if spec not in ("all", "last"):
+        try:
+            epochs = [int(x) for x in spec.split(",") if x.strip()]
+        except ValueError:
+            epochs = []
+        if not epochs or any(not 1 <= e <= args.epochs for e in epochs):
+            raise UsageError(
+                f"--grad-checkpoints must be 'all', 'last' or epochs between 1 and --epochs {args.epochs} "
+                f"(e.g. '1,{args.epochs}'); got {args.grad_checkpoints!r}"
+            )
+
+
 def cmd_compute(args) -> int:
     from prune_core.pipeline import Compute
     from prune_core.store import RunStore
 
+    check_compute_args(args)
     config = compute_config_from_args(args)
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     run = Compute(config, RunStore(args.runs_dir), show_progress=not args.quiet, log=log).run()

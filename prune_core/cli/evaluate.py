@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from prune_core.cli.common import UsageError, add_common
+from prune_core.cli.common import UsageError, add_common, positive_float
 
 
 def add_evaluate(sub) -> None:
@@ -44,7 +44,9 @@ def add_evaluate(sub) -> None:
     p.add_argument(
         "--no-baselines", action="store_true", help="skip the random band and the full-data ceiling"
     )
-    p.add_argument("--probe-c", type=float, default=1.0, help="fast mode: inverse L2 strength of the probe")
+    p.add_argument(
+        "--probe-c", type=positive_float, default=1.0, help="fast mode: inverse L2 strength of the probe"
+    )
     p.add_argument(
         "--probe-pooling",
         choices=["cls", "mean"],
@@ -74,11 +76,15 @@ def cmd_evaluate(args) -> int:
     from prune_core.evaluate.summary import report_frame
     from prune_core.store import RunStore
 
-    run = RunStore(args.runs_dir).open(args.run)
+    # Every flag is checked before the run is opened.
     methods = _items(args.methods, "--methods", str)
     budgets = _items(args.budgets, "--budgets", float)
     seeds = _items(args.seeds, "--seeds", int)
     variants = _items(args.variants, "--variants", str)
+    unknown = [v for v in variants or [] if v not in ("plain", "balanced")]
+    if unknown:
+        raise UsageError(f"--variants takes plain and/or balanced; got {', '.join(map(repr, unknown))}")
+    run = RunStore(args.runs_dir).open(args.run)
     probe = ProbeConfig(C=args.probe_c, pooling=args.probe_pooling)
     log = (lambda _m: None) if args.quiet or args.json else (lambda m: print(m, file=sys.stderr))
     with run.lock("evaluate"):

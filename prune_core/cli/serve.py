@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from prune_core.cli.common import add_common
+from prune_core.cli.common import add_common, port, positive_int
 from prune_core.paths import REPO_ROOT, runs_dir
 
 
@@ -21,14 +21,14 @@ def add_serve(sub) -> None:
         "in the background and the home page follows its progress.",
     )
     add_common(p)
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=port, default=8501)
     p.add_argument("--address", default="localhost", help="interface to listen on (0.0.0.0 inside Docker)")
     p.add_argument(
         "--demo-data",
         default=os.environ.get("PRUNESCOPE_DEMO_DATA") or None,
         help="dataset folder for the demo run (default: $PRUNESCOPE_DEMO_DATA)",
     )
-    p.add_argument("--demo-limit", type=int, default=1000, help="training examples of the demo run")
+    p.add_argument("--demo-limit", type=positive_int, default=1000, help="training examples of the demo run")
     p.set_defaults(func=cmd_serve)
 
 
