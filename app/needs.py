@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from prune_core.paths import REPO_ROOT
 from prune_core.store import Run
+from prune_core.store.remedy import stage_command
 
 
 @dataclass(frozen=True)
@@ -114,17 +115,8 @@ def command_for(need: Need, run: Run) -> str:
 
 
 def recompute_command(run: Run, stage: str | None) -> str:
-    """The command that rewrites a damaged file written by ``stage`` (each stage verifies its files)."""
-    stage = stage or ""
-    if stage.startswith("select"):
-        return f"python -m prune_core select {run.id}{_runs_arg(run)}"
-    if stage.startswith("map:") and stage.count(":") == 2:
-        _, representation, method = stage.split(":")
-        return (
-            f"python -m prune_core maps {run.id}{_runs_arg(run)} --representations {representation} "
-            f"--method {method}"
-        )
-    return compute_command(run)
+    """The command that rewrites a damaged file written by ``stage`` (prune_core/store/remedy.py)."""
+    return stage_command(run, stage)
 
 
 def stage_note(need: Need, run: Run) -> str:

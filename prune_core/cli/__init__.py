@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from prune_core.cli.common import UsageError
-from prune_core.cli.compute import add_compute, add_info
+from prune_core.cli.compute import add_compute, add_info, add_repair
 from prune_core.cli.evaluate import add_evaluate
 from prune_core.cli.maps import add_maps
 from prune_core.cli.select import add_export, add_methods, add_select
@@ -21,6 +21,7 @@ from prune_core.cli.simulate import add_simulate
 COMMANDS = [
     add_compute,
     add_info,
+    add_repair,
     add_select,
     add_methods,
     add_export,

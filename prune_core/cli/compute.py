@@ -161,26 +161,79 @@ def cmd_compute(args) -> int:
 
 
 def add_info(sub) -> None:
-    p = sub.add_parser("info", help="summarise a run: dataset, model, stages, stored arrays")
+    p = sub.add_parser(
+        "info",
+        help="summarise a run and check its files: dataset, model, stages, arrays, damage",
+        description="Summarise a run and report damaged files (missing or wrong size) and interrupted "
+        "stages, each with the command that repairs it. --verify also compares every file's sha256 "
+        "with the manifest: it reads the whole run (slow on large runs) and exits 1 if anything is "
+        "damaged.",
+    )
     add_common(p)
     p.add_argument("run", help="run id (folder name in the run store) or path")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="checksum every file (reads the whole run); exit 1 when the run is damaged",
+    )
     p.set_defaults(func=cmd_info)
 
 
 def cmd_info(args) -> int:
     from prune_core.store import RunStore
+    from prune_core.store.verify import check_run, stage_states
 
-    summary = RunStore(args.runs_dir).open(args.run).describe()
+    run = RunStore(args.runs_dir).open(args.run)
+    health = check_run(run, checksum=args.verify)
+    summary = run.describe()
+    states = stage_states(run)
+    for name, stage in summary["stages"].items():
+        stage["status"] = states.get(name, stage.get("status"))
+    summary["health"] = health.to_dict()
+    code = 1 if args.verify and not health.ok else 0
     if args.json:
         print(json.dumps(summary, indent=1, default=str))
-        return 0
+        return code
     ds = summary["dataset"]
     print(f"run      {summary['run_id']}  ({summary['path']})")
     print(f"dataset  sizes {ds.get('sizes')}  labels {ds.get('label_names')}")
     print(f"model    {summary['model'].get('name')}  {summary['model'].get('parameters')} parameters")
     for name, stage in summary["stages"].items():
-        print(f"stage    {name:<28} {stage.get('status'):<8} {stage.get('seconds', '')}")
+        print(f"stage    {name:<28} {stage.get('status'):<11} {stage.get('seconds', '')}")
     for array in summary["arrays"]:
         print(f"array    {array['key']:<44} {str(tuple(array['shape'])):<16} {array['dtype']}")
-    return 0
+    checked = "sizes and sha256 checksums" if args.verify else "sizes only (--verify adds checksums)"
+    if health.ok:
+        print(f"health   ok: {health.files} files, {checked}")
+    for problem in health.problems:
+        print(f"{problem.kind:<8} {problem.what}: {problem.reason}")
+        print(f"         repair: {problem.command}")
+    if health.problems:
+        print(f"health   {len(health.problems)} problem(s) in {health.files} files ({checked})")
+    return code
+
+
+def add_repair(sub) -> None:
+    p = sub.add_parser(
+        "repair",
+        help="rebuild a damaged manifest.json from the files on disk",
+        description="When a run's manifest.json is damaged, rebuild it from the run's files: records "
+        "that can still be read from the damaged manifest keep their sha256 and are checked against the "
+        "files; files that fail it are left out (their stage recomputes). The damaged manifest is kept "
+        "beside it. With an intact manifest, report what `info --verify` reports.",
+    )
+    add_common(p)
+    p.add_argument("run", help="run id (folder name in the run store) or path")
+    p.set_defaults(func=cmd_repair)
+
+
+def cmd_repair(args) -> int:
+    from prune_core.store import RunStore
+    from prune_core.store.repair import locate_run, rebuild_manifest
+
+    path = locate_run(RunStore(args.runs_dir), args.run)
+    report = rebuild_manifest(path)
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1

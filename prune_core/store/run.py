@@ -405,7 +405,10 @@ class Run:
                 for k, v in m.get("files", {}).items()
                 if v.get("kind") == "table"
             },
-            "methods": self.read_json("methods") if self.has("methods") else {},
+            # a damaged methods file is reported by `info`'s health check, not raised from here
+            "methods": self.read_json("methods")
+            if self.has("methods") and not self.problems(["methods"])
+            else {},
             "versions": m.get("versions", {}),
             "size_bytes": self.size_bytes(),
         }
