@@ -20,6 +20,7 @@ from app.views import budget_text, default_budget, method_label
 from prune_core.export import EXTENSIONS, Export, file_manifest, render
 from prune_core.results import MissingSelection
 from prune_core.store import CorruptFileError, Run, StoreError
+from prune_core.store.remedy import stage_command
 
 MIME = {
     "csv": "text/csv",
@@ -78,6 +79,25 @@ def guard(run: Run) -> Iterator[None]:
     except StoreError as err:
         alert("error", "The run store could not give this page what it needs:", err)
         st.stop()
+
+
+def without_damaged(run: Run, ids: list[str]) -> list[str]:
+    """The methods among ``ids`` whose stored files are intact. The others are named in one warning with
+    the command that rewrites each, so one damaged method never blocks a page about all of them."""
+    damaged = {}
+    for method in ids:
+        stage = f"select:{method}"
+        if run.problems(run.stage_files(stage)):
+            damaged[method] = stage_command(run, stage)
+    if damaged:
+        names = ", ".join(md(m) for m in damaged)
+        st.warning(
+            f"Left out because their stored files are damaged: {names}. Every other method is shown; "
+            "the commands below rewrite the damaged ones.",
+            icon=":material/broken_image:",
+        )
+        st.code("\n".join(dict.fromkeys(damaged.values())), language="bash")
+    return [m for m in ids if m not in damaged]
 
 
 def budget_picker(

@@ -3,6 +3,7 @@ cache file gives a clear message, never a traceback."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.navigation import APP_DIR
+from prune_core.cli import main
 from prune_core.store import RunStore
 from tests.run_fixtures import chart_specs, shown, small_run  # noqa: F401  (shared session fixture)
 
@@ -152,3 +154,26 @@ def test_an_unreadable_manifest_is_reported_on_every_page(copied_run):
     assert "unreadable" in at.dataframe[0].value["dataset"].iloc[0]
     at = open_page("app_pages/overview.py")
     assert at.error and any("not valid JSON" in c.value for c in at.code)
+
+
+def test_one_damaged_method_leaves_the_others_on_every_comparison_page(copied_run):
+    damage(copied_run, "rankings/kcenter/plain")
+    for script in ("app_pages/overlap.py", "app_pages/label_balance.py", "app_pages/inspector.py"):
+        at = open_page(script)
+        assert not at.error, (script, [e.value for e in at.error])
+        warning = next(w.value for w in at.warning if "Left out because" in w.value)
+        assert "kcenter" in shown(warning), script
+        assert any(
+            c.value.startswith(f"python -m prune_core select {copied_run.id}")
+            and "--methods kcenter" in c.value
+            for c in at.code
+        ), script
+    at = open_page("app_pages/overlap.py")
+    chosen = at.multiselect(key="overlap_methods").value
+    assert "kcenter" not in chosen and {"aum", "el2n", "random"} <= set(chosen)
+    command = next(c.value for c in at.code if "--methods kcenter" in c.value)
+    words = shlex.split(command)
+    assert words[:3] == ["python", "-m", "prune_core"] and main(words[3:]) == 0  # the named command heals it
+    at = open_page("app_pages/overlap.py")
+    assert not any("Left out because" in w.value for w in at.warning)
+    assert "kcenter" in at.multiselect(key="overlap_methods").value

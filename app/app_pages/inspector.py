@@ -20,7 +20,7 @@ with ui.guard(run):
     train = loaders.train_examples(run)
     methods = loaders.done_methods(run)
     scores = loaders.scores(run)
-ids = order_methods(methods)
+ids = ui.without_damaged(run, order_methods(methods))
 
 query = st.text_input(
     "Search by uid or text", key="inspect_query", placeholder="a uid, or words from the text"

@@ -21,7 +21,7 @@ run = ui.page(
 with ui.guard(run):
     methods = loaders.done_methods(run)
     train = loaders.train_examples(run)
-ids = order_methods(methods)
+ids = ui.without_damaged(run, order_methods(methods))
 labels, names = train["label"].to_numpy(), run.label_names
 budget = ui.budget_picker(
     common_budgets([loaders.budgets(run, m, b) for m in ids for b in (False, True)]), key="balance_budget"

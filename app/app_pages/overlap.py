@@ -18,7 +18,7 @@ run = ui.page(
 )
 with ui.guard(run):
     methods = loaders.done_methods(run)
-ids = order_methods(methods)
+ids = ui.without_damaged(run, order_methods(methods))
 
 top = st.columns([3, 1, 1])
 chosen = top[0].multiselect(
