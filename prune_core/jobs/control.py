@@ -75,12 +75,15 @@ def is_job_id(value: object) -> bool:
 
 
 def load_job(runs_dir: str | Path | None, job_id: str) -> Job:
+    known = lambda: ", ".join(j.id for j in list_jobs(runs_dir)[:5]) or "none"  # noqa: E731
     if not is_job_id(job_id):
-        raise StoreError(f"{str(job_id)[:80]!r} is not a job id (expected e.g. 20260101-120000-a1b2c3)")
+        raise StoreError(
+            f"no job {str(job_id)[:80]!r}: not a job id (expected e.g. 20260101-120000-a1b2c3; "
+            f"recent jobs: {known()})"
+        )
     job = Job(jobs_dir(runs_dir) / job_id)
     if not job.record_path.is_file():
-        known = ", ".join(j.id for j in list_jobs(runs_dir)[:5]) or "none"
-        raise StoreError(f"no job {job_id!r} under {jobs_dir(runs_dir)} (recent jobs: {known})")
+        raise StoreError(f"no job {job_id!r} under {jobs_dir(runs_dir)} (recent jobs: {known()})")
     return job
 
 
