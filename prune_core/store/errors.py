@@ -15,10 +15,10 @@ class CorruptFileError(StoreError):
     """A stored file does not match what the manifest recorded (truncated, altered or missing)."""
 
     def __init__(self, run, key: str, reason: str):
-        from prune_core.store.remedy import file_command  # the one place remedies are worked out
+        from prune_core.store.remedy import file_command, files_of  # the one place remedies are worked out
 
         self.key = key
-        self.stage = (run.manifest.get("files", {}).get(key) or {}).get("stage")
+        self.stage = (files_of(run).get(key) or {}).get("stage")
         self.command = file_command(run, key)
         super().__init__(
             f"run {run.id}: stored file {key!r} is unusable ({reason}); "

@@ -22,6 +22,28 @@ from pathlib import Path
 CLI = "python -m prune_core"
 
 
+def _as_dict(record) -> dict:
+    return record.to_dict() if hasattr(record, "to_dict") else dict(record or {})
+
+
+def _section(run, name: str):
+    manifest = run.manifest
+    return getattr(manifest, name) if hasattr(manifest, name) else manifest.get(name) or {}
+
+
+def files_of(run) -> dict[str, dict]:
+    """The manifest's file records as plain dicts (the one place this module reads the manifest's shape)."""
+    return {key: _as_dict(record) for key, record in _section(run, "files").items()}
+
+
+def stages_of(run) -> dict[str, dict]:
+    return {name: _as_dict(record) for name, record in _section(run, "stages").items()}
+
+
+def config_of(run) -> dict:
+    return dict(_section(run, "config"))
+
+
 def _q(value: object) -> str:
     return shlex.quote(str(value))
 
@@ -36,7 +58,7 @@ def _numbers(values) -> str:
 
 def compute_command(run) -> str:
     """``compute`` with every setting recorded in the run's config (so it resumes this very run)."""
-    config = run.manifest.get("config", {}) if hasattr(run, "manifest") else {}
+    config = config_of(run)
     dataset, train, represent = (config.get(k) or {} for k in ("dataset", "train", "represent"))
     parts = [CLI, "compute", "--data", _q(dataset.get("train") or "PATH")]
     flags = [
@@ -80,7 +102,8 @@ def compute_command(run) -> str:
 def stage_command(run, stage: str | None) -> str:
     """The command that (re)computes ``stage`` of ``run`` with the settings it was computed with."""
     stage = stage or ""
-    record = run.manifest.get("stages", {}).get(stage, {}) if stage else {}
+    stages = stages_of(run)
+    record = stages.get(stage, {}) if stage else {}
     params = record.get("params") or {}
     head = f"{CLI} {{verb}} {_q(run.id)} {_runs_dir(run)}"
     if stage.startswith("select:"):
@@ -88,7 +111,7 @@ def stage_command(run, stage: str | None) -> str:
         if method == "summary":  # any select rebuilds the summary; take one done method's settings
             done = [
                 s
-                for s, r in run.manifest.get("stages", {}).items()
+                for s, r in stages.items()
                 if s.startswith("select:") and s != "select:summary" and r.get("status") == "done"
             ]
             if not done:
@@ -127,5 +150,5 @@ def stage_command(run, stage: str | None) -> str:
 
 def file_command(run, key: str) -> str:
     """The command that rewrites stored file ``key`` (its stage from the manifest)."""
-    info = run.manifest.get("files", {}).get(key) or {}
+    info = files_of(run).get(key) or {}
     return stage_command(run, info.get("stage"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
-from prune_core.store.remedy import file_command, stage_command
+from prune_core.store.remedy import file_command, files_of, stage_command, stages_of
 
 
 @dataclass
@@ -71,21 +71,21 @@ def stage_state(run, name: str, record: dict, locked: bool | None = None) -> str
 
 
 def stage_states(run) -> dict[str, str]:
-    stages = run.manifest.get("stages", {})
+    stages = stages_of(run)
     locked = run.is_locked() if any(r.get("status") == "running" for r in stages.values()) else False
     return {name: stage_state(run, name, record, locked) for name, record in stages.items()}
 
 
 def check_run(run, *, checksum: bool) -> Health:
     """Every file against the manifest, and every stage's owner; problems in manifest order."""
-    files = run.manifest.get("files", {})
+    files = files_of(run)
     health = Health(run.id, checksum, len(files))
     for key, reason in run.problems(checksum=checksum).items():
         stage = (files.get(key) or {}).get("stage")
         health.problems.append(Problem("damaged", key, stage, reason, file_command(run, key)))
     for name, state in stage_states(run).items():
         if state == "interrupted":
-            pid = run.manifest["stages"][name].get("pid")
+            pid = stages_of(run)[name].get("pid")
             health.problems.append(
                 Problem(
                     "interrupted",
