@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from prune_core.paths import REPO_ROOT
 from prune_core.store import Run
 from prune_core.store.remedy import stage_command
+from prune_core.store.verify import stage_states
 
 
 @dataclass(frozen=True)
@@ -124,11 +125,15 @@ def stage_note(need: Need, run: Run) -> str:
     if not need.stage_prefix:
         return ""
     stages = {k: v for k, v in run.manifest.get("stages", {}).items() if k.startswith(need.stage_prefix)}
-    running = sorted(k for k, v in stages.items() if v.get("status") == "running")
+    states = stage_states(run)
+    running = sorted(k for k, v in stages.items() if states.get(k, v.get("status")) == "running")
+    interrupted = sorted(k for k in stages if states.get(k) == "interrupted")
     failed = {k: v.get("error", "") for k, v in stages.items() if v.get("status") == "failed"}
     notes = []
     if running:
         notes.append(f"running now: {', '.join(running)}")
+    if interrupted:
+        notes.append(f"interrupted (its process is gone): {', '.join(interrupted)}")
     if failed:
         first = next(iter(sorted(failed)))
         notes.append(f"{len(failed)} failed (e.g. {first}: {failed[first]})")

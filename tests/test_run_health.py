@@ -152,3 +152,13 @@ def test_repair_leaves_an_intact_run_alone(run, capsys):
     assert "is intact" in capsys.readouterr().out
     assert (run.path / "manifest.json").read_text() == before
     assert os.listdir(run.path).count("manifest.json") == 1
+
+
+def test_the_dashboard_names_an_interrupted_stage_instead_of_running(run):
+    from app import needs
+
+    run.begin_stage("select:moderate", {"budgets": [0.2]})
+    with run._editing() as manifest:
+        manifest["stages"]["select:moderate"]["pid"] = 2**22 + 12345
+    note = needs.stage_note(needs.NEEDS["scores"], run.reload())
+    assert note == "interrupted (its process is gone): select:moderate"

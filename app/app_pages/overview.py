@@ -12,6 +12,7 @@ from app.figures import label_counts_bar, stage_timings_bar
 from app.navigation import PAGES
 from app.plain import md
 from app.views import label_counts, order_methods, stage_summary, stage_table
+from prune_core.store.verify import stage_states
 
 run = ui.page("Run overview", ("examples",))
 manifest = run.manifest
@@ -52,7 +53,13 @@ with right:
     )
 
 st.subheader("Stages")
-stages = stage_table(manifest.get("stages", {}))
+states = stage_states(run)  # a "running" stage whose process is gone shows as "interrupted"
+stages = stage_table(
+    {
+        name: {**record, "status": states.get(name, record.get("status"))}
+        for name, record in manifest.get("stages", {}).items()
+    }
+)
 if len(stages):
     left, right = st.columns([2, 3])
     left.dataframe(stages, hide_index=True, width="stretch", height=min(400, 36 * len(stages) + 40))

@@ -2,7 +2,7 @@
 
 ``check_run`` compares every file the manifest lists with its recorded size (always) and sha256 (with
 ``checksum=True``, which reads the whole run: slow on large runs, so ``info`` does it only with
-``--verify``). A stage recorded as "running" whose process is gone, or whose run lock nobody holds, was
+``--verify``). A stage recorded as "running" whose process is gone was
 interrupted (killed, power loss): it is reported as such, not as running forever. Every problem comes
 with the exact command from ``prune_core.store.remedy`` that rewrites it.
 """
@@ -58,22 +58,16 @@ def pid_alive(pid: object) -> bool:
     return True
 
 
-def stage_state(run, name: str, record: dict, locked: bool | None = None) -> str:
-    """The stage's status, with a "running" stage whose owner is gone shown as "interrupted"."""
+def stage_state(record: dict) -> str:
+    """The stage's status, with a "running" stage whose process is gone shown as "interrupted"."""
     status = record.get("status", "missing")
-    if status != "running":
-        return status
-    if not pid_alive(record.get("pid")):
+    if status == "running" and not pid_alive(record.get("pid")):
         return "interrupted"
-    if locked is None:
-        locked = run.is_locked()
-    return "running" if locked else "interrupted"
+    return status
 
 
 def stage_states(run) -> dict[str, str]:
-    stages = stages_of(run)
-    locked = run.is_locked() if any(r.get("status") == "running" for r in stages.values()) else False
-    return {name: stage_state(run, name, record, locked) for name, record in stages.items()}
+    return {name: stage_state(record) for name, record in stages_of(run).items()}
 
 
 def check_run(run, *, checksum: bool) -> Health:
