@@ -83,7 +83,9 @@ def cmd_evaluate(args) -> int:
     variants = _items(args.variants, "--variants", str)
     unknown = [v for v in variants or [] if v not in ("plain", "balanced")]
     if unknown:
-        raise UsageError(f"--variants takes plain and/or balanced; got {', '.join(map(repr, unknown))}")
+        raise UsageError(
+            f"--variants: variants must be a non-empty subset of plain, balanced; found {', '.join(unknown)}"
+        )
     run = RunStore(args.runs_dir).open(args.run)
     probe = ProbeConfig(C=args.probe_c, pooling=args.probe_pooling)
     log = (lambda _m: None) if args.quiet or args.json else (lambda m: print(m, file=sys.stderr))
