@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from prune_core.paths import REPO_ROOT
+from prune_core.results import Results
 from prune_core.store import Run
 from prune_core.store.remedy import stage_command
-from prune_core.store.verify import stage_states
+from prune_core.store.verify import stage_state
 
 
 @dataclass(frozen=True)
@@ -26,17 +27,13 @@ class Need:
     stage_prefix: str = ""  # manifest stages whose status explains a gap
 
 
-def _methods_with(run: Run, prefix: str) -> set[str]:
-    return {key.split("/")[1] for key in run.keys(prefix)}
-
-
 NEEDS: dict[str, Need] = {
     need.key: need
     for need in [
         Need(
             "examples",
             "the dataset's examples",
-            lambda r: r.has("examples"),
+            lambda r: Results(r).has_examples,
             "compute",
             "--data PATH",
             "data",
@@ -44,7 +41,7 @@ NEEDS: dict[str, Need] = {
         Need(
             "dynamics",
             "training dynamics (p(gold) and correctness per epoch)",
-            lambda r: r.has("dynamics/train/p_gold") and r.has("dynamics/train/correct"),
+            lambda r: Results(r).has_dynamics,
             "compute",
             "--data PATH",
             "train",
@@ -52,7 +49,7 @@ NEEDS: dict[str, Need] = {
         Need(
             "scores",
             "scores of at least two score-based methods",
-            lambda r: r.has("scores") and len(_methods_with(r, "scores/")) >= 2,
+            lambda r: Results(r).has_score_table and len(Results(r).scored_methods()) >= 2,
             "select",
             "",
             "select:",
@@ -60,7 +57,7 @@ NEEDS: dict[str, Need] = {
         Need(
             "selections",
             "cached selections of at least one method",
-            lambda r: r.has("methods") and len(_methods_with(r, "selections/")) >= 1,
+            lambda r: Results(r).has_methods and len(Results(r).selected_methods()) >= 1,
             "select",
             "",
             "select:",
@@ -68,7 +65,7 @@ NEEDS: dict[str, Need] = {
         Need(
             "two_selections",
             "cached selections of at least two methods",
-            lambda r: r.has("methods") and len(_methods_with(r, "selections/")) >= 2,
+            lambda r: Results(r).has_methods and len(Results(r).selected_methods()) >= 2,
             "select",
             "",
             "select:",
@@ -76,7 +73,7 @@ NEEDS: dict[str, Need] = {
         Need(
             "maps",
             "a 2-D map (UMAP or PCA) or hidden states to map",
-            lambda r: bool(r.keys("maps/")) or bool(r.keys("hidden/train/")),
+            lambda r: bool(Results(r).map_sources()),
             "maps",
             "--method pca",
             "map:",
@@ -95,7 +92,7 @@ def _runs_arg(run: Run) -> str:
 
 def compute_command(run: Run) -> str:
     """The ``compute`` command that (re)builds this run: its own dataset, model, epochs and limits."""
-    config = run.config
+    config = Results(run).config
     dataset = config.get("dataset", {})
     parts = ["python -m prune_core compute", f"--data {dataset.get('train') or 'PATH'}"]
     if config.get("model"):
@@ -124,11 +121,11 @@ def stage_note(need: Need, run: Run) -> str:
     """Why a need is missing, from the manifest: stages still running or failed (with their error)."""
     if not need.stage_prefix:
         return ""
-    stages = {k: v for k, v in run.manifest.get("stages", {}).items() if k.startswith(need.stage_prefix)}
-    states = stage_states(run)
-    running = sorted(k for k, v in stages.items() if states.get(k, v.get("status")) == "running")
-    interrupted = sorted(k for k in stages if states.get(k) == "interrupted")
-    failed = {k: v.get("error", "") for k, v in stages.items() if v.get("status") == "failed"}
+    stages = Results(run).stages(need.stage_prefix)
+    states = {k: stage_state({"status": v.status, "pid": v.pid}) for k, v in stages.items()}
+    running = sorted(k for k in stages if states[k] == "running")
+    interrupted = sorted(k for k in stages if states[k] == "interrupted")
+    failed = {k: v.error or "" for k, v in stages.items() if v.status == "failed"}
     notes = []
     if running:
         notes.append(f"running now: {', '.join(running)}")

@@ -28,7 +28,7 @@ def run(tmp_path):
 
 
 def file_of(run, key):
-    return run.path / run.file_info(key)["path"]
+    return run.path / run.file_info(key).path
 
 
 def truncate(run, key):
@@ -82,7 +82,7 @@ def test_info_reports_damage_and_verify_exits_nonzero(run, capsys):
 def test_a_stage_whose_process_is_gone_shows_as_interrupted(run, capsys):
     run.begin_stage("select:moderate", {"budgets": [0.2]})
     with run._editing() as manifest:  # the process that began it was killed: a pid nobody has
-        manifest["stages"]["select:moderate"]["pid"] = 2**22 + 12345
+        manifest.stages["select:moderate"].pid = 2**22 + 12345
     capsys.readouterr()
     assert info(run, "--verify") == 1
     out = capsys.readouterr().out
@@ -159,6 +159,6 @@ def test_the_dashboard_names_an_interrupted_stage_instead_of_running(run):
 
     run.begin_stage("select:moderate", {"budgets": [0.2]})
     with run._editing() as manifest:
-        manifest["stages"]["select:moderate"]["pid"] = 2**22 + 12345
+        manifest.stages["select:moderate"].pid = 2**22 + 12345
     note = needs.stage_note(needs.NEEDS["scores"], run.reload())
     assert note == "interrupted (its process is gone): select:moderate"

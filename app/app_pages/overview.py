@@ -3,6 +3,8 @@ run can already show (with the command for each missing piece)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -12,17 +14,18 @@ from app.figures import label_counts_bar, stage_timings_bar
 from app.navigation import PAGES
 from app.plain import md
 from app.views import label_counts, order_methods, stage_summary, stage_table
+from prune_core.results import Results
 from prune_core.store.verify import stage_states
 
 run = ui.page("Run overview", ("examples",))
-manifest = run.manifest
-dataset, model = manifest.get("dataset", {}), manifest.get("model", {})
+results = Results(run)
+dataset, model = results.dataset, results.model
 
 with ui.guard(run):
     examples = loaders.all_examples(run)
     size = loaders.size_bytes(run)
 
-sizes = dataset.get("sizes", {})
+sizes = dataset.sizes
 cols = st.columns(5)
 cols[0].metric("Training examples", f"{sizes.get('train', 0):,}")
 cols[1].metric("Validation examples", f"{sizes.get('validation', 0):,}")
@@ -36,10 +39,9 @@ left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(label_counts_bar(label_counts(examples, run.label_names)), key="label_counts")
 with right:
-    config = manifest.get("config", {})
+    config = results.config
     st.markdown(
-        "**Dataset**  \n"
-        + "  \n".join(f"{md(split)}: {md(path)}" for split, path in dataset.get("sources", {}).items())
+        "**Dataset**  \n" + "  \n".join(f"{md(split)}: {md(path)}" for split, path in dataset.sources.items())
     )
     st.markdown(
         f"**Model** {md(model.get('name') or config.get('model'))} ({md(model.get('class', '?'))}, "
@@ -48,16 +50,16 @@ with right:
         f"batch {config.get('train', {}).get('batch_size', '?')}"
         + (", LoRA" if config.get("train", {}).get("lora") else ", full fine-tune")
         + "  \n"
-        f"**Checkpoints** {md(', '.join(c['id'] for c in manifest.get('checkpoints', [])) or 'none yet')}  \n"
-        f"**Created** {md(manifest.get('created', '?'))}  ·  **run folder** {md(run.path)}"
+        f"**Checkpoints** {md(', '.join(c.id for c in results.checkpoints) or 'none yet')}  \n"
+        f"**Created** {md(results.created or '?')}  ·  **run folder** {md(run.path)}"
     )
 
 st.subheader("Stages")
 states = stage_states(run)  # a "running" stage whose process is gone shows as "interrupted"
 stages = stage_table(
     {
-        name: {**record, "status": states.get(name, record.get("status"))}
-        for name, record in manifest.get("stages", {}).items()
+        name: replace(record, status=states.get(name, record.status))
+        for name, record in results.stages().items()
     }
 )
 if len(stages):

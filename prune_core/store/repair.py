@@ -25,7 +25,7 @@ from prune_core.store.remedy import stage_command
 from prune_core.store.run import MANIFEST, Run
 
 _MEMBER = re.compile(r'^( +)"')
-FILE_ROOTS = ("arrays", "tables", "json")
+FILE_ROOTS = ("arrays", "tables", "json", "checkpoints")
 
 
 @dataclass
@@ -169,7 +169,13 @@ def _files_on_disk(path: Path) -> list[str]:
         folder = path / root
         if folder.is_dir():
             found += [p.relative_to(path).as_posix() for p in folder.rglob("*") if p.is_file()]
-    return sorted(f for f in found if not Path(f).name.startswith("."))
+    # checkpoint folders also hold an unregistered state.json: only their tensor files are recorded
+    return sorted(
+        f
+        for f in found
+        if not Path(f).name.startswith(".")
+        and (not f.startswith("checkpoints/") or f.endswith(".safetensors"))
+    )
 
 
 def rebuild_manifest(path: Path) -> RepairReport:
@@ -228,7 +234,7 @@ def _rebuild(path: Path, text: str, reason: str) -> RepairReport:
         if isinstance(info, dict) and key not in files and info.get("path") not in report.left_out:
             if not (path / str(info.get("path"))).exists():
                 report.left_out[str(info.get("path"))] = "recorded but missing on disk"
-            dropped_stages.add(info.get("stage"))
+                dropped_stages.add(info.get("stage"))
     stages = salvaged.get("stages") if isinstance(salvaged.get("stages"), dict) else {}
     kept_stages = {s for s in (i.get("stage") for i in files.values()) if s}
     if "stages" in [s.split(" ")[0] for s in lost] or not stages:
