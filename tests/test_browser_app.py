@@ -51,7 +51,8 @@ def make_hostile_run(source: Path, target: Path) -> None:
     scores = run.read_table("scores")
     scores["uid"] = scores["uid"].map(lambda u: renamed.get(u, u))
     run.write_table("scores", scores, stage="select:summary")
-    run.update_manifest(dataset={**run.manifest["dataset"], "label_names": HOSTILE_LABELS})
+    with run._editing() as manifest:
+        manifest.dataset.label_names = list(HOSTILE_LABELS)
 
 
 pytestmark = pytest.mark.browser
