@@ -94,11 +94,15 @@ def add_compute(sub) -> None:
         help="training precision (auto: bf16 autocast on GPUs with native bf16, else fp32); "
         "stored representations are always computed in fp32",
     )
-    x.add_argument("--forward-batch-size", type=int, default=None, help="examples per eval forward batch")
     x.add_argument(
-        "--grad-batch-size", type=int, default=None, help="examples per per-example-gradient batch"
+        "--forward-batch-size", type=positive_int, default=None, help="examples per eval forward batch"
     )
-    x.add_argument("--proj-chunk", type=int, default=None, help="gradient columns projected per step")
+    x.add_argument(
+        "--grad-batch-size", type=positive_int, default=None, help="examples per per-example-gradient batch"
+    )
+    x.add_argument(
+        "--proj-chunk", type=positive_int, default=None, help="gradient columns projected per step"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_compute)
 

@@ -93,6 +93,9 @@ def compute_command(run) -> str:
     for flag, value in flags:
         if value is not None:
             parts += [flag, _q(f"{value:g}" if isinstance(value, float) else value)]
+    precision = dict(_section(run, "model")).get("precision")
+    if precision in ("fp32", "bf16"):  # the resolved precision is part of the run id
+        parts += ["--precision", precision]
     if train.get("lora"):
         parts.append("--lora")
     parts.append(_runs_dir(run))
