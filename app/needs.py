@@ -95,7 +95,7 @@ def compute_command(run: Run) -> str:
     """The ``compute`` command that (re)builds this run: its own dataset, model, epochs and limits."""
     config = run.config
     dataset = config.get("dataset", {})
-    parts = ["python -m prune_core compute", f"--data {dataset.get('train') or 'PATH'}"]
+    parts = ["prunescope compute", f"--data {dataset.get('train') or 'PATH'}"]
     if config.get("model"):
         parts.append(f"--model {config['model']}")
     if config.get("train", {}).get("epochs"):
@@ -110,19 +110,18 @@ def command_for(need: Need, run: Run) -> str:
     """The shell command that computes ``need`` for ``run``."""
     if need.verb == "compute":
         return compute_command(run)
-    return f"python -m prune_core {need.verb} {run.id}{_runs_arg(run)} {need.extra}".strip()
+    return f"prunescope {need.verb} {run.id}{_runs_arg(run)} {need.extra}".strip()
 
 
 def recompute_command(run: Run, stage: str | None) -> str:
     """The command that rewrites a damaged file written by ``stage`` (each stage verifies its files)."""
     stage = stage or ""
     if stage.startswith("select"):
-        return f"python -m prune_core select {run.id}{_runs_arg(run)}"
+        return f"prunescope select {run.id}{_runs_arg(run)}"
     if stage.startswith("map:") and stage.count(":") == 2:
         _, representation, method = stage.split(":")
         return (
-            f"python -m prune_core maps {run.id}{_runs_arg(run)} --representations {representation} "
-            f"--method {method}"
+            f"prunescope maps {run.id}{_runs_arg(run)} --representations {representation} --method {method}"
         )
     return compute_command(run)
 

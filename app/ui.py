@@ -32,7 +32,7 @@ def page(title: str, needs: tuple[str, ...] = (), caption: str = "") -> Run:
     if run is None:
         st.info(
             "No run is open. Make one on the **Runs** page (the *New run* form), or from a terminal: "
-            "`python -m prune_core compute --data PATH`, then `select RUN` and `maps RUN`."
+            "`prunescope compute --data PATH`, then `select RUN` and `maps RUN`."
         )
         st.page_link("app_pages/runs.py", label="Go to Runs", icon=":material/home:")
         st.stop()

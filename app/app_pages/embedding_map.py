@@ -26,7 +26,7 @@ COLOUR_MODES = {"label": "Label", "score": "A method's score", "member": "Kept b
 run = ui.page(
     "Embedding map",
     ("examples", "maps"),
-    caption="UMAP (or PCA) coordinates are computed once by `python -m prune_core maps` and cached; this page "
+    caption="UMAP (or PCA) coordinates are computed once by `prunescope maps` and cached; this page "
     "only reads them. Drag a box, or pick the lasso in the chart's toolbar, to select examples.",
 )
 with ui.guard(run):
@@ -40,7 +40,7 @@ choices = map_choices(
 if not any(kind == "cached" for kind, _ in choices.values()):
     st.info(
         "No cached map yet: the hidden states are projected with PCA here. For UMAP maps run "
-        f"`python -m prune_core maps {run.id}`."
+        f"`prunescope maps {run.id}`."
     )
 
 
@@ -56,7 +56,7 @@ def explorer() -> None:
     if len(coords) != len(train):
         st.error(
             f"The map {key!r} has {len(coords):,} points but the run has {len(train):,} training examples; "
-            f"recompute it with `python -m prune_core maps {run.id}`."
+            f"recompute it with `prunescope maps {run.id}`."
         )
         return
     colouring, on_top, extra, described = (

@@ -32,9 +32,9 @@ if not runs:
         "scores every pruning method. Start one with the form below, or from a terminal:"
     )
     st.code(
-        "python -m prune_core compute --data PATH/TO/DATASET --limit 2000 --epochs 3\n"
-        "python -m prune_core select RUN\n"
-        "python -m prune_core maps RUN --method pca",
+        "prunescope compute --data PATH/TO/DATASET --limit 2000 --epochs 3\n"
+        "prunescope select RUN\n"
+        "prunescope maps RUN --method pca",
         language="bash",
     )
 else:

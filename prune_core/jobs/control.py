@@ -95,7 +95,7 @@ def ensure_demo_run(
 ) -> Job | None:
     """Start a demo run on ``data_dir`` when the store holds no run yet; returns its job (else None).
 
-    Called by ``python -m prune_core serve`` before the dashboard opens (``PRUNESCOPE_DEMO_DATA``), so a
+    Called by ``prunescope serve`` before the dashboard opens (``PRUNESCOPE_DEMO_DATA``), so a
     first visit shows a real run, or its progress bars while it computes. A demo job already running
     is returned rather than started twice. ``wait=True`` blocks until it finishes (``timeout`` seconds).
     """
