@@ -99,8 +99,7 @@ def test_pages_needing_methods_name_the_select_command_and_the_failed_stage(comp
     assert "scores of at least two score-based methods" in warning
     assert "select:less: MissingRepresentation" in warning
     assert any(
-        f"prunescope select half --runs-dir {compute_only_store.path.parent}" in c.value
-        for c in at.code
+        f"prunescope select half --runs-dir {compute_only_store.path.parent}" in c.value for c in at.code
     )
     for script in (
         "app_pages/overlap.py",

@@ -253,9 +253,7 @@ def test_a_damaged_file_is_recomputed_by_the_command_of_the_stage_that_wrote_it(
     run = _bare_run(tmp_path)
     assert page_needs.recompute_command(run, "map:hs:umap").endswith("--representations hs --method umap")
     assert page_needs.recompute_command(run, "select:aum").startswith("prunescope select bare")
-    assert page_needs.recompute_command(run, "train").startswith(
-        "prunescope compute --data /data/x.csv"
-    )
+    assert page_needs.recompute_command(run, "train").startswith("prunescope compute --data /data/x.csv")
 
 
 def test_a_map_selection_exports_the_same_columns_and_manifest_keys_as_a_method_export(small_run):  # noqa: F811
