@@ -60,6 +60,8 @@ except CorruptFileError as err:  # the table is a summary of the per-result file
     st.stop()
 with ui.guard(run):
     methods = loaders.methods(run)
+if table.empty and ui.job_will_produce(run, ["evaluate"]):
+    st.stop()
 if table.empty:
     st.info(
         f"Run `{run.id}` has no evaluation yet. A quick first look (seconds): fit a probe on frozen "

@@ -6,8 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from app.job_panel import job_progress, new_run_form
+from app.job_panel import demo_ready_note, job_progress, new_run_form
+from app.views import run_state
 from prune_core.jobs import job_status, list_jobs, load_job
+from prune_core.reference import reference_curve
 from prune_core.store import StoreError
 
 st.title("PruneScope")
@@ -25,6 +27,7 @@ if followed and followed not in {j.id for j in shown}:
         state.follow_job(None)
 for job in shown:
     job_progress(job)
+demo_ready_note(jobs, runs)
 
 if not runs:
     st.info(
@@ -46,6 +49,7 @@ else:
             rows.append({"run": run.id, "dataset": f"unreadable: {err}"})
             continue
         stages = manifest.get("stages", {})
+        curve = reference_curve(run)
         rows.append(
             {
                 "run": run.id,
@@ -54,7 +58,8 @@ else:
                 ),
                 "labels": len(manifest.get("dataset", {}).get("label_names", [])),
                 "model": manifest.get("model", {}).get("name") or manifest.get("config", {}).get("model"),
-                "stages done": sum(s.get("status") == "done" for s in stages.values()),
+                "state": run_state(stages),
+                "validation accuracy": curve[-1]["accuracy"] if curve else None,
                 "methods": sum(
                     k.startswith("select:") and s.get("status") == "done" for k, s in stages.items()
                 ),
@@ -62,7 +67,17 @@ else:
             }
         )
     st.subheader("Runs in the store")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "validation accuracy": st.column_config.NumberColumn(
+                help="The reference model's accuracy on the validation split after its last epoch",
+                format="%.3f",
+            )
+        },
+    )
     st.caption("Pick the run to look at in the sidebar; every page shows that run.")
 
 new_run_form(store, expanded=not runs)
