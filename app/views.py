@@ -109,7 +109,7 @@ def stage_table(stages: Mapping[str, dict]) -> pd.DataFrame:
         {
             "stage": name,
             "status": info.get("status", "missing"),
-            "seconds": info.get("seconds"),
+            "seconds": None if info.get("seconds") is None else round(float(info["seconds"]), 1),
             "error": info.get("error") or "",
         }
         for name, info in sorted(stages.items(), key=lambda kv: order(kv[0]))

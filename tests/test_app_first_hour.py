@@ -149,3 +149,26 @@ def test_new_run_form_errors_name_the_field(app_env, tmp_path):  # noqa: F811
     at.selectbox(key="new_run_label_column").set_value("review")
     next(b for b in at.button if b.label == "Start").click().run()
     assert any(e.value.startswith("**Label column**: `review` is already the text column") for e in at.error)
+
+
+def test_the_leaderboard_axis_starts_at_zero_and_stage_seconds_are_rounded():
+    import pandas as pd
+
+    from app.figures.evaluation import leaderboard_chart
+    from app.views import stage_table
+
+    board = pd.DataFrame(
+        {
+            "series": ["a", "b"],
+            "method": ["a", "b"],
+            "balanced": [False, False],
+            "mean": [0.86, 0.85],
+            "std": [0.0, 0.0],
+            "share_x": [0.5, 0.5],
+            "share_y": [0.5, 0.5],
+        }
+    )
+    fig = leaderboard_chart(board, ["x", "y"], metric_title="accuracy", budget_text="30 %")
+    assert list(fig.layout.xaxis.range) == [0.0, 1.0]
+    table = stage_table({"data": {"status": "done", "seconds": 108.8912}})
+    assert table["seconds"].tolist() == [108.9]

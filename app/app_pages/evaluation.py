@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app import loaders, ui
-from app.figures_evaluation import budget_curves, leaderboard_chart
+from app.figures.evaluation import budget_curves, leaderboard_chart
 from app.views import budget_text, default_budget
 from prune_core.evaluate import FULL_DATA, RANDOM_BAND, aggregate, leaderboard, metric_column
 from prune_core.evaluate.jobs import is_deterministic
