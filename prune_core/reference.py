@@ -33,7 +33,7 @@ def validation_scores(logits: np.ndarray, labels: np.ndarray, num_labels: int) -
 def _checkpoints(run: Run) -> list[tuple[str, int]]:
     """Checkpoints with validation outputs (or a stage that recorded scores), in training order."""
     names = {key.split("/")[2] for key in run.keys("outputs/validation/")}
-    names |= {k.split(":", 1)[1] for k in run.manifest.get("stages", {}) if k.startswith("represent:")}
+    names |= {k.split(":", 1)[1] for k in run.stages() if k.startswith("represent:")}
     found = []
     for name in names:
         if name == "pretrained":
@@ -46,7 +46,7 @@ def _checkpoints(run: Run) -> list[tuple[str, int]]:
 def reference_curve(run: Run) -> list[dict]:
     """One row per checkpoint that has validation outputs: checkpoint, epoch, accuracy, macro_f1, loss,
     and the mean training loss of that epoch (from the training history)."""
-    stages = run.manifest.get("stages", {})
+    stages = {name: record.to_dict() for name, record in run.stages().items()}
     history = {int(h["epoch"]): h for h in stages.get("train", {}).get("history", []) if "epoch" in h}
     labels = None
     rows = []

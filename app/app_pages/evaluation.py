@@ -17,19 +17,13 @@ from app import loaders, ui
 from app.figures.evaluation import budget_curves, leaderboard_chart
 from app.views import budget_text, default_budget
 from prune_core.evaluate import FULL_DATA, RANDOM_BAND, aggregate, leaderboard, metric_column
-from prune_core.evaluate.jobs import is_deterministic
+from prune_core.evaluate.plan import is_deterministic
 from prune_core.evaluate.summary import METRICS, grid_table, runs_text, score_text
 from prune_core.paths import runs_dir
-from prune_core.store import CorruptFileError, Run, RunStore
+from prune_core.store import CorruptFileError, Run
 
 MODE_TITLES = {"finetune": "Fine-tuned on the subset", "fast": "Fast probe (frozen pre-trained states)"}
 BASELINE_INFO = {"family": "baseline", "objective": "baseline"}
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _evaluations(root: str, run_id: str, checksum: str) -> pd.DataFrame:
-    run = RunStore(root).open(run_id)
-    return run.read_table("evaluations") if run.has("evaluations") else pd.DataFrame()
 
 
 def evaluate_command(run: Run, mode: str) -> str:
@@ -40,7 +34,7 @@ def evaluate_command(run: Run, mode: str) -> str:
 
 def evaluation_table(run: Run) -> pd.DataFrame:
     """The run's stored results, one row per (mode, method, budget, balanced, seed); cached by checksum."""
-    return _evaluations(str(run.path.parent), run.id, loaders.token(run, "evaluations"))
+    return loaders.evaluations(run)
 
 
 run = ui.page(

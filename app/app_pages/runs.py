@@ -10,7 +10,8 @@ from app.job_panel import demo_ready_note, job_progress, new_run_form
 from app.views import run_state
 from prune_core.jobs import job_status, list_jobs, load_job
 from prune_core.reference import reference_curve
-from prune_core.store import StoreError
+from prune_core.results import Results
+from prune_core.store import StoreError, keys
 
 st.title("PruneScope")
 st.caption("Compute every data-pruning method once on your data and model, then see where they disagree.")
@@ -43,27 +44,28 @@ if not runs:
 else:
     rows = []
     for run in runs:
+        results = Results(run)
         try:
-            manifest = run.manifest
+            stages = results.stages()
         except StoreError as err:
             rows.append({"run": run.id, "dataset": f"unreadable: {err}"})
             continue
-        stages = manifest.get("stages", {})
         curve = reference_curve(run)
         rows.append(
             {
                 "run": run.id,
-                "dataset": ", ".join(
-                    f"{k} {v:,}" for k, v in manifest.get("dataset", {}).get("sizes", {}).items()
-                ),
-                "labels": len(manifest.get("dataset", {}).get("label_names", [])),
-                "model": manifest.get("model", {}).get("name") or manifest.get("config", {}).get("model"),
-                "state": run_state(stages),
+                "dataset": ", ".join(f"{k} {v:,}" for k, v in results.dataset.sizes.items()),
+                "labels": len(results.dataset.label_names),
+                "model": results.model.get("name") or results.config.get("model"),
+                "state": run_state({k: s.to_dict() for k, s in stages.items()}),
                 "validation accuracy": curve[-1]["accuracy"] if curve else None,
                 "methods": sum(
-                    k.startswith("select:") and s.get("status") == "done" for k, s in stages.items()
+                    keys.parse_stage(k).kind == "select"
+                    and not keys.parse_stage(k).is_summary
+                    and s.status == "done"
+                    for k, s in stages.items()
                 ),
-                "created": manifest.get("created"),
+                "created": results.created,
             }
         )
     st.subheader("Runs in the store")

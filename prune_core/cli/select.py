@@ -62,7 +62,7 @@ def method_list(text: str | None) -> list[str] | None:
 
 
 def cmd_select(args) -> int:
-    from prune_core.methods.cache import select_methods
+    from prune_core.methods.select_stage import select_methods
     from prune_core.results import Results
     from prune_core.store import RunStore
 
