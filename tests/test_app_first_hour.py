@@ -170,5 +170,7 @@ def test_the_leaderboard_axis_starts_at_zero_and_stage_seconds_are_rounded():
     )
     fig = leaderboard_chart(board, ["x", "y"], metric_title="accuracy", budget_text="30 %")
     assert list(fig.layout.xaxis.range) == [0.0, 1.0]
-    table = stage_table({"data": {"status": "done", "seconds": 108.8912}})
+    from prune_core.store.manifest import StageRecord
+
+    table = stage_table({"data": StageRecord("data", status="done", seconds=108.8912)})
     assert table["seconds"].tolist() == [108.9]
