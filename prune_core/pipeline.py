@@ -372,7 +372,7 @@ class Compute:
         extra = {"examples": {s: len(encoded[s][0]) for s in encoded}}
         if "validation" in encoded:  # how well the reference model does here (see prune_core/reference.py)
             scores = validation_scores(
-                run.read_array(f"outputs/validation/{checkpoint}/logits"),
+                run.read_array(keys.outputs("validation", checkpoint, "logits")),
                 encoded["validation"][1],
                 len(self.dataset.label_names),
             )

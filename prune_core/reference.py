@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from prune_core.evaluate.metrics import classification_metrics
-from prune_core.store import Run, StoreError
+from prune_core.store import Run, StoreError, keys
 
 
 def validation_scores(logits: np.ndarray, labels: np.ndarray, num_labels: int) -> dict[str, float]:
@@ -32,7 +32,7 @@ def validation_scores(logits: np.ndarray, labels: np.ndarray, num_labels: int) -
 
 def _checkpoints(run: Run) -> list[tuple[str, int]]:
     """Checkpoints with validation outputs (or a stage that recorded scores), in training order."""
-    names = {key.split("/")[2] for key in run.keys("outputs/validation/")}
+    names = {keys.parse(key).checkpoint for key in run.keys(keys.prefix(keys.OUTPUTS, "validation"))}
     names |= {k.split(":", 1)[1] for k in run.stages() if k.startswith("represent:")}
     found = []
     for name in names:
@@ -52,7 +52,7 @@ def reference_curve(run: Run) -> list[dict]:
     rows = []
     for checkpoint, epoch in _checkpoints(run):
         scores = stages.get(f"represent:{checkpoint}", {}).get("validation")
-        key = f"outputs/validation/{checkpoint}/logits"
+        key = keys.outputs("validation", checkpoint, "logits")
         if scores is None and run.has(key):
             try:
                 if labels is None:
