@@ -70,7 +70,24 @@ def add_compute(sub) -> None:
         default="last",
         help="epochs whose checkpoints get gradient features: all, last, or e.g. 1,3",
     )
-    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    x = p.add_argument_group(
+        "device and speed",
+        "the device kind and precision are part of the run id; batch sizes only change speed and memory "
+        "(default: sized from the device and its free memory), so a run resumes with other values",
+    )
+    x.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    x.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="training precision (auto: bf16 autocast on GPUs with native bf16, else fp32); "
+        "stored representations are always computed in fp32",
+    )
+    x.add_argument("--forward-batch-size", type=int, default=None, help="examples per eval forward batch")
+    x.add_argument(
+        "--grad-batch-size", type=int, default=None, help="examples per per-example-gradient batch"
+    )
+    x.add_argument("--proj-chunk", type=int, default=None, help="gradient columns projected per step")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_compute)
 
@@ -78,6 +95,7 @@ def add_compute(sub) -> None:
 def compute_config_from_args(args):
     from prune_core.data import DatasetSpec
     from prune_core.pipeline import ComputeConfig, RepresentConfig
+    from prune_core.represent.sizing import BatchSizes
     from prune_core.train import TrainConfig
 
     dataset = DatasetSpec(
@@ -117,8 +135,17 @@ def compute_config_from_args(args):
         grad_scope=args.grad_scope,
         grad_checkpoints=args.grad_checkpoints,
     )
+    batches = BatchSizes(
+        forward=args.forward_batch_size, gradients=args.grad_batch_size, projection_chunk=args.proj_chunk
+    )
     return ComputeConfig(
-        dataset=dataset, model=args.model, train=train, represent=represent, device=args.device
+        dataset=dataset,
+        model=args.model,
+        train=train,
+        represent=represent,
+        device=args.device,
+        precision=args.precision,
+        batches=batches,
     )
 
 

@@ -63,6 +63,12 @@ def add_evaluate(sub) -> None:
         help="fast mode: first-token or mean-pooled last hidden layer",
     )
     p.add_argument("--device", default="auto", help="fine-tune mode: auto, cpu, cuda, cuda:1, mps")
+    p.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="fine-tune mode: training precision (auto: bf16 on GPUs with native bf16); part of the cache key",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the requested results as JSON rows")
     p.set_defaults(func=cmd_evaluate)
@@ -108,6 +114,7 @@ def cmd_evaluate(args) -> int:
             baselines=not args.no_baselines,
             probe=probe,
             device=args.device,
+            precision=args.precision,
             show_progress=not args.quiet,
             log=log,
         )

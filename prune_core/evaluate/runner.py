@@ -129,6 +129,7 @@ def evaluate_run(
     baselines: bool = True,
     probe: ProbeConfig | None = None,
     device: str = "auto",
+    precision: str = "auto",
     show_progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> EvaluationReport:
@@ -146,7 +147,9 @@ def evaluate_run(
             )
     jobs = plan_jobs(methods, budgets, seeds, mode, variants=variants, baselines=baselines)
     evaluator = (
-        ProbeEvaluation(run, probe or ProbeConfig()) if mode == "fast" else FinetuneEvaluation(run, device)
+        ProbeEvaluation(run, probe or ProbeConfig())
+        if mode == "fast"
+        else FinetuneEvaluation(run, device, precision)
     )
     ensure_selected(run, [job.method for job in jobs], log)
     source = SubsetSource(run)
