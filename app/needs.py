@@ -94,7 +94,7 @@ def compute_command(run: Run) -> str:
     """The ``compute`` command that (re)builds this run: its own dataset, model, epochs and limits."""
     config = Results(run).config
     dataset = config.get("dataset", {})
-    parts = ["python -m prune_core compute", f"--data {dataset.get('train') or 'PATH'}"]
+    parts = ["prunescope compute", f"--data {dataset.get('train') or 'PATH'}"]
     if config.get("model"):
         parts.append(f"--model {config['model']}")
     if config.get("train", {}).get("epochs"):
@@ -109,7 +109,7 @@ def command_for(need: Need, run: Run) -> str:
     """The shell command that computes ``need`` for ``run``."""
     if need.verb == "compute":
         return compute_command(run)
-    return f"python -m prune_core {need.verb} {run.id}{_runs_arg(run)} {need.extra}".strip()
+    return f"prunescope {need.verb} {run.id}{_runs_arg(run)} {need.extra}".strip()
 
 
 def recompute_command(run: Run, stage: str | None) -> str:

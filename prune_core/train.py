@@ -144,11 +144,14 @@ def train_reference(
     state: TrainState | None = None,
     on_epoch_end: Callable[[EpochEnd, torch.optim.Optimizer], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    report: Callable[..., None] | None = None,
     precision: str = "auto",
 ) -> TrainState:
     """Fine-tune ``model`` in place for ``config.epochs`` epochs (from ``state.epoch`` when resuming).
 
     With ``recorder=None`` this is a plain fine-tune (the benchmark's baseline and the evaluate stage).
+    ``progress(examples)`` counts examples trained; ``report(epoch=, epochs=, loss=)`` gets the 1-based
+    epoch and the running mean loss of that epoch after every step (a progress bar's title and postfix).
     ``precision`` (``auto``/``fp32``/``bf16``, see ``models.resolve_precision``) sets the forward pass's
     autocast; the loss, the optimizer and the recorded dynamics are float32 either way.
     """
@@ -192,6 +195,8 @@ def train_reference(
             loss_sum += float(loss.detach())
             if progress is not None:
                 progress(len(idx))
+            if report is not None:
+                report(epoch=epoch + 1, epochs=config.epochs, loss=loss_sum / steps)
         state.epoch = epoch + 1
         end = EpochEnd(
             epoch=epoch + 1,

@@ -101,8 +101,7 @@ def test_pages_needing_methods_name_the_select_command_and_the_failed_stage(comp
     assert "scores of at least two score-based methods" in warning
     assert "select:less: MissingRepresentation" in warning
     assert any(
-        f"python -m prune_core select half --runs-dir {compute_only_store.path.parent}" in c.value
-        for c in at.code
+        f"prunescope select half --runs-dir {compute_only_store.path.parent}" in c.value for c in at.code
     )
     for script in (
         "app_pages/overlap.py",
@@ -145,7 +144,7 @@ def test_a_damaged_score_table_points_at_select(copied_run):
     damage(copied_run, "scores")
     at = open_page("app_pages/correlations.py")
     assert at.error and any("'scores' is unusable" in c.value for c in at.code)
-    assert any(c.value.startswith(f"python -m prune_core select {copied_run.id}") for c in at.code)
+    assert any(c.value.startswith(f"prunescope select {copied_run.id}") for c in at.code)
 
 
 def test_an_unreadable_manifest_is_reported_on_every_page(copied_run):
@@ -164,8 +163,7 @@ def test_one_damaged_method_leaves_the_others_on_every_comparison_page(copied_ru
         warning = next(w.value for w in at.warning if "Left out because" in w.value)
         assert "kcenter" in shown(warning), script
         assert any(
-            c.value.startswith(f"python -m prune_core select {copied_run.id}")
-            and "--methods kcenter" in c.value
+            c.value.startswith(f"prunescope select {copied_run.id}") and "--methods kcenter" in c.value
             for c in at.code
         ), script
     at = open_page("app_pages/overlap.py")
@@ -173,7 +171,7 @@ def test_one_damaged_method_leaves_the_others_on_every_comparison_page(copied_ru
     assert "kcenter" not in chosen and {"aum", "el2n", "random"} <= set(chosen)
     command = next(c.value for c in at.code if "--methods kcenter" in c.value)
     words = shlex.split(command)
-    assert words[:3] == ["python", "-m", "prune_core"] and main(words[3:]) == 0  # the named command heals it
+    assert words[0] == "prunescope" and main(words[1:]) == 0  # the named command heals it
     at = open_page("app_pages/overlap.py")
     assert not any("Left out because" in w.value for w in at.warning)
     assert "kcenter" in at.multiselect(key="overlap_methods").value

@@ -44,10 +44,10 @@ def flip(run, key):
 
 
 def run_command(command: str) -> int:
-    """Run a command exactly as a message printed it (``python -m prune_core ...``)."""
+    """Run a command exactly as a message printed it (``prunescope ...``)."""
     words = shlex.split(command)
-    assert words[:3] == ["python", "-m", "prune_core"], command
-    return main(words[3:])
+    assert words[0] == "prunescope", command
+    return main(words[1:])
 
 
 def info(run, *flags):
@@ -66,7 +66,7 @@ def test_info_reports_damage_and_verify_exits_nonzero(run, capsys):
     assert info(run, "--verify") == 1
     out = capsys.readouterr().out
     assert "selections/kcenter/balanced: checksum differs" in out
-    assert f"repair: python -m prune_core select synth --runs-dir {run.path.parent} --methods el2n" in out
+    assert f"repair: prunescope select synth --runs-dir {run.path.parent} --methods el2n" in out
     assert info(run, "--verify", "--json") == 1
     health = json.loads(capsys.readouterr().out)["health"]
     assert not health["ok"] and {p["what"] for p in health["problems"]} == {
@@ -88,7 +88,7 @@ def test_a_stage_whose_process_is_gone_shows_as_interrupted(run, capsys):
     out = capsys.readouterr().out
     stage_line = next(line for line in out.splitlines() if line.startswith("stage    select:moderate"))
     assert "interrupted" in stage_line and "running" not in stage_line
-    assert "repair: python -m prune_core select synth" in out and "--methods moderate --budgets 0.2" in out
+    assert "repair: prunescope select synth" in out and "--methods moderate --budgets 0.2" in out
     command = next(
         line.split("repair: ")[1] for line in out.splitlines() if "moderate" in line and "repair" in line
     )
@@ -104,7 +104,7 @@ def test_export_of_a_damaged_ranking_names_select_and_select_repairs_it(run, tmp
     err = capsys.readouterr().err
     assert "next `compute`" not in err
     command = err.split("run `")[1].split("`")[0]
-    assert command.startswith("python -m prune_core select synth") and "--methods el2n" in command
+    assert command.startswith("prunescope select synth") and "--methods el2n" in command
     assert run_command(command) == 0
     assert main([*args, "--output", str(tmp_path / "order.txt")]) == 0
 

@@ -30,7 +30,7 @@ COLOUR_MODES = {"label": "Label", "score": "A method's score", "member": "Kept b
 run = ui.page(
     "Embedding map",
     ("examples", "maps"),
-    caption="UMAP (or PCA) coordinates are computed once by `python -m prune_core maps` and cached; this page "
+    caption="UMAP (or PCA) coordinates are computed once by `prunescope maps` and cached; this page "
     "only reads them. Drag a box, or pick the lasso in the chart's toolbar, to select examples.",
 )
 with ui.guard(run):
@@ -45,7 +45,7 @@ if not any(source.kind == "cached" for source in choices.values()):
         "No cached map yet: the hidden states are projected with PCA here. For UMAP maps run "
         "the `maps` command below."
     )
-    st.code(f"python -m prune_core maps {shlex.quote(run.id)}", language="bash")
+    st.code(f"prunescope maps {shlex.quote(run.id)}", language="bash")
 
 
 @st.fragment
@@ -62,7 +62,7 @@ def explorer() -> None:
             f"The map {md(chosen.key)} has {len(coords):,} points but the run has {len(train):,} training "
             "examples; recompute it with the command below."
         )
-        st.code(f"python -m prune_core maps {shlex.quote(run.id)}", language="bash")
+        st.code(f"prunescope maps {shlex.quote(run.id)}", language="bash")
         return
     colouring, on_top, extra, described = (
         Colouring.by_label(train["label"].to_numpy(), run.label_names),

@@ -181,12 +181,20 @@ def check_compute_args(args) -> None:
 
 def cmd_compute(args) -> int:
     from prune_core.pipeline import Compute
+    from prune_core.reference import curve_lines, reference_curve
     from prune_core.store import RunStore
 
     check_compute_args(args)
     config = compute_config_from_args(args)
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     run = Compute(config, RunStore(args.runs_dir), show_progress=not args.quiet, log=log).run()
+    curve = reference_curve(run.reload())
+    if (
+        curve and not args.quiet
+    ):  # on stderr: stdout is the run's folder alone (RUN=$(prunescope compute ...))
+        print("reference model, per checkpoint:", file=sys.stderr)
+        for line in curve_lines(curve):
+            print(f"  {line}", file=sys.stderr)
     print(run.path)
     return 0
 
@@ -212,12 +220,14 @@ def add_info(sub) -> None:
 
 
 def cmd_info(args) -> int:
+    from prune_core.reference import curve_lines, reference_curve
     from prune_core.store import RunStore
     from prune_core.store.verify import check_run, stage_states
 
     run = RunStore(args.runs_dir).open(args.run)
     health = check_run(run, checksum=args.verify)
     summary = run.describe()
+    summary["reference"] = reference_curve(run)
     states = stage_states(run)
     for name, stage in summary["stages"].items():
         stage["status"] = states.get(name, stage.get("status"))
@@ -230,8 +240,12 @@ def cmd_info(args) -> int:
     print(f"run      {summary['run_id']}  ({summary['path']})")
     print(f"dataset  sizes {ds.get('sizes')}  labels {ds.get('label_names')}")
     print(f"model    {summary['model'].get('name')}  {summary['model'].get('parameters')} parameters")
+    for line in curve_lines(summary["reference"]):
+        print(f"model    {line}")
     for name, stage in summary["stages"].items():
-        print(f"stage    {name:<28} {stage.get('status'):<11} {stage.get('seconds', '')}")
+        seconds = stage.get("seconds")
+        took = "" if seconds is None else f"{seconds:.1f} s"
+        print(f"stage    {name:<28} {stage.get('status'):<11} {took}")
     for array in summary["arrays"]:
         print(f"array    {array['key']:<44} {str(tuple(array['shape'])):<16} {array['dtype']}")
     checked = "sizes and sha256 checksums" if args.verify else "sizes only (--verify adds checksums)"

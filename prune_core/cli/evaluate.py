@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from prune_core.cli.common import UsageError, add_common, positive_float
+from prune_core.cli.common import UsageError, add_common, budget_list, positive_float
 
 
 def add_evaluate(sub) -> None:
@@ -26,9 +26,20 @@ def add_evaluate(sub) -> None:
         "methods not selected yet are selected first",
     )
     p.add_argument(
-        "--budgets", default="0.1,0.3", help="comma-separated fractions in (0, 1] (default 0.1,0.3)"
+        "--budgets",
+        default=None,
+        help="comma-separated fractions of the training examples (0.1,0.3 or 10%%,30%%; default 0.1,0.3)",
     )
-    p.add_argument("--seeds", default="0", help="comma-separated training seeds, e.g. 0,1,2 (default 0)")
+    p.add_argument(
+        "--counts",
+        help="comma-separated numbers of training examples (500,1000), instead of or beside --budgets",
+    )
+    p.add_argument(
+        "--seeds",
+        default="0",
+        help="comma-separated seeds, e.g. 0,1,2 (default 0): training seeds in finetune mode; in fast "
+        "mode the probe is deterministic, so only the random band uses them (at least 3 draws)",
+    )
     p.add_argument(
         "--mode",
         choices=["finetune", "fast"],
@@ -79,12 +90,12 @@ def _items(text: str | None, option: str, convert):
 
 def cmd_evaluate(args) -> int:
     from prune_core.evaluate import ProbeConfig, evaluate_run
-    from prune_core.evaluate.summary import report_frame
+    from prune_core.evaluate.summary import report_frame, report_heading
+    from prune_core.results import Results
     from prune_core.store import RunStore
 
-    # Every flag is checked before the run is opened.
+    # Flags are checked before the run is opened (budgets given as counts need the run's size).
     methods = _items(args.methods, "--methods", str)
-    budgets = _items(args.budgets, "--budgets", float)
     seeds = _items(args.seeds, "--seeds", int)
     variants = _items(args.variants, "--variants", str)
     unknown = [v for v in variants or [] if v not in ("plain", "balanced")]
@@ -92,7 +103,11 @@ def cmd_evaluate(args) -> int:
         raise UsageError(
             f"--variants: variants must be a non-empty subset of plain, balanced; found {', '.join(unknown)}"
         )
+    if not args.counts:
+        budgets = budget_list(args.budgets or "0.1,0.3", None, 0)
     run = RunStore(args.runs_dir).open(args.run)
+    if args.counts:
+        budgets = budget_list(args.budgets, args.counts, Results(run).n)
     probe = ProbeConfig(C=args.probe_c, pooling=args.probe_pooling)
     log = (lambda _m: None) if args.quiet or args.json else (lambda m: print(m, file=sys.stderr))
     with run.lock("evaluate"):
@@ -116,7 +131,7 @@ def cmd_evaluate(args) -> int:
     split = "test" if report.table["test_accuracy"].notna().any() else "validation"
     print(
         f"run {run.id}: {len(report.computed)} computed, {len(report.cached)} cached; "
-        f"{split} split, mean ± std over seeds"
+        + report_heading(report.table, split)
     )
     print(report_frame(report.table, run.label_names, split).to_string(index=False))
     return 0

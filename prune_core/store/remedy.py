@@ -19,7 +19,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-CLI = "python -m prune_core"
+CLI = "prunescope"
 
 
 def _as_dict(record) -> dict:
