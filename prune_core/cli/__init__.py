@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from prune_core.cli.analyze import add_analyze
 from prune_core.cli.common import UsageError
 from prune_core.cli.compute import add_compute, add_info
 from prune_core.cli.evaluate import add_evaluate
@@ -26,6 +27,7 @@ COMMANDS = [
     add_export,
     add_maps,
     add_evaluate,
+    add_analyze,
     add_simulate,
     add_serve,
 ]
