@@ -33,6 +33,8 @@ def expected_random_jaccard(k: int, n: int, k_other: int | None = None) -> float
     k, k_other, n = int(k), int(k_other), int(n)
     if k + k_other == 0:
         return float("nan")
+    if max(k, k_other) == n:  # one subset is everything: the other is the intersection, exactly
+        return min(k, k_other) / n
     low, high = max(0, k + k_other - n), min(k, k_other)
     x = np.arange(low, high + 1)
     pmf = hypergeom(n, k, k_other).pmf(x)

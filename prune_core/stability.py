@@ -88,10 +88,10 @@ def _uid_sets(results: Sequence, method: str, budget: float, balanced: bool) -> 
 def _score_frame(results: Sequence, method: str) -> pd.DataFrame | None:
     """One column per run of ``method``'s scores, on the uids every run shares; None if not a score."""
     columns = []
-    for r in results:
+    for i, r in enumerate(results):
         if method not in r.scores.columns:
             return None
-        columns.append(r.scores[method].rename(r.run.id))
+        columns.append(r.scores[method].rename(f"{i}:{r.run.id}"))  # a run may be compared with itself
     frame = pd.concat(columns, axis=1, join="inner")
     return frame if len(frame) >= 2 else None
 
