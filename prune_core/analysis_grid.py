@@ -115,8 +115,8 @@ class GridAgreement:
             "cells": [
                 {"selector": s, "representation": r, "size": size} for (s, r), size in self.cells.items()
             ],
-            "selectors": {k: v.to_dict() for k, v in self.by_selector.items()},
-            "representations": {k: v.to_dict() for k, v in self.by_representation.items()},
+            "by_selector": {k: v.to_dict() for k, v in self.by_selector.items()},
+            "by_representation": {k: v.to_dict() for k, v in self.by_representation.items()},
             "same_selector_across_representations": self.selector_fixed.to_dict(),
             "same_representation_across_selectors": self.representation_fixed.to_dict(),
             "random_jaccard": finite(self.chance),

@@ -178,9 +178,9 @@ def _cross_seed(n_runs: int, methods: Sequence[str], full: pd.DataFrame) -> pd.D
     out = np.zeros((len(methods), len(methods)))
     for x, a in enumerate(methods):
         for y, b in enumerate(methods):
-            out[x, y] = np.nanmean(
-                [full.loc[_key(i, a), _key(j, b)] for i, j in permutations(range(n_runs), 2)]
-            )
+            values = np.array([full.loc[_key(i, a), _key(j, b)] for i, j in permutations(range(n_runs), 2)])
+            finite_values = values[np.isfinite(values)]  # a constant score correlates with nothing: NaN
+            out[x, y] = finite_values.mean() if finite_values.size else np.nan
     return pd.DataFrame(out, index=pd.Index(list(methods)), columns=pd.Index(list(methods)))
 
 

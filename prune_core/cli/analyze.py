@@ -110,7 +110,7 @@ def _print_plain(report: dict) -> None:
         grid = report["grid"]
         print(f"grid at budget {grid['budget']} (k = {grid['k']} of {grid['n']}):")
         print(f"  {grid['sentence']}")
-        for title, key in (("selector", "selectors"), ("representation", "representations")):
+        for title, key in (("selector", "by_selector"), ("representation", "by_representation")):
             for name, entry in grid[key].items():
                 spread = entry["spread"]
                 print(
