@@ -114,6 +114,13 @@ SEED_METHODS = (
 SEEDS = (0, 1, 2)
 
 
+def stored_id(method: str) -> str:
+    """The id a method is stored under (the registry may spell a grid cell's selector its own way)."""
+    from prune_core.methods import get_method
+
+    return get_method(method).id
+
+
 def build_seed_group(store_dir: Path) -> list[str]:
     """Three synthetic runs of the same examples differing only in the training seed (plus one run of
     other data, which is no member of the group), each with SEED_METHODS selected; returns the group's ids."""

@@ -27,7 +27,9 @@ from prune_core.stability import (
 )
 from prune_core.store import RunStore
 from prune_core.sweeps import jaccard_sweep, tv_sweep
-from tests.run_fixtures import SEED_METHODS, seed_group  # noqa: F401  (shared fixture)
+from tests.run_fixtures import SEED_METHODS, seed_group, stored_id  # noqa: F401  (shared fixture)
+
+PROTO_GRAD = stored_id("proto@grad")
 
 
 # ---------------------------------------------------------------------------------------------- chance
@@ -94,10 +96,11 @@ def test_grid_verdict_is_a_tie_within_the_margin_and_insufficient_without_both_a
 
 
 def test_grid_cells_come_from_the_registry_and_a_cell_is_counted_once():
-    assert cell_of("proto@grad") == ("proto", "grad")
+    assert cell_of("kcenter@grad") == ("kcenter", "grad")
+    assert cell_of(PROTO_GRAD) == (PROTO_GRAD.split("@")[0], "grad")
     assert cell_of("el2n") is None and cell_of("no-such-method") is None
-    layout = grid_methods(["kcenter", "kcenter@hs", "proto@tl", "el2n"])
-    assert layout == {("proto", "tl"): "proto@tl", ("kcenter", "hs"): "kcenter@hs"}
+    layout = grid_methods(["kcenter", "kcenter@hs", "kcenter@tl", "el2n"])
+    assert layout == {("kcenter", "tl"): "kcenter@tl", ("kcenter", "hs"): "kcenter@hs"}
     assert grid_methods(["kcenter"]) == {("kcenter", "hs"): "kcenter"}
 
 
@@ -144,7 +147,7 @@ def test_runs_that_differ_only_in_seed_form_one_group_ordered_by_seed(group):
 def test_seed_stability_is_the_mean_pairwise_jaccard_and_spearman_across_seeds(group):
     _, results = group
     report = seed_stability(results)
-    assert {e["method"] for e in report["methods"]} == set(SEED_METHODS)
+    assert {e["method"] for e in report["methods"]} == {stored_id(m) for m in SEED_METHODS}
     el2n = next(e for e in report["methods"] if e["method"] == "el2n")
     row = next(r for r in el2n["budgets"] if r["budget"] == 0.3)
     uids = [r.selected_uids("el2n", 0.3) for r in results]
@@ -177,7 +180,7 @@ def test_stability_needs_two_runs_and_methods_every_run_has(group):
 
 def test_across_seeds_matrices_have_each_methods_stability_on_the_diagonal(group):
     _, results = group
-    ids = ["el2n", "proto@grad", "kcenter"]
+    ids = ["el2n", PROTO_GRAD, "kcenter"]
     jac = cross_seed_jaccard(results, ids, 0.3)
     report = seed_stability(results, ids)
     for entry in report["methods"]:
@@ -196,10 +199,10 @@ def test_across_seeds_matrices_have_each_methods_stability_on_the_diagonal(group
         ]
     )
     assert jac.loc["el2n", "kcenter"] == pytest.approx(expected)
-    corr = cross_seed_correlation(results, ["el2n", "proto@grad"])
+    corr = cross_seed_correlation(results, ["el2n", PROTO_GRAD])
     rho = next(e for e in report["methods"] if e["method"] == "el2n")["spearman"]["mean"]
     assert corr.loc["el2n", "el2n"] == pytest.approx(rho)
-    assert corr.loc["el2n", "proto@grad"] == pytest.approx(corr.loc["proto@grad", "el2n"])
+    assert corr.loc["el2n", PROTO_GRAD] == pytest.approx(corr.loc[PROTO_GRAD, "el2n"])
 
 
 def test_cross_run_matches_subsets_by_uid(group):
@@ -230,11 +233,11 @@ def test_cross_run_counts_only_the_uids_both_runs_hold(group):
 def test_jaccard_sweep_is_the_jaccard_at_every_cached_budget(group):
     _, results = group
     r = results[0]
-    sweep = jaccard_sweep(r, "el2n", "proto@grad")
+    sweep = jaccard_sweep(r, "el2n", PROTO_GRAD)
     assert sweep["budget"].tolist() == [0.1, 0.3, 0.5, 1.0]
     for _, row in sweep.iterrows():
-        subsets = {m: r.selection(m, row["budget"]) for m in ("el2n", "proto@grad")}
-        assert row["jaccard"] == pytest.approx(jaccard_matrix(subsets).loc["el2n", "proto@grad"])
+        subsets = {m: r.selection(m, row["budget"]) for m in ("el2n", PROTO_GRAD)}
+        assert row["jaccard"] == pytest.approx(jaccard_matrix(subsets).loc["el2n", PROTO_GRAD])
         assert row["random_jaccard"] == pytest.approx(expected_random_jaccard(int(row["size_a"]), 160))
     assert sweep["jaccard"].iloc[-1] == 1.0
 
@@ -264,13 +267,7 @@ def test_analyze_grid_json_is_the_grid_report(group, capsys):
     cells = {(c["selector"], c["representation"]) for c in out["grid"]["cells"]}
     # every computed method the registry places on the grid (presets with a grid selector included)
     assert cells == {cell_of(m) for m in SEED_METHODS if cell_of(m)}
-    assert {
-        ("proto", "grad"),
-        ("proto", "tl"),
-        ("kcenter", "grad"),
-        ("kcenter", "hs"),
-        ("less", "hs"),
-    } <= cells
+    assert {("kcenter", "grad"), ("kcenter", "hs"), ("less", "hs"), ("less", "grad")} <= cells
 
 
 def test_analyze_stability_finds_the_seed_group_by_itself(group, capsys):

@@ -82,13 +82,13 @@ def test_budget_and_balance_change_the_grid(seed_env):  # noqa: F811
 def test_clicking_a_grid_cell_opens_both_subsets_on_the_embedding_map(seed_env, store):  # noqa: F811
     at = open_page("app_pages/grid.py")
     at.session_state["grid_heatmap"] = {
-        "selection": {"points": [{"x": "grad", "y": "proto"}], "point_indices": [], "box": [], "lasso": []}
+        "selection": {"points": [{"x": "grad", "y": "kcenter"}], "point_indices": [], "box": [], "lasso": []}
     }
     at.run()
-    assert at.selectbox(key="grid_a").value == "proto@grad"
-    assert at.selectbox(key="grid_b").value == "proto@tl"  # the same selector on another representation
+    assert at.selectbox(key="grid_a").value == "kcenter@grad"
+    assert at.selectbox(key="grid_b").value == "kcenter"  # the same selector on another representation (hs)
     results = Results(store.open("seed-0"))
-    a, b = results.membership("proto@grad", 0.3), results.membership("proto@tl", 0.3)
+    a, b = results.membership("kcenter@grad", 0.3), results.membership("kcenter", 0.3)
     counts = at.dataframe[-1].value["examples"].tolist()
     assert counts == [int((a & b).sum()), int((a & ~b).sum()), int((b & ~a).sum()), int((~a & ~b).sum())]
     at.button(key="grid_open_map").click().run()
@@ -101,8 +101,8 @@ def test_clicking_a_grid_cell_opens_both_subsets_on_the_embedding_map(seed_env, 
     legend = [t["name"] for t in spec["data"][1:]]
     assert legend == [
         f"kept by neither ({int((~a & ~b).sum()):,})",
-        f"only proto@tl ({int((b & ~a).sum()):,})",
-        f"only proto@grad ({int((a & ~b).sum()):,})",
+        f"only kcenter ({int((b & ~a).sum()):,})",
+        f"only kcenter@grad ({int((a & ~b).sum()):,})",
         f"kept by both ({int((a & b).sum()):,})",
     ]
 
