@@ -2,9 +2,11 @@
 
 Usage: python bench/bench_selectors.py [--n 100000 --d 1024 --k-frac 0.1 --omp-k 100 --only d2,kcenter]
 
+Every selector of the one table (prune_core/select/registry.py) is timed with its declared parameters.
 Synthetic data (seeded): features from a Gaussian mixture (10 components, float32), labels = the
-component, difficulty scores = distance to the own component centre plus noise, target = the mean
-feature row (the "full-data gradient" of in-domain selection), influence vectors = the features.
+component, difficulty scores = distance to the own component centre plus noise (keep-scores: the
+same), target = the mean feature row (the "full-data gradient" of in-domain selection), validation =
+1 000 rows of the features with their labels, influence vectors = the features.
 Prints one row per selector (seconds, k, realised size, pass/fail against the 30 s target), the
 k-means engine against sklearn, then CoSaMP vs OMP at the same k: the time ratio (target >= 10x) and
 both relative residuals ||A w - b|| / ||b|| (target: comparable). Not part of the test suite.
@@ -52,7 +54,10 @@ def synthetic(n: int, d: int, seed: int, components: int = 10) -> dict[str, np.n
         "features": features,
         "labels": labels,
         "scores": scores,
+        "difficulty": scores,
         "target": features.mean(axis=0, dtype=np.float64),
+        "validation": features[:1000],
+        "validation_labels": labels[:1000],
         "influence": features,
     }
 
@@ -100,18 +105,16 @@ def main() -> None:
     for name in wanted:
         info = SELECTORS[name]
         seconds, chosen = timed(
-            lambda info=info: info.function(
-                n=n, k=k, seed=args.seed, **{key: data[key] for key in info.inputs}
-            )
+            lambda info=info: info.run(n=n, k=k, seed=args.seed, **{key: data[key] for key in info.inputs})
         )
         row(name, seconds, k, len(chosen), "(nested: top of a score)" if info.kind == "score" else "")
     if not args.only:
         seconds, graph = timed(lambda: knn_graph(data["features"], 10))
-        row("knn_graph (m = 10)", seconds, n, graph[0].shape[0], "shared by d2 / facility_location")
-        seconds, chosen = timed(lambda: d2(data["scores"], None, k, graph=graph))
+        row("knn_graph (m = 10)", seconds, n, graph[0].shape[0], "shared by d2 / craig")
+        seconds, chosen = timed(lambda: d2(data["difficulty"], None, k, graph=graph))
         row("d2, graph given", seconds, k, len(chosen), "selection alone")
         seconds, chosen = timed(lambda: facility_location(data["features"], k, graph=graph))
-        row("facility_location, graph", seconds, k, len(chosen), "selection alone")
+        row("craig, graph given", seconds, k, len(chosen), "selection alone")
         seconds, chosen = timed(lambda: label_balanced(on_subset(top_k, data["scores"]), data["labels"], k))
         row("label_balanced(top_k)", seconds, k, len(chosen))
 

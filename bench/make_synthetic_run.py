@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from prune_core.methods.cache import save_result, stage_params, write_summary
+from prune_core.methods.inputs import Representations
 from prune_core.methods.registry import PRESETS, Method
-from prune_core.methods.representations import Representations
 from prune_core.methods.runner import DEFAULT_BUDGETS, MethodRunner
 from prune_core.store import Run, RunStore
 

@@ -65,7 +65,7 @@ def selection_for_export(
             return results.ranking(method, balanced)
         return results.selection(method, budget, balanced)
     except MissingSelection:
-        from prune_core.methods.representations import Representations
+        from prune_core.methods.inputs import Representations
         from prune_core.methods.runner import MethodRunner
 
         spec = get_method(method)  # an unknown id raises a clear UnknownMethod here

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from prune_core.methods.representations import REPRESENTATIONS, MissingRepresentation, Representations
+from prune_core.methods.inputs import REPRESENTATIONS, MissingRepresentation, Representations
 from prune_core.store import Run
 
 MAP_METHODS = ("umap", "pca")

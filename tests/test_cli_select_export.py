@@ -177,3 +177,21 @@ def test_methods_json_lists_the_registry(capsys):
     assert {m["id"] for m in listing["presets"]} == set(PRESETS)
     assert "kcenter@grad" in listing["grid"] and listing["representations"]["grad"]["family"] == "gradients"
     assert np.all([m["direction"] for m in listing["presets"]])
+
+
+def test_methods_json_shows_every_preset_parameter_with_the_source_of_its_default(capsys):
+    from prune_core.select import SELECTORS
+    from prune_core.select.registry import SOURCES
+
+    assert main(["methods", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    presets = {m["id"]: m for m in listing["presets"]}
+    for method in presets.values():
+        assert set(method["param_sources"]) == set(method["params"]), method["id"]
+        assert all(p["source"] in SOURCES for p in method["param_sources"].values()), method["id"]
+    assert presets["gradmatch"]["param_sources"]["target"]["default"] == "train"
+    assert presets["gradmatch"]["param_sources"]["target"]["source"] == "paper"
+    assert presets["s2l"]["param_sources"]["n_clusters"]["source"] == "authors' code"
+    assert set(listing["selectors"]) == set(SELECTORS)
+    assert listing["selectors"]["prototypicality"]["aliases"] == ["proto"]
+    assert set(listing["other_inputs"]) == {"outputs", "head", "none"}

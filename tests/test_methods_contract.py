@@ -123,3 +123,98 @@ def test_every_grid_cell_resolves_and_a_few_run(reps):
     for cell in ("proto@hs-pre", "s2l@grad-sgd", "less@hs", "gtp@hs", "craig@tl"):
         result = MethodRunner(reps, [0.25]).run(get_method(cell))
         assert len(result.selections["plain"][0]) == 30, cell
+
+
+# ---------------------------------------------------------------------------------------------- one table
+def test_every_method_reads_a_declared_input_and_every_parameter_names_its_source():
+    from prune_core.methods import INPUTS
+    from prune_core.select.registry import SOURCES
+
+    for method in [*PRESETS.values(), *(get_method(c) for c in all_grid_cells())]:
+        assert method.representation in INPUTS, method.id
+        assert method.family == INPUTS[method.representation].family
+        for name, param in method.parameters.items():
+            assert param.source in SOURCES, (method.id, name)
+        assert method.describe()["param_sources"]["seed"]["source"] == "our choice"
+
+
+def _grid_twin(method):
+    """The grid cell with the preset's selector and representation, if the grid has it."""
+    cell = f"{method.selector}@{method.representation}"
+    return get_method(cell) if cell in all_grid_cells() else None
+
+
+@pytest.mark.parametrize("method_id", ALL_PRESETS)
+def test_a_preset_and_its_grid_cell_compute_the_same_unless_the_preset_declares_how_it_differs(
+    method_id, reps, results
+):
+    preset = PRESETS[method_id]
+    twin = _grid_twin(preset)
+    if twin is None:
+        return
+    differs = {
+        name: p.default
+        for name, p in preset.parameters.items()
+        if name not in twin.parameters or twin.parameters[name].default != p.default
+    }
+    if preset.own_score:
+        assert differs, (
+            f"{method_id} computes its own score but declares nothing that sets it apart from {twin.id}"
+        )
+        return
+    assert differs == {name: p.default for name, p in preset.settings.items() if name in differs}
+    cell = MethodRunner(reps, BUDGETS).run(twin)
+    same = all(
+        np.array_equal(a, b) for a, b in zip(results[method_id].selections["plain"], cell.selections["plain"])
+    )
+    assert same == (not differs), (method_id, twin.id, differs)
+
+
+def test_gradmatch_preset_matches_the_training_mean_and_its_grid_cell_the_validation_mean():
+    assert PRESETS["gradmatch"].params["target"] == "train"
+    assert get_method("gradmatch@grad-sgd").params["target"] == "validation"
+    assert (
+        PRESETS["gtp"].params["trajectory"] is True
+        and get_method("gtp@grad-sgd").params["trajectory"] is False
+    )
+
+
+def test_old_grid_ids_resolve_to_the_one_selector_name():
+    for old, new in [
+        ("proto@hs", "prototypicality@hs"),
+        ("facility_location@tl", "craig@tl"),
+        ("nn_omp@hs", "gradmatch@hs"),
+        ("cosamp@grad", "gtp@grad"),
+    ]:
+        assert get_method(old).id == new and new in all_grid_cells()
+    assert PRESETS["craig"].selector == "craig" and PRESETS["prototypicality"].selector == "prototypicality"
+
+
+def test_a_derived_preset_refuses_a_parameter_its_selector_does_not_declare():
+    from prune_core.methods import Method
+    from prune_core.select.registry import Param
+
+    with pytest.raises(ValueError, match="not parameters of selector 'kcenter'"):
+        Method(
+            id="kcenter-bad",
+            title="k-center",
+            objective="diversity",
+            representation="hs",
+            selector="kcenter",
+            citation="-",
+            direction="set",
+            description="-",
+            settings={"n_clusters": Param(3, "our choice")},
+        )
+    with pytest.raises(ValueError, match="not a declared input"):
+        Method(
+            id="x",
+            title="x",
+            objective="baseline",
+            representation="logits",
+            selector="top_k",
+            citation="-",
+            direction="-",
+            description="-",
+            score=lambda r, p: np.zeros(r.n),
+        )

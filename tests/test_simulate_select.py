@@ -56,7 +56,7 @@ def _inputs(train, validation=None, labels=None, n_clusters=2) -> SelectionInput
 def test_the_grid_runs_every_selector_on_every_representation_it_accepts():
     # every library selector that takes a representation (CCS takes only a difficulty score: not here)
     assert set(LIBRARY_SELECTORS) == {
-        "proto",
+        "prototypicality",
         "semdedup",
         "moderate",
         "less",

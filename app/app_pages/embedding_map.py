@@ -18,7 +18,7 @@ from app.views import (
     selection_frame,
 )
 from prune_core.export import FORMATS
-from prune_core.methods.representations import REPRESENTATIONS
+from prune_core.methods.inputs import REPRESENTATIONS
 from prune_core.store import stable_hash
 
 MAP_ORDER = ("hs", "hs-pre", "grad", "grad-sgd", "tl", "dyn")  # hidden states first: the usual "embedding"

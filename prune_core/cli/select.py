@@ -80,17 +80,19 @@ def add_methods(sub) -> None:
 
 
 def cmd_methods(args) -> int:
-    from prune_core.methods import GRID_SELECTORS, PRESETS, REPRESENTATIONS, all_grid_cells
+    from prune_core.methods import INPUTS, PRESETS, all_grid_cells
+    from prune_core.select import SELECTORS
 
     listing = {
         "presets": [m.describe() for m in PRESETS.values()],
-        "selectors": {
-            name: {"objective": v[0], "kind": v[1], "needs_validation": v[2]}
-            for name, v in GRID_SELECTORS.items()
-        },
+        "selectors": {name: info.describe() for name, info in SELECTORS.items()},
         "representations": {
             k: {"family": v.family, "title": v.title, "has_validation": v.has_validation}
-            for k, v in REPRESENTATIONS.items()
+            for k, v in INPUTS.items()
+            if v.is_representation
+        },
+        "other_inputs": {
+            k: {"family": v.family, "title": v.title} for k, v in INPUTS.items() if not v.is_representation
         },
         "grid": all_grid_cells(),
     }

@@ -1,29 +1,43 @@
 """Pruning methods as representation x selection algorithm (Du et al., ACL 2025).
 
-- ``registry``: the presets (published methods) and the grid cells ``<selector>@<representation>``.
-- ``representations``: what a method may read from a run.
+- ``registry``: the presets (published methods) and the grid cells ``<selector>@<representation>``,
+  both derived from the selector table in ``prune_core.select.registry``.
+- ``inputs``: what a method may read from a run (the declared representations and other inputs) and the
+  ``Representations`` reader that loads them.
 - ``runner``: a method at every budget, plain and label-balanced.
 - ``cache``: the ``select`` stage that stores scores, rankings and selections.
 """
 
+from prune_core.methods.inputs import (
+    INPUTS,
+    REPRESENTATIONS,
+    MethodInput,
+    MissingRepresentation,
+    Representations,
+    register_input,
+)
 from prune_core.methods.registry import (
-    GRID_SELECTORS,
     PRESETS,
     Method,
     UnknownMethod,
     all_grid_cells,
     get_method,
+    grid_selectors,
+    register_preset,
 )
-from prune_core.methods.representations import REPRESENTATIONS, MissingRepresentation, Representations
 
 __all__ = [
-    "GRID_SELECTORS",
+    "INPUTS",
     "PRESETS",
     "REPRESENTATIONS",
     "Method",
+    "MethodInput",
     "MissingRepresentation",
     "Representations",
     "UnknownMethod",
     "all_grid_cells",
     "get_method",
+    "grid_selectors",
+    "register_input",
+    "register_preset",
 ]

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from prune_core.methods.inputs import Representations
 from prune_core.methods.registry import PRESETS, Method, get_method
-from prune_core.methods.representations import Representations
 from prune_core.methods.runner import DEFAULT_BUDGETS, VARIANTS, MethodResult, MethodRunner
 from prune_core.store import Run, stable_hash
 

@@ -1,10 +1,15 @@
-"""The registry: every published pruning method as (representation x selection algorithm).
+"""The method registry: every published pruning method as (representation x selection algorithm).
 
 Following Du et al. (ACL 2025), a method is one cell of a grid whose rows are representations
-(``representations.py``) and whose columns are selection algorithms (``prune_core.select``). Published
-methods are named presets; every other cell is reachable as ``<selector>@<representation>`` (for example
-``kcenter@grad`` or ``s2l@hs-pre``). Scores are oriented **higher = keep**; ``direction`` records how the
-raw quantity was turned around.
+(``inputs.py``) and whose columns are selection algorithms (the selector table, prune_core/select/
+registry.py). Published methods are named presets; every other cell is reachable as
+``<selector>@<representation>`` (for example ``kcenter@grad`` or ``s2l@hs-pre``). Scores are oriented
+**higher = keep**; ``direction`` records how the raw quantity was turned around.
+
+A preset either names a selector and lets the selector table compute it (then the preset and the grid
+cell of the same selector and representation compute the same thing, except where the preset's own
+``settings`` override a declared parameter, such as GradMatch's ``target="train"``), or brings its own
+per-example ``score`` (a score method: EL2N, AUM, TracIn, ...) kept by top-k.
 
 Two kinds of method:
 - ``score``: one number per example; the subset at a budget is the top-k (exact k, or Du et al.'s
@@ -18,73 +23,106 @@ Choices where the papers are silent (shown in the app's method descriptions):
 - D2 and CCS take AUM (-mean margin) as their difficulty score, as CCS's paper does.
 - CRAIG runs facility location on plain projected gradients (its per-example gradient proxy).
 - GradMatch's target is the mean training gradient (in-domain), GTP's the mean validation gradient over
-  the gradient trajectory (its target-domain setting).
+  the gradient trajectory (its target-domain setting); their grid cells match the validation mean of
+  the representation itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
 from prune_core import scores as S
-from prune_core.methods.representations import REPRESENTATIONS, Representations
-from prune_core.select import (
-    ccs,
-    cosamp_nnls,
-    d2,
-    distributed_cosamp,
-    facility_location,
-    group_annealing,
-    k_center_greedy,
-    moderate_band_scores,
-    moderate_distances,
-    nn_omp,
-    prototypicality_scores,
-    s2l,
-    semdedup_scores,
-)
+from prune_core.methods.inputs import INPUTS, REPRESENTATIONS, Representations
+from prune_core.select.registry import SELECTORS, Param, Selector, resolve_selector
 
 ScoreFn = Callable[[Representations, dict], np.ndarray]
 # A set selector picks k examples among the positions ``subset`` (absolute indices into the train split).
 SetFn = Callable[[Representations, dict, np.ndarray, int], np.ndarray]
 
 OBJECTIVES = ("difficulty", "diversity", "relevance", "baseline")
-CLUSTER_DEFAULTS = {"n_clusters": 10, "seed": 0}
+SEED = Param(0, "our choice", "every method is seeded so that its subsets are reproducible")
 
 
 class UnknownMethod(ValueError):
     """A method id that is neither a preset nor a valid ``<selector>@<representation>`` cell."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Method:
+    """One method: what it reads (``representation``), how it selects (``selector``), and its parameters.
+
+    Without ``score`` the selector table computes it from the representation (a derived method); with
+    ``score`` it is a score method whose own per-example score is kept by top-k. ``settings`` are the
+    method's own parameters: for a derived method they may only override the selector's declared ones.
+    """
+
     id: str
     title: str
     objective: str
     representation: str
     selector: str
-    kind: str  # "score" | "set"
     citation: str
     direction: str
     description: str
     score: ScoreFn | None = None
-    select: SetFn | None = None
-    nested: bool = False
-    params: dict = field(default_factory=dict)
+    settings: Mapping[str, Param] = field(default_factory=dict)
     preset: bool = True
+    select: SetFn | None = field(default=None, init=False)
+    kind: str = field(default="", init=False)  # "score" | "set"
+    nested: bool = field(default=False, init=False)
+    own_score: bool = field(default=False, init=False)  # a score method (its score is not the selector's)
+
+    def __post_init__(self) -> None:
+        where = f"method {self.id!r}"
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"{where}: objective must be one of {OBJECTIVES}, found {self.objective!r}")
+        if self.representation not in INPUTS:
+            raise ValueError(
+                f"{where}: representation {self.representation!r} is not a declared input; "
+                f"inputs: {', '.join(INPUTS)}"
+            )
+        if self.selector not in SELECTORS:
+            raise ValueError(f"{where}: selector {self.selector!r} is not in the selector table")
+        object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+        object.__setattr__(self, "own_score", self.score is not None)
+        info = SELECTORS[self.selector]
+        if self.score is None:
+            unknown = set(self.settings) - set(info.params) - set(info.input_params)
+            if unknown:
+                raise ValueError(
+                    f"{where}: {sorted(unknown)} are not parameters of selector {info.name!r} "
+                    f"({', '.join([*info.params, *info.input_params]) or 'none'})"
+                )
+            if info.kind == "score":
+                object.__setattr__(self, "score", _derived_score(info, self.representation))
+            else:
+                object.__setattr__(self, "select", _derived_select(info, self.representation))
+        kind = "score" if self.score is not None else "set"
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "nested", kind == "set" and info.nested)
+
+    @property
+    def selector_info(self) -> Selector:
+        return SELECTORS[self.selector]
 
     @property
     def family(self) -> str:
-        info = REPRESENTATIONS.get(self.representation)
-        return (
-            info.family
-            if info
-            else {"outputs": "training dynamics", "head": "gradients", "none": "baseline"}.get(
-                self.representation, self.representation
-            )
-        )
+        return INPUTS[self.representation].family
+
+    @property
+    def parameters(self) -> dict[str, Param]:
+        """Every parameter with its default and the source of that default (paper, code, our choice)."""
+        info = self.selector_info
+        inherited = {} if self.own_score else {**info.params, **info.input_params}
+        return {"seed": SEED, **inherited, **self.settings}
+
+    @property
+    def params(self) -> dict:
+        return {name: p.default for name, p in self.parameters.items()}
 
     def describe(self) -> dict:
         return {
@@ -99,6 +137,7 @@ class Method:
             "direction": self.direction,
             "description": self.description,
             "params": self.params,
+            "param_sources": {name: p.describe() for name, p in self.parameters.items()},
             "preset": self.preset,
             "nested": self.nested,
         }
@@ -129,23 +168,83 @@ KOH = "Koh & Liang 2017, Understanding Black-box Predictions via Influence Funct
 YANG = "Yang et al. 2023, Dataset Pruning: Reducing Training Data by Examining Generalization Influence, ICLR"
 
 
-# ---------------------------------------------------------------------------------------------- building blocks
+# ---------------------------------------------------------------------------------------------- derived methods
+# How a run supplies each input of the selector table (prune_core/select/registry.py INPUTS) for a method
+# on ``rep``: ``idx`` restricts to candidate positions (None: every training example), ``p`` are the
+# method's parameter values (``target`` and ``trajectory`` are read here, not by the selector).
+def _features(r: Representations, rep: str, split: str, p: dict) -> np.ndarray:
+    return r.trajectory(rep, split) if p.get("trajectory") else r.features(rep, split)
+
+
+def _rows(array: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+    return array if idx is None else array[idx]
+
+
+def _aum_difficulty(r: Representations) -> np.ndarray:
+    return S.aum(r.dynamics("margin"))  # -mean margin: higher = harder
+
+
+def _influence_vectors(r: Representations) -> np.ndarray:
+    c = r.final_checkpoint
+    return r.memo(
+        "influence_vectors",
+        lambda: S.influence_vectors(r.head_input("train", c), r.probs("train", c), r.labels),
+    )
+
+
+def _no_scores(r: Representations, rep: str, idx, p: dict) -> np.ndarray:
+    raise ValueError("a method on a 'scores' selector brings its own score (Method(score=...))")
+
+
+_READERS: dict[str, Callable[[Representations, str, np.ndarray | None, dict], np.ndarray]] = {
+    "scores": _no_scores,
+    "difficulty": lambda r, rep, idx, p: _rows(_aum_difficulty(r), idx),
+    "features": lambda r, rep, idx, p: _rows(_features(r, rep, "train", p), idx),
+    "labels": lambda r, rep, idx, p: _rows(r.labels, idx),
+    "target": lambda r, rep, idx, p: _features(r, rep, p.get("target", "validation"), p).mean(axis=0),
+    "validation": lambda r, rep, idx, p: _features(r, rep, "validation", p),
+    "validation_labels": lambda r, rep, idx, p: r.val_labels,
+    "influence": lambda r, rep, idx, p: _rows(_influence_vectors(r), idx),
+}
+
+
+def _call_args(info: Selector, rep: str, r: Representations, idx, p: dict) -> dict:
+    arrays = {name: _READERS[name](r, rep, idx, p) for name in info.inputs}
+    return {**arrays, **{name: p[name] for name in info.params if name in p}}
+
+
+def _derived_score(info: Selector, rep: str) -> ScoreFn:
+    return lambda r, p: info.scores(n=r.n, seed=p["seed"], **_call_args(info, rep, r, None, p))
+
+
+def _derived_select(info: Selector, rep: str) -> SetFn:
+    def select(r: Representations, p: dict, idx: np.ndarray, k: int) -> np.ndarray:
+        return idx[info.run(n=len(idx), k=k, seed=p["seed"], **_call_args(info, rep, r, idx, p))]
+
+    return select
+
+
+# ---------------------------------------------------------------------------------------------- own scores
 def _datamap(field_name: str) -> ScoreFn:
     return lambda r, p: S.datamap(r.dynamics("p_gold"), r.dynamics("correct"))[field_name]
 
 
-def _final(r: Representations) -> str:
-    return r.final_checkpoint
-
-
 def _less(r: Representations, p: dict) -> np.ndarray:
-    return S.less(
+    """LESS as its authors compute it: a cosine per gradient checkpoint, then the lr-weighted sum."""
+    scores = S.less(
         r.grads("train", "adam"), r.grads("validation", "sgd"), r.grad_lrs(), val_groups=r.val_labels
+    )
+    return -scores if p.get("negate") else scores
+
+
+def _relevance_dot(rep: str) -> ScoreFn:
+    return lambda r, p: S.relevance_dot(
+        [r.features(rep)], [r.features(rep, "validation")], normalize=p["normalize"]
     )
 
 
 def _influence(r: Representations, p: dict) -> np.ndarray:
-    c = _final(r)
+    c = r.final_checkpoint
     return S.last_layer_influence(
         r.head_input("train", c),
         r.probs("train", c),
@@ -153,544 +252,439 @@ def _influence(r: Representations, p: dict) -> np.ndarray:
         r.head_input("validation", c),
         r.probs("validation", c),
         r.val_labels,
-        damping=p.get("damping", 1e-3),
+        damping=p["damping"],
     )
 
 
-def _aum_difficulty(r: Representations) -> np.ndarray:
-    return S.aum(r.dynamics("margin"))  # -mean margin: higher = harder
-
-
-def proto_score(rep: str) -> ScoreFn:
-    return lambda r, p: prototypicality_scores(
-        r.features(rep), n_clusters=p["n_clusters"], seed=p["seed"], normalize=False
-    )
-
-
-def semdedup_score(rep: str) -> ScoreFn:
-    return lambda r, p: semdedup_scores(
-        r.features(rep), n_clusters=p["n_clusters"], seed=p["seed"], normalize=True
-    )
-
-
-def moderate_score(rep: str) -> ScoreFn:
-    return lambda r, p: moderate_band_scores(moderate_distances(r.features(rep), r.labels), seed=p["seed"])
-
-
-def relevance_score(rep: str) -> ScoreFn:
-    """LESS's rule on any representation: cosine to the validation set, max over label groups."""
-    return lambda r, p: S.less(
-        [r.features(rep, "train")], [r.features(rep, "validation")], [1.0], val_groups=r.val_labels
-    )
-
-
-def s2l_set(rep: str) -> SetFn:
-    return lambda r, p, idx, k: idx[
-        s2l(
-            r.features(rep)[idx],
-            k,
-            n_clusters=p["n_clusters"],
-            seed=p["seed"],
-            variant=p.get("variant", "official"),
-        )
-    ]
-
-
-def kcenter_set(rep: str) -> SetFn:
-    return lambda r, p, idx, k: idx[k_center_greedy(r.features(rep)[idx], k, seed=p["seed"])]
-
-
-def craig_set(rep: str) -> SetFn:
-    return lambda r, p, idx, k: idx[facility_location(r.features(rep)[idx], k, seed=p["seed"])]
-
-
-def d2_set(rep: str) -> SetFn:
-    return lambda r, p, idx, k: idx[d2(_aum_difficulty(r)[idx], r.features(rep)[idx], k, seed=p["seed"])]
-
-
-def gradmatch_set(rep: str, target: str) -> SetFn:
-    def select(r: Representations, p: dict, idx: np.ndarray, k: int) -> np.ndarray:
-        atoms = r.features(rep)[idx]
-        goal = (r.features(rep, "validation") if target == "validation" else r.features(rep)).mean(axis=0)
-        return idx[nn_omp(atoms, goal, k, order="insertion")[0]]
-
-    return select
-
-
-def gtp_set(rep: str | None) -> SetFn:
-    """GTP: CoSaMP + NNLS matching the mean validation gradient trajectory (or a representation's mean)."""
-
-    def select(r: Representations, p: dict, idx: np.ndarray, k: int) -> np.ndarray:
-        if rep is None:
-            atoms, goal = r.trajectory("train", "sgd"), r.trajectory("validation", "sgd").mean(axis=0)
-        else:
-            atoms, goal = r.features(rep), r.features(rep, "validation").mean(axis=0)
-        solve = distributed_cosamp if p.get("distributed") else cosamp_nnls
-        return idx[solve(atoms[idx], goal, k, seed=p["seed"])[0]]
-
-    return select
-
-
-def _group_annealing(r: Representations, p: dict, idx: np.ndarray, k: int) -> np.ndarray:
-    c = _final(r)
-    vectors = r.memo(
-        "influence_vectors",
-        lambda: S.influence_vectors(r.head_input("train", c), r.probs("train", c), r.labels),
-    )
-    return idx[group_annealing(vectors[idx], k, seed=p["seed"])]
-
-
-def _ccs(r: Representations, p: dict, idx: np.ndarray, k: int) -> np.ndarray:
-    return idx[
-        ccs(
-            _aum_difficulty(r)[idx],
-            k,
-            beta=p.get("beta", 0.0),
-            n_strata=p.get("n_strata", 50),
-            seed=p["seed"],
-        )
-    ]
-
+_PER_CHECKPOINT = Param(
+    True,
+    "paper",
+    "LESS takes a cosine at each gradient checkpoint and sums them lr-weighted; the grid cell less@grad "
+    "takes one cosine of the lr-weighted sum of the checkpoints' gradients",
+)
+_SUMMED = Param(
+    False,
+    "authors' code",
+    "Du et al.'s code scores against the sum of the validation rows; the grid cell less@<rep> takes the "
+    "max over validation labels of the cosine to each label's mean",
+)
+_GRID_SET = "set selection (greedy order)"
 
 # ---------------------------------------------------------------------------------------------- presets
-def _m(
-    id_,
-    title,
-    objective,
-    rep,
-    selector,
-    citation,
-    direction,
-    description,
-    *,
-    score=None,
-    select=None,
-    nested=False,
-    **params,
-) -> Method:
-    kind = "score" if score is not None else "set"
-    return Method(
-        id_,
-        title,
-        objective,
-        rep,
-        selector,
-        kind,
-        citation,
-        direction,
-        description,
-        score=score,
-        select=select,
-        nested=nested,
-        params={"seed": 0, **params},
-    )
+PRESETS: dict[str, Method] = {}
 
 
-PRESETS: dict[str, Method] = {
-    m.id: m
-    for m in [
-        _m(
-            "el2n",
-            "EL2N",
-            "difficulty",
-            "outputs",
-            "top_k",
-            PAUL,
-            "higher error norm = harder; kept as is",
-            "||softmax - onehot|| at the first epoch checkpoint (eval mode); keeps the hardest.",
-            score=lambda r, p: S.el2n(r.probs("train", r.first_checkpoint), r.labels),
-        ),
-        _m(
-            "grand",
-            "GraNd",
-            "difficulty",
-            "grad-sgd",
-            "top_k",
-            PAUL,
-            "higher gradient norm = harder; kept as is",
-            "Exact norm of the per-example gradient (parameter subset) at the earliest gradient checkpoint.",
-            score=lambda r, p: S.grand(r.grad_norms("train")[:1]),
-        ),
-        _m(
-            "forgetting",
-            "Forgetting events",
-            "difficulty",
-            "dyn",
-            "top_k",
-            TONEVA,
-            "more forgetting events = harder; never-learned examples rank above all; kept as is",
-            "Counts correct -> incorrect transitions across epochs. With few epochs most counts tie at 0.",
-            score=lambda r, p: S.forgetting_counts(r.dynamics("correct")),
-        ),
-        _m(
-            "aum",
-            "AUM (difficulty)",
-            "difficulty",
-            "dyn",
-            "top_k",
-            PLEISS,
-            "low margin = hard; score = -AUM",
-            "Mean over epochs of gold logit minus the largest other logit; keeps the lowest margins.",
-            score=lambda r, p: S.aum(r.dynamics("margin")),
-        ),
-        _m(
-            "datamap-hard",
-            "Data map: hard-to-learn",
-            "difficulty",
-            "dyn",
-            "top_k",
-            SWAYAMDIPTA,
-            "low confidence = hard; score = 1 - confidence",
-            "Keeps the least confident examples across epochs.",
-            score=_datamap("datamap_hard"),
-        ),
-        _m(
-            "datamap-ambiguous",
-            "Data map: ambiguous",
-            "difficulty",
-            "dyn",
-            "top_k",
-            SWAYAMDIPTA,
-            "high variability = ambiguous; kept as is",
-            "Keeps the examples whose gold probability varies most across epochs (Du et al.'s released setting).",
-            score=_datamap("datamap_ambiguous"),
-        ),
-        _m(
-            "datamap-easy",
-            "Data map: easy-to-learn",
-            "difficulty",
-            "dyn",
-            "top_k",
-            SWAYAMDIPTA,
-            "high confidence = easy; kept as is",
-            "Keeps the most confident examples.",
-            score=_datamap("datamap_easy"),
-        ),
-        _m(
-            "s2l",
-            "S2L (loss trajectories)",
-            "diversity",
-            "dyn",
-            "s2l",
-            S2L_CITE,
-            "set selection (no score)",
-            "k-means on loss trajectories; the budget is split equally across clusters (official ascending order).",
-            select=s2l_set("dyn"),
-            **CLUSTER_DEFAULTS,
-        ),
-        _m(
-            "s2l-hs",
-            "S2L on hidden states",
-            "diversity",
-            "hs",
-            "s2l",
-            DU,
-            "set selection (no score)",
-            "S2L's cluster-balanced sampling on fine-tuned hidden states (a new cell of Du et al.'s grid).",
-            select=s2l_set("hs"),
-            **CLUSTER_DEFAULTS,
-        ),
-        _m(
-            "s2l-grad",
-            "S2L on gradients",
-            "diversity",
-            "grad",
-            "s2l",
-            DU,
-            "set selection (no score)",
-            "S2L's cluster-balanced sampling on lr-weighted, normalised Adam gradients.",
-            select=s2l_set("grad"),
-            **CLUSTER_DEFAULTS,
-        ),
-        _m(
-            "prototypicality",
-            "Prototypicality",
-            "difficulty",
-            "hs",
-            "prototypicality",
-            SORSCHER,
-            "far from the nearest k-means centroid = hard; squared distance kept as is",
-            "k-means on fine-tuned hidden states; keeps the least prototypical examples.",
-            score=proto_score("hs"),
-            **CLUSTER_DEFAULTS,
-        ),
-        _m(
-            "proto-tl",
-            "Prototypicality on losses",
-            "difficulty",
-            "tl",
-            "prototypicality",
-            DU,
-            "far from centroid = hard",
-            "Prototypicality on eval-mode loss vectors across checkpoints.",
-            score=proto_score("tl"),
-            **CLUSTER_DEFAULTS,
-        ),
-        _m(
-            "proto-grad",
-            "Prototypicality on gradients",
-            "difficulty",
-            "grad",
-            "prototypicality",
-            DU,
-            "far from centroid = hard",
-            "Prototypicality on lr-weighted, normalised Adam gradients.",
-            score=proto_score("grad"),
-            **CLUSTER_DEFAULTS,
-        ),
-        _m(
-            "semdedup",
-            "SemDeDup",
-            "diversity",
-            "hs",
-            "semdedup",
-            SEMDEDUP,
-            "duplicated = drop; score = -max similarity",
-            "Within k-means clusters, penalises examples with a near-duplicate farther from the centroid.",
-            score=semdedup_score("hs"),
-            **CLUSTER_DEFAULTS,
-        ),
-        _m(
-            "memorization",
-            "Memorisation (self-influence)",
-            "difficulty",
-            "grad-sgd",
-            "top_k",
-            FELDMAN,
-            "higher self-influence = more memorised; kept as is",
-            "TracIn self-influence: lr-weighted squared norm of projected gradients (a proxy, not Feldman & Zhang).",
-            score=lambda r, p: S.memorization(r.grads("train", "sgd"), r.grad_lrs()),
-        ),
-        _m(
-            "tracin",
-            "TracIn to validation",
-            "relevance",
-            "grad-sgd",
-            "top_k",
-            PRUTHI,
-            "positive influence on validation loss = helpful; kept as is",
-            "lr-weighted dot product of each training gradient with the summed validation gradient.",
-            score=lambda r, p: S.tracin(r.grads("train", "sgd"), r.grads("validation", "sgd"), r.grad_lrs()),
-        ),
-        _m(
-            "less",
-            "LESS",
-            "relevance",
-            "grad",
-            "less",
-            XIA,
-            "more similar to validation gradients = keep",
-            "lr-weighted cosine of Adam training gradients to SGD validation gradients, max over label groups.",
-            score=_less,
-        ),
-        _m(
-            "less-tl",
-            "LESS rule on losses",
-            "relevance",
-            "tl",
-            "less",
-            DU,
-            "larger dot product = keep",
-            "Dot product of eval loss vectors with the summed validation loss vectors.",
-            score=lambda r, p: S.relevance_dot([r.features("tl")], [r.features("tl", "validation")]),
-        ),
-        _m(
-            "less-hs",
-            "LESS rule on hidden states",
-            "relevance",
-            "hs",
-            "less",
-            DU,
-            "more similar = keep",
-            "Sum of cosines of fine-tuned hidden states to the validation set's.",
-            score=lambda r, p: S.relevance_dot(
-                [r.features("hs")], [r.features("hs", "validation")], normalize=True
+def register_preset(method: Method) -> Method:
+    """Add a preset (a named published method); it then appears in ``methods --json`` and every view."""
+    if method.id in PRESETS:
+        raise ValueError(f"preset {method.id!r} is already registered")
+    if "@" in method.id:
+        raise ValueError(f"preset ids may not contain '@' (grid cells use it): {method.id!r}")
+    PRESETS[method.id] = method
+    return method
+
+
+for _preset in (
+    Method(
+        id="el2n",
+        title="EL2N",
+        objective="difficulty",
+        representation="outputs",
+        selector="top_k",
+        citation=PAUL,
+        direction="higher error norm = harder; kept as is",
+        description="||softmax - onehot|| at the first epoch checkpoint (eval mode); keeps the hardest.",
+        score=lambda r, p: S.el2n(r.probs("train", r.first_checkpoint), r.labels),
+    ),
+    Method(
+        id="grand",
+        title="GraNd",
+        objective="difficulty",
+        representation="grad-sgd",
+        selector="top_k",
+        citation=PAUL,
+        direction="higher gradient norm = harder; kept as is",
+        description="Exact norm of the per-example gradient (parameter subset) at the earliest gradient "
+        "checkpoint.",
+        score=lambda r, p: S.grand(r.grad_norms("train")[:1]),
+    ),
+    Method(
+        id="forgetting",
+        title="Forgetting events",
+        objective="difficulty",
+        representation="dyn",
+        selector="top_k",
+        citation=TONEVA,
+        direction="more forgetting events = harder; never-learned examples rank above all; kept as is",
+        description="Counts correct -> incorrect transitions across epochs. With few epochs most counts tie at 0.",
+        score=lambda r, p: S.forgetting_counts(r.dynamics("correct")),
+    ),
+    Method(
+        id="aum",
+        title="AUM (difficulty)",
+        objective="difficulty",
+        representation="dyn",
+        selector="top_k",
+        citation=PLEISS,
+        direction="low margin = hard; score = -AUM",
+        description="Mean over epochs of gold logit minus the largest other logit; keeps the lowest margins.",
+        score=lambda r, p: S.aum(r.dynamics("margin")),
+    ),
+    Method(
+        id="datamap-hard",
+        title="Data map: hard-to-learn",
+        objective="difficulty",
+        representation="dyn",
+        selector="top_k",
+        citation=SWAYAMDIPTA,
+        direction="low confidence = hard; score = 1 - confidence",
+        description="Keeps the least confident examples across epochs.",
+        score=_datamap("datamap_hard"),
+    ),
+    Method(
+        id="datamap-ambiguous",
+        title="Data map: ambiguous",
+        objective="difficulty",
+        representation="dyn",
+        selector="top_k",
+        citation=SWAYAMDIPTA,
+        direction="high variability = ambiguous; kept as is",
+        description="Keeps the examples whose gold probability varies most across epochs (Du et al.'s "
+        "released setting).",
+        score=_datamap("datamap_ambiguous"),
+    ),
+    Method(
+        id="datamap-easy",
+        title="Data map: easy-to-learn",
+        objective="difficulty",
+        representation="dyn",
+        selector="top_k",
+        citation=SWAYAMDIPTA,
+        direction="high confidence = easy; kept as is",
+        description="Keeps the most confident examples.",
+        score=_datamap("datamap_easy"),
+    ),
+    Method(
+        id="s2l",
+        title="S2L (loss trajectories)",
+        objective="diversity",
+        representation="dyn",
+        selector="s2l",
+        citation=S2L_CITE,
+        direction="set selection (no score)",
+        description="k-means on loss trajectories; the budget is split equally across clusters (official "
+        "ascending order).",
+    ),
+    Method(
+        id="s2l-hs",
+        title="S2L on hidden states",
+        objective="diversity",
+        representation="hs",
+        selector="s2l",
+        citation=DU,
+        direction="set selection (no score)",
+        description="S2L's cluster-balanced sampling on fine-tuned hidden states (a new cell of Du et al.'s grid).",
+    ),
+    Method(
+        id="s2l-grad",
+        title="S2L on gradients",
+        objective="diversity",
+        representation="grad",
+        selector="s2l",
+        citation=DU,
+        direction="set selection (no score)",
+        description="S2L's cluster-balanced sampling on lr-weighted, normalised Adam gradients.",
+    ),
+    Method(
+        id="prototypicality",
+        title="Prototypicality",
+        objective="difficulty",
+        representation="hs",
+        selector="prototypicality",
+        citation=SORSCHER,
+        direction="far from the nearest k-means centroid = hard; squared distance kept as is",
+        description="k-means on fine-tuned hidden states; keeps the least prototypical examples.",
+    ),
+    Method(
+        id="proto-tl",
+        title="Prototypicality on losses",
+        objective="difficulty",
+        representation="tl",
+        selector="prototypicality",
+        citation=DU,
+        direction="far from centroid = hard",
+        description="Prototypicality on eval-mode loss vectors across checkpoints.",
+    ),
+    Method(
+        id="proto-grad",
+        title="Prototypicality on gradients",
+        objective="difficulty",
+        representation="grad",
+        selector="prototypicality",
+        citation=DU,
+        direction="far from centroid = hard",
+        description="Prototypicality on lr-weighted, normalised Adam gradients.",
+    ),
+    Method(
+        id="semdedup",
+        title="SemDeDup",
+        objective="diversity",
+        representation="hs",
+        selector="semdedup",
+        citation=SEMDEDUP,
+        direction="duplicated = drop; score = -max similarity",
+        description="Within k-means clusters, penalises examples with a near-duplicate farther from the centroid.",
+    ),
+    Method(
+        id="memorization",
+        title="Memorisation (self-influence)",
+        objective="difficulty",
+        representation="grad-sgd",
+        selector="top_k",
+        citation=FELDMAN,
+        direction="higher self-influence = more memorised; kept as is",
+        description="TracIn self-influence: lr-weighted squared norm of projected gradients (a proxy, not "
+        "Feldman & Zhang).",
+        score=lambda r, p: S.memorization(r.grads("train", "sgd"), r.grad_lrs()),
+    ),
+    Method(
+        id="tracin",
+        title="TracIn to validation",
+        objective="relevance",
+        representation="grad-sgd",
+        selector="top_k",
+        citation=PRUTHI,
+        direction="positive influence on validation loss = helpful; kept as is",
+        description="lr-weighted dot product of each training gradient with the summed validation gradient.",
+        score=lambda r, p: S.tracin(r.grads("train", "sgd"), r.grads("validation", "sgd"), r.grad_lrs()),
+    ),
+    Method(
+        id="less",
+        title="LESS",
+        objective="relevance",
+        representation="grad",
+        selector="less",
+        citation=XIA,
+        direction="more similar to validation gradients = keep",
+        description="lr-weighted cosine of Adam training gradients to SGD validation gradients, max over "
+        "label groups.",
+        score=_less,
+        settings={"per_checkpoint": _PER_CHECKPOINT},
+    ),
+    Method(
+        id="less-tl",
+        title="LESS rule on losses",
+        objective="relevance",
+        representation="tl",
+        selector="less",
+        citation=DU,
+        direction="larger dot product = keep",
+        description="Dot product of eval loss vectors with the summed validation loss vectors.",
+        score=_relevance_dot("tl"),
+        settings={
+            "normalize": Param(False, "authors' code", "loss trajectories are never normalised (Du et al.)"),
+            "label_groups": _SUMMED,
+        },
+    ),
+    Method(
+        id="less-hs",
+        title="LESS rule on hidden states",
+        objective="relevance",
+        representation="hs",
+        selector="less",
+        citation=DU,
+        direction="more similar = keep",
+        description="Sum of cosines of fine-tuned hidden states to the validation set's.",
+        score=_relevance_dot("hs"),
+        settings={
+            "normalize": Param(
+                True,
+                "our choice",
+                "cosines: Du et al. normalise hidden states only with --normalize_features",
             ),
-        ),
-        _m(
-            "reverse-less",
-            "Reverse LESS",
-            "relevance",
-            "grad",
-            "less",
-            DU,
-            "least similar = keep; score = -LESS",
-            "LESS negated: the least relevant examples (a sanity baseline).",
-            score=lambda r, p: -_less(r, p),
-        ),
-        _m(
-            "gtp",
-            "GTP",
-            "relevance",
-            "grad-sgd",
-            "cosamp",
-            GTP_CITE,
-            "set selection (no score)",
-            "CoSaMP + NNLS: a sparse non-negative combination of gradient trajectories matching the mean "
-            "validation trajectory; distributed two-round variant with params distributed=True.",
-            select=gtp_set(None),
-        ),
-        _m(
-            "gradmatch",
-            "GradMatch",
-            "relevance",
-            "grad-sgd",
-            "nn_omp",
-            GRADMATCH,
-            "set selection (no score)",
-            "Non-negative OMP matching the mean training gradient; nested greedy order (OMP adds one atom at a "
-            "time, so a budget's subset is a prefix of the full run).",
-            select=gradmatch_set("grad-sgd", "train"),
-            nested=True,
-        ),
-        _m(
-            "craig",
-            "CRAIG",
-            "diversity",
-            "grad-sgd",
-            "facility_location",
-            CRAIG,
-            "set selection (greedy order)",
-            "Facility location on projected gradients (lazy greedy); nested greedy order.",
-            select=craig_set("grad-sgd"),
-            nested=True,
-        ),
-        _m(
-            "kcenter",
-            "k-center greedy",
-            "diversity",
-            "hs",
-            "kcenter",
-            SENER,
-            "set selection (greedy order)",
-            "Greedy 2-approximation of the minimax cover of hidden states; nested greedy order.",
-            select=kcenter_set("hs"),
-            nested=True,
-        ),
-        _m(
-            "moderate",
-            "Moderate coreset",
-            "difficulty",
-            "hs",
-            "moderate",
-            MODERATE,
-            "distance to class median closest to the median distance = keep; score = -|rank - median rank|",
-            "Keeps the central band of distances to each class's median hidden state.",
-            score=moderate_score("hs"),
-        ),
-        _m(
-            "ccs",
-            "CCS",
-            "diversity",
-            "dyn",
-            "ccs",
-            CCS_CITE,
-            "set selection (no score)",
-            "Stratified sampling over 50 equal-width strata of AUM difficulty after removing the hardest beta.",
-            select=_ccs,
-            beta=0.0,
-            n_strata=50,
-        ),
-        _m(
-            "d2",
-            "D2 pruning",
-            "diversity",
-            "hs",
-            "d2",
-            D2_CITE,
-            "set selection (greedy order)",
-            "Message passing over a kNN graph of hidden states with AUM difficulty; nested greedy order.",
-            select=d2_set("hs"),
-            nested=True,
-        ),
-        _m(
-            "influence",
-            "Influence (last layer)",
-            "relevance",
-            "head",
-            "top_k",
-            KOH,
-            "removing it would raise validation loss = helpful; score = -I_up,loss",
-            "Influence of each example on the mean validation loss through the final linear layer (damped Hessian).",
-            score=_influence,
-            damping=1e-3,
-        ),
-        _m(
-            "group-annealing",
-            "Group-effect pruning",
-            "difficulty",
-            "head",
-            "group_annealing",
-            YANG,
-            "set selection (no score)",
-            "Simulated annealing choosing the pruned set whose summed last-layer influence vectors are smallest.",
-            select=_group_annealing,
-        ),
-        _m(
-            "random",
-            "Random",
-            "baseline",
-            "none",
-            "random",
-            "uniform baseline",
-            "uniform random score",
-            "Uniform random scores (seeded): the reference every method should beat.",
-            score=lambda r, p: S.random_scores(r.n, seed=p["seed"]),
-        ),
-    ]
-}
+            "label_groups": _SUMMED,
+        },
+    ),
+    Method(
+        id="reverse-less",
+        title="Reverse LESS",
+        objective="relevance",
+        representation="grad",
+        selector="less",
+        citation=DU,
+        direction="least similar = keep; score = -LESS",
+        description="LESS negated: the least relevant examples (a sanity baseline).",
+        score=_less,
+        settings={
+            "per_checkpoint": _PER_CHECKPOINT,
+            "negate": Param(
+                True, "authors' code", "Du et al.'s reverse-less baseline keeps the least relevant"
+            ),
+        },
+    ),
+    Method(
+        id="gtp",
+        title="GTP",
+        objective="relevance",
+        representation="grad-sgd",
+        selector="gtp",
+        citation=GTP_CITE,
+        direction="set selection (no score)",
+        description="CoSaMP + NNLS: a sparse non-negative combination of gradient trajectories matching the "
+        "mean validation trajectory; distributed two-round variant with params distributed=True.",
+        settings={
+            "trajectory": Param(
+                True,
+                "paper",
+                "GTP matches gradient trajectories: the per-checkpoint gradients concatenated, not their "
+                "lr-weighted sum that the grid cell gtp@grad-sgd reads",
+            )
+        },
+    ),
+    Method(
+        id="gradmatch",
+        title="GradMatch",
+        objective="relevance",
+        representation="grad-sgd",
+        selector="gradmatch",
+        citation=GRADMATCH,
+        direction="set selection (no score)",
+        description="Non-negative OMP matching the mean training gradient; nested greedy order (OMP adds one "
+        "atom at a time, so a budget's subset is a prefix of the full run).",
+        settings={
+            "target": Param(
+                "train",
+                "paper",
+                "GRAD-MATCH matches the full training gradient; the grid cell gradmatch@grad-sgd matches "
+                "the validation mean",
+            )
+        },
+    ),
+    Method(
+        id="craig",
+        title="CRAIG",
+        objective="diversity",
+        representation="grad-sgd",
+        selector="craig",
+        citation=CRAIG,
+        direction=_GRID_SET,
+        description="Facility location on projected gradients (lazy greedy); nested greedy order.",
+    ),
+    Method(
+        id="kcenter",
+        title="k-center greedy",
+        objective="diversity",
+        representation="hs",
+        selector="kcenter",
+        citation=SENER,
+        direction=_GRID_SET,
+        description="Greedy 2-approximation of the minimax cover of hidden states; nested greedy order.",
+    ),
+    Method(
+        id="moderate",
+        title="Moderate coreset",
+        objective="difficulty",
+        representation="hs",
+        selector="moderate",
+        citation=MODERATE,
+        direction="distance to class median closest to the median distance = keep; score = -|rank - median rank|",
+        description="Keeps the central band of distances to each class's median hidden state.",
+    ),
+    Method(
+        id="ccs",
+        title="CCS",
+        objective="diversity",
+        representation="dyn",
+        selector="ccs",
+        citation=CCS_CITE,
+        direction="set selection (no score)",
+        description="Stratified sampling over 50 equal-width strata of AUM difficulty after removing the "
+        "hardest beta.",
+    ),
+    Method(
+        id="d2",
+        title="D2 pruning",
+        objective="diversity",
+        representation="hs",
+        selector="d2",
+        citation=D2_CITE,
+        direction=_GRID_SET,
+        description="Message passing over a kNN graph of hidden states with AUM difficulty; nested greedy order.",
+    ),
+    Method(
+        id="influence",
+        title="Influence (last layer)",
+        objective="relevance",
+        representation="head",
+        selector="top_k",
+        citation=KOH,
+        direction="removing it would raise validation loss = helpful; score = -I_up,loss",
+        description="Influence of each example on the mean validation loss through the final linear layer "
+        "(damped Hessian).",
+        score=_influence,
+        settings={"damping": Param(1e-3, "our choice", "keeps the last-layer Hessian invertible")},
+    ),
+    Method(
+        id="group-annealing",
+        title="Group-effect pruning",
+        objective="difficulty",
+        representation="head",
+        selector="group_annealing",
+        citation=YANG,
+        direction="set selection (no score)",
+        description="Simulated annealing choosing the pruned set whose summed last-layer influence vectors "
+        "are smallest.",
+    ),
+    Method(
+        id="random",
+        title="Random",
+        objective="baseline",
+        representation="none",
+        selector="random",
+        citation="uniform baseline",
+        direction="uniform random score",
+        description="Uniform random scores (seeded): the reference every method should beat.",
+    ),
+):
+    register_preset(_preset)
+
 
 # ---------------------------------------------------------------------------------------------- the grid
-GRID_SELECTORS: dict[str, tuple[str, str, bool, Callable]] = {
-    # name: (objective, kind, needs validation features, factory(representation))
-    "proto": ("difficulty", "score", False, proto_score),
-    "semdedup": ("diversity", "score", False, semdedup_score),
-    "moderate": ("difficulty", "score", False, moderate_score),
-    "less": ("relevance", "score", True, relevance_score),
-    "s2l": ("diversity", "set", False, s2l_set),
-    "kcenter": ("diversity", "set", False, kcenter_set),
-    "craig": ("diversity", "set", False, craig_set),
-    "d2": ("diversity", "set", False, d2_set),
-    "gradmatch": ("relevance", "set", True, lambda rep: gradmatch_set(rep, "validation")),
-    "gtp": ("relevance", "set", True, gtp_set),
-}
-_NESTED = {"kcenter", "craig", "d2", "gradmatch"}
+def grid_selectors() -> dict[str, Selector]:
+    """The grid's columns: every selector of the table that reads a representation."""
+    return {name: info for name, info in SELECTORS.items() if info.takes_representation}
 
 
 def grid_cell(selector: str, representation: str) -> Method:
-    """The method ``<selector>@<representation>`` (an empty cell of Du et al.'s grid, computed on demand)."""
-    if selector not in GRID_SELECTORS:
-        raise UnknownMethod(
-            f"unknown selector {selector!r} in '{selector}@{representation}'; "
-            f"selectors: {', '.join(GRID_SELECTORS)}"
-        )
+    """The method ``<selector>@<representation>`` (an empty cell of Du et al.'s grid, computed on demand).
+
+    An old selector name (``proto``, ``facility_location``, ``nn_omp``, ``cosamp``) resolves to its one
+    name, so the cell's id is ``prototypicality@hs`` whichever was asked for.
+    """
+    given = f"{selector}@{representation}"
+    selector = resolve_selector(selector)
+    columns = grid_selectors()
+    if selector not in columns:
+        raise UnknownMethod(f"unknown selector {selector!r} in '{given}'; selectors: {', '.join(columns)}")
     if representation not in REPRESENTATIONS:
         raise UnknownMethod(
-            f"unknown representation {representation!r} in '{selector}@{representation}'; "
+            f"unknown representation {representation!r} in '{given}'; "
             f"representations: {', '.join(REPRESENTATIONS)}"
         )
-    objective, kind, needs_validation, factory = GRID_SELECTORS[selector]
-    if needs_validation and not REPRESENTATIONS[representation].has_validation:
+    info, rep = columns[selector], REPRESENTATIONS[representation]
+    if info.needs_validation and not rep.has_validation:
         raise UnknownMethod(
-            f"'{selector}@{representation}': {selector} needs validation features, which "
-            f"{representation!r} does not have"
+            f"'{given}': {selector} needs validation features, which {representation!r} does not have"
         )
-    fn = factory(representation)
-    info = REPRESENTATIONS[representation]
     return Method(
-        f"{selector}@{representation}",
-        f"{selector} on {info.title}",
-        objective,
-        representation,
-        selector,
-        kind,
-        DU,
-        "higher = keep" if kind == "score" else "set selection",
-        f"The {selector} selection algorithm applied to {info.title} ({info.family}).",
-        score=fn if kind == "score" else None,
-        select=fn if kind == "set" else None,
-        nested=selector in _NESTED,
-        params=dict(CLUSTER_DEFAULTS),
+        id=f"{selector}@{representation}",
+        title=f"{selector} on {rep.title}",
+        objective=info.objective,
+        representation=representation,
+        selector=selector,
+        citation=DU,
+        direction="higher = keep" if info.kind == "score" else "set selection",
+        description=f"The {selector} selection algorithm applied to {rep.title} ({rep.family}).",
         preset=False,
     )
 
@@ -703,15 +697,15 @@ def get_method(method_id: str) -> Method:
         return grid_cell(*method_id.split("@", 1))
     raise UnknownMethod(
         f"unknown method {method_id!r}; presets: {', '.join(PRESETS)}; or a grid cell "
-        f"'<selector>@<representation>' with selectors {', '.join(GRID_SELECTORS)} and "
+        f"'<selector>@<representation>' with selectors {', '.join(grid_selectors())} and "
         f"representations {', '.join(REPRESENTATIONS)}"
     )
 
 
 def all_grid_cells() -> list[str]:
     cells = []
-    for selector, (_, _, needs_validation, _) in GRID_SELECTORS.items():
-        for rep, info in REPRESENTATIONS.items():
-            if not needs_validation or info.has_validation:
+    for selector, info in grid_selectors().items():
+        for rep, rep_info in REPRESENTATIONS.items():
+            if not info.needs_validation or rep_info.has_validation:
                 cells.append(f"{selector}@{rep}")
     return cells

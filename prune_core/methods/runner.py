@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from prune_core.methods.inputs import Representations
 from prune_core.methods.registry import Method
-from prune_core.methods.representations import Representations
 from prune_core.select.balance import label_quota
 from prune_core.select.budget import budget_to_k
 from prune_core.select.topk import top_k, top_quantile

@@ -2,8 +2,8 @@
 
 Du et al. (ACL 2025) decompose a pruning method into a representation and a selection algorithm; this
 package is the second half. Every selector takes numpy arrays and an integer budget k and returns
-distinct int64 indices in selection order; ``SELECTORS`` lists them under one keyword calling
-convention for the method registry (see registry.py).
+distinct int64 indices in selection order; ``SELECTORS`` (registry.py) declares each algorithm once,
+and the method registry, the grid, the lab, the contract tests and the benchmark derive from it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from prune_core.select.clustering import kmeans, prototypicality_scores, s2l, se
 from prune_core.select.graph import d2, k_center_greedy, knn_graph
 from prune_core.select.pursuit import cosamp_nnls, distributed_cosamp, nn_omp
 from prune_core.select.random import random_subset
-from prune_core.select.registry import SELECTORS, SelectorInfo
+from prune_core.select.registry import (
+    ALIASES,
+    SELECTORS,
+    Param,
+    Selector,
+    register_selector,
+    resolve_selector,
+)
 from prune_core.select.submodular import craig_weights, facility_location
 from prune_core.select.topk import (
     moderate_band,
@@ -29,9 +36,11 @@ from prune_core.select.topk import (
 )
 
 __all__ = [
+    "ALIASES",
     "SELECTORS",
     "BudgetError",
-    "SelectorInfo",
+    "Param",
+    "Selector",
     "budget_to_k",
     "ccs",
     "cosamp_nnls",
@@ -55,6 +64,8 @@ __all__ = [
     "on_subset",
     "prototypicality_scores",
     "random_subset",
+    "register_selector",
+    "resolve_selector",
     "s2l",
     "semdedup_scores",
     "top_k",

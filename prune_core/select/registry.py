@@ -1,34 +1,47 @@
-"""The selector registry: every selection algorithm behind one keyword calling convention.
+"""The selector table: every selection algorithm declared once, under its one name.
 
-Why: the method registry (prune_core/methods.py) pairs a representation with a selector (Du et al.
-2025, ACL: method = representation x selection algorithm). It should not need to know that CCS wants a
-difficulty vector, S2L a feature matrix and GTP a target gradient, so every entry here is called as
+Why one table: Du et al. (2025, ACL) decompose a pruning method into a representation and a selection
+algorithm. The method registry (prune_core/methods/registry.py: presets and the representation x selector
+grid), the Gaussian-mixture lab (prune_core/simulate/selectors.py), the contract tests
+(tests/test_select_contract.py) and the benchmark (bench/bench_selectors.py) all read this table, so a
+selector added here appears everywhere and a selector cannot run one way in the tests and another in the
+product. CONTRIBUTING.md walks through adding one.
 
-    info.function(n=n, k=k, seed=seed, **{name: array for name in info.inputs}, **params)
+Every entry is called as
 
-and returns int64 indices in selection order. ``inputs`` names the arrays it needs: "scores" (float
-[n], higher = keep; for "ccs" and "d2" a difficulty, higher = harder, which is the stored orientation of
-difficulty scores), "features" (float [n, d]), "labels" (int [n]), "target" (float [d]) and
-"influence" (float [n, p]). ``kind`` is "score" when every budget keeps the top of one per-example score
-(subsets are nested across budgets; ``score_function(n=, seed=, **inputs)`` returns that score, higher =
-keep) and "set" when the subset is chosen jointly for its budget. Only "quantile" may return more than
-k indices (ties at its threshold); S2L's "du" variant, reachable through params, may return fewer.
+    selector.run(n=n, k=k, seed=seed, **{name: array for name in selector.inputs}, **params)
+
+which fills in the declared parameter defaults and returns int64 indices in selection order. ``inputs``
+names the arrays the algorithm reads (``INPUTS`` says what each one is); the callers build them from
+whatever they hold (a run's stored representations, the lab's simulated points, synthetic benchmark
+data). ``kind`` is "score" when every budget keeps the top of one per-example score (subsets nested
+across budgets; ``selector.scores(n=, seed=, **inputs)`` returns it, higher = keep) and "set" when the
+subset is chosen jointly for its budget; ``nested`` marks set selectors whose greedy order makes the
+subset at budget j a prefix of the one at any larger budget, so the method registry runs them once.
+Only "quantile" may return more than k indices (ties at its threshold); S2L's "du" variant, reachable
+through params, may return fewer.
+
+One name per algorithm. A selector is named after the published method that introduced it (``craig``
+for facility location, ``gradmatch`` for non-negative OMP, ``gtp`` for CoSaMP + NNLS); the old names are
+kept as ``aliases`` so stored method ids such as ``proto@hs`` still resolve.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
+from prune_core.scores.baseline import random_scores
+from prune_core.scores.gradients import less
 from prune_core.select._validate import as_scores, check_count
 from prune_core.select.annealing import group_annealing
 from prune_core.select.ccs import ccs
 from prune_core.select.clustering import prototypicality_scores, s2l, semdedup_scores
 from prune_core.select.graph import d2, k_center_greedy
-from prune_core.select.pursuit import cosamp_nnls, nn_omp
-from prune_core.select.random import random_subset
+from prune_core.select.pursuit import cosamp_nnls, distributed_cosamp, nn_omp
 from prune_core.select.submodular import facility_location
 from prune_core.select.topk import (
     moderate_band_scores,
@@ -38,21 +51,111 @@ from prune_core.select.topk import (
     top_quantile,
 )
 
+# What each input array is; callers build them, selectors only read them.
+INPUTS = {
+    "scores": "float [n], a per-example score, higher = keep",
+    "difficulty": "float [n], a difficulty score, higher = harder (CCS and D2 take AUM in the product)",
+    "features": "float [n, d], the representation of the candidates (a selector reading it joins the grid)",
+    "labels": "int [n], the candidates' labels",
+    "target": "float [d], the vector a weighted subset must match (a mean gradient)",
+    "validation": "float [m, d], the same representation of the validation examples",
+    "validation_labels": "int [m], the validation examples' labels",
+    "influence": "float [n, p], one parameter-influence vector per candidate",
+}
+# Where a parameter's default value comes from (issue 12 audits every one against its source).
+SOURCES = ("paper", "authors' code", "authors' README", "our choice")
+
 
 @dataclass(frozen=True)
-class SelectorInfo:
-    """One selection algorithm: how to call it, what it needs, where it comes from."""
+class Param:
+    """A parameter's default value, where that value comes from, and why (shown by ``methods --json``)."""
+
+    default: object
+    source: str
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"parameter source must be one of {SOURCES}, found {self.source!r}")
+
+    def describe(self) -> dict:
+        return {"default": self.default, "source": self.source, "note": self.note}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Selector:
+    """One selection algorithm: how to call it, what it reads, what it is, where it comes from.
+
+    ``params`` are passed to ``function`` (and ``score_function``); ``input_params`` are not: they say
+    how a caller builds the inputs (for example which split's mean ``target`` is) and are read there.
+    """
 
     name: str
     function: Callable[..., np.ndarray]
     inputs: tuple[str, ...]
-    kind: str
+    kind: str  # "score" | "set"
     title: str
     citation: str
     description: str
+    objective: str = ""  # difficulty | diversity | relevance | baseline; "" for generic rules
+    nested: bool = False
     score_function: Callable[..., np.ndarray] | None = None
+    params: Mapping[str, Param] = field(default_factory=dict)
+    input_params: Mapping[str, Param] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.inputs) - set(INPUTS)
+        if unknown:
+            raise ValueError(
+                f"selector {self.name!r}: unknown inputs {sorted(unknown)}; inputs: {list(INPUTS)}"
+            )
+        if self.kind not in ("score", "set"):
+            raise ValueError(f"selector {self.name!r}: kind must be 'score' or 'set', found {self.kind!r}")
+        if self.kind == "score" and self.score_function is None:
+            raise ValueError(f"selector {self.name!r}: a score selector needs a score_function")
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        object.__setattr__(self, "input_params", MappingProxyType(dict(self.input_params)))
+
+    @property
+    def takes_representation(self) -> bool:
+        """Whether it reads a representation, so runs on every grid representation (and in the lab)."""
+        return "features" in self.inputs
+
+    @property
+    def needs_validation(self) -> bool:
+        return bool({"target", "validation", "validation_labels"} & set(self.inputs))
+
+    def defaults(self) -> dict:
+        return {name: p.default for name, p in self.params.items()}
+
+    def run(self, *, n: int, k: int, seed: int = 0, **inputs_and_params: object) -> np.ndarray:
+        """Indices in selection order; declared parameter defaults fill what is not given."""
+        return self.function(n=n, k=k, seed=seed, **{**self.defaults(), **inputs_and_params})
+
+    def scores(self, *, n: int, seed: int = 0, **inputs_and_params: object) -> np.ndarray:
+        """A score selector's per-example score (higher = keep) with the declared defaults."""
+        if self.score_function is None:
+            raise ValueError(f"selector {self.name!r} chooses sets; it has no per-example score")
+        return self.score_function(n=n, seed=seed, **{**self.defaults(), **inputs_and_params})
+
+    def describe(self) -> dict:
+        return {
+            "title": self.title,
+            "objective": self.objective,
+            "kind": self.kind,
+            "nested": self.kind == "score" or self.nested,
+            "inputs": list(self.inputs),
+            "grid": self.takes_representation,
+            "needs_validation": self.needs_validation,
+            "citation": self.citation,
+            "description": self.description,
+            "params": {name: p.describe() for name, p in {**self.params, **self.input_params}.items()},
+            "aliases": list(self.aliases),
+        }
 
 
+# ---------------------------------------------------------------------------------------------- adapters
 def _rows(array: np.ndarray, n: int, name: str, selector: str) -> np.ndarray:
     arr = np.asarray(array)
     if arr.shape[0] != n:
@@ -82,8 +185,8 @@ def _moderate_scores(*, n: int, features: np.ndarray, labels: np.ndarray, seed: 
     return moderate_band_scores(distances, seed=seed)
 
 
-def _ccs(*, n: int, k: int, scores: np.ndarray, seed: int = 0, **params: object) -> np.ndarray:
-    return ccs(_rows(scores, n, "scores", "ccs"), k, seed=seed, **params)
+def _ccs(*, n: int, k: int, difficulty: np.ndarray, seed: int = 0, **params: object) -> np.ndarray:
+    return ccs(_rows(difficulty, n, "difficulty", "ccs"), k, seed=seed, **params)
 
 
 def _prototypicality(*, n: int, k: int, features: np.ndarray, seed: int = 0, **params: object) -> np.ndarray:
@@ -102,36 +205,70 @@ def _semdedup_scores(*, n: int, features: np.ndarray, seed: int = 0, **params: o
     return semdedup_scores(_rows(features, n, "features", "semdedup"), seed=seed, **params)
 
 
+def _less(
+    *,
+    n: int,
+    k: int,
+    features: np.ndarray,
+    validation: np.ndarray,
+    validation_labels: np.ndarray,
+    seed: int = 0,
+) -> np.ndarray:
+    scores = _less_scores(n=n, features=features, validation=validation, validation_labels=validation_labels)
+    return top_k(scores, k, seed=seed)
+
+
+def _less_scores(
+    *, n: int, features: np.ndarray, validation: np.ndarray, validation_labels: np.ndarray, seed: int = 0
+) -> np.ndarray:
+    """LESS's rule on one representation: cosine to each validation label's mean, max over labels."""
+    train = _rows(features, n, "features", "less")
+    if n == 0:  # nothing to score (LESS refuses an empty matrix)
+        return np.zeros(0, dtype=np.float64)
+    return less([train], [validation], [1.0], val_groups=validation_labels)
+
+
 def _s2l(*, n: int, k: int, features: np.ndarray, seed: int = 0, **params: object) -> np.ndarray:
     return s2l(_rows(features, n, "features", "s2l"), k, seed=seed, **params)
 
 
 def _d2(
-    *, n: int, k: int, scores: np.ndarray, features: np.ndarray, seed: int = 0, **params: object
+    *, n: int, k: int, difficulty: np.ndarray, features: np.ndarray, seed: int = 0, **params: object
 ) -> np.ndarray:
-    return d2(_rows(scores, n, "scores", "d2"), _rows(features, n, "features", "d2"), k, seed=seed, **params)
+    return d2(
+        _rows(difficulty, n, "difficulty", "d2"), _rows(features, n, "features", "d2"), k, seed=seed, **params
+    )
 
 
 def _kcenter(*, n: int, k: int, features: np.ndarray, seed: int = 0, **params: object) -> np.ndarray:
     return k_center_greedy(_rows(features, n, "features", "kcenter"), k, seed=seed, **params)
 
 
-def _facility_location(
-    *, n: int, k: int, features: np.ndarray, seed: int = 0, **params: object
-) -> np.ndarray:
-    return facility_location(_rows(features, n, "features", "facility_location"), k, seed=seed, **params)
+def _craig(*, n: int, k: int, features: np.ndarray, seed: int = 0, **params: object) -> np.ndarray:
+    return facility_location(_rows(features, n, "features", "craig"), k, seed=seed, **params)
 
 
-def _nn_omp(
+def _gradmatch(
     *, n: int, k: int, features: np.ndarray, target: np.ndarray, seed: int = 0, **params: object
 ) -> np.ndarray:
-    return nn_omp(_rows(features, n, "features", "nn_omp"), target, k, seed=seed, **params)[0]
+    # insertion order: OMP is greedy, so its first j atoms are what a budget-j run picks (nested)
+    return nn_omp(
+        _rows(features, n, "features", "gradmatch"), target, k, seed=seed, order="insertion", **params
+    )[0]
 
 
-def _cosamp(
-    *, n: int, k: int, features: np.ndarray, target: np.ndarray, seed: int = 0, **params: object
+def _gtp(
+    *,
+    n: int,
+    k: int,
+    features: np.ndarray,
+    target: np.ndarray,
+    seed: int = 0,
+    distributed: bool = False,
+    **params: object,
 ) -> np.ndarray:
-    return cosamp_nnls(_rows(features, n, "features", "cosamp"), target, k, seed=seed, **params)[0]
+    solve = distributed_cosamp if distributed else cosamp_nnls
+    return solve(_rows(features, n, "features", "gtp"), target, k, seed=seed, **params)[0]
 
 
 def _group_annealing(*, n: int, k: int, influence: np.ndarray, seed: int = 0, **params: object) -> np.ndarray:
@@ -139,169 +276,273 @@ def _group_annealing(*, n: int, k: int, influence: np.ndarray, seed: int = 0, **
 
 
 def _random(*, n: int, k: int, seed: int = 0) -> np.ndarray:
-    return random_subset(n, k, seed=seed)
+    return top_k(_random_scores(n=n, seed=seed), k, seed=seed)
 
 
 def _random_scores(*, n: int, seed: int = 0) -> np.ndarray:
-    """1 - position / n in the seeded permutation: top_k of these equals random_subset."""
-    scores = np.empty(n, dtype=np.float64)
-    scores[random_subset(n, n, seed=seed)] = 1.0 - np.arange(n) / max(n, 1)
-    return scores
+    """Seeded uniform scores: their top k is a uniform random subset, nested across budgets."""
+    return random_scores(n, seed=seed)
 
 
-_DU = (
+# ---------------------------------------------------------------------------------------------- citations
+DU = (
     "Du, Song, Wong, Ignatev, Gatt & Nguyen (2025). Disentangling the Roles of Representation and "
     "Selection in Data Pruning. ACL 2025."
 )
+_CLUSTERS = Param(10, "authors' code", "Du et al.'s released CLI default (--num_clusters 10)")
 
+# ---------------------------------------------------------------------------------------------- the table
 _ENTRIES = (
-    SelectorInfo(
-        "top_k",
-        _top_k,
-        ("scores",),
-        "score",
-        "Top-k by score",
-        _DU,
-        "Keep exactly the k highest scores; ties in a seeded random order.",
-        _given_scores,
+    Selector(
+        name="top_k",
+        function=_top_k,
+        inputs=("scores",),
+        kind="score",
+        title="Top-k by score",
+        citation=DU,
+        description="Keep exactly the k highest scores; ties in a seeded random order.",
+        score_function=_given_scores,
     ),
-    SelectorInfo(
-        "quantile",
-        _quantile,
-        ("scores",),
-        "score",
-        "Quantile rule (Du et al.)",
-        _DU,
-        "Keep every score >= quantile(1 - k/n) with linear interpolation; ties can exceed k.",
-        _given_scores,
+    Selector(
+        name="quantile",
+        function=_quantile,
+        inputs=("scores",),
+        kind="score",
+        title="Quantile rule (Du et al.)",
+        citation=DU,
+        description="Keep every score >= quantile(1 - k/n) with linear interpolation; ties can exceed k.",
+        score_function=_given_scores,
     ),
-    SelectorInfo(
-        "moderate",
-        _moderate,
-        ("features", "labels"),
-        "score",
-        "Moderate coreset",
-        "Xia, Liu, Yu, Shen, Han & Liu (2023). Moderate Coreset: A Universal Method of Data "
-        "Selection for Real-world Data-efficient Deep Learning. ICLR 2023.",
-        "Keep the examples whose distance to their class median is closest to the median distance.",
-        _moderate_scores,
-    ),
-    SelectorInfo(
-        "ccs",
-        _ccs,
-        ("scores",),
-        "set",
-        "Coverage-centric coreset selection",
-        "Zheng, Liu, Lai & Prakash (2023). Coverage-centric Coreset Selection for High Pruning "
-        "Rates. ICLR 2023.",
-        "Drop the hardest beta fraction, split the difficulty range into equal-width strata, "
-        "share the budget equally across strata, sample at random inside each.",
-    ),
-    SelectorInfo(
-        "prototypicality",
-        _prototypicality,
-        ("features",),
-        "score",
-        "Prototypicality (k-means distance)",
-        "Sorscher, Geirhos, Shekhar, Ganguli & Morcos (2022). Beyond neural scaling laws: beating "
+    Selector(
+        name="prototypicality",
+        function=_prototypicality,
+        inputs=("features",),
+        kind="score",
+        objective="difficulty",
+        title="Prototypicality (k-means distance)",
+        citation="Sorscher, Geirhos, Shekhar, Ganguli & Morcos (2022). Beyond neural scaling laws: beating "
         "power law scaling via data pruning. NeurIPS 2022.",
-        "Keep the examples farthest from their nearest k-means centroid (keep='easy' reverses).",
-        _prototypicality_scores,
+        description="Keep the examples farthest from their nearest k-means centroid (keep='easy' reverses).",
+        score_function=_prototypicality_scores,
+        params={
+            "n_clusters": _CLUSTERS,
+            "normalize": Param(
+                False, "authors' code", "Du et al.'s --normalize_features is off by default: raw distances"
+            ),
+        },
+        aliases=("proto",),
     ),
-    SelectorInfo(
-        "semdedup",
-        _semdedup,
-        ("features",),
-        "score",
-        "SemDeDup (budgeted)",
-        "Abbas, Tirumala, Simig, Ganguli & Morcos (2023). SemDeDup: Data-efficient learning at "
+    Selector(
+        name="semdedup",
+        function=_semdedup,
+        inputs=("features",),
+        kind="score",
+        objective="diversity",
+        title="SemDeDup (budgeted)",
+        citation="Abbas, Tirumala, Simig, Ganguli & Morcos (2023). SemDeDup: Data-efficient learning at "
         "web-scale through semantic deduplication. arXiv:2303.09540.",
-        "Within each k-means cluster penalise examples similar to a member farther from the "
+        description="Within each k-means cluster penalise examples similar to a member farther from the "
         "centroid; keep the least duplicated.",
-        _semdedup_scores,
+        score_function=_semdedup_scores,
+        params={
+            "n_clusters": _CLUSTERS,
+            "normalize": Param(True, "paper", "SemDeDup compares examples by cosine similarity"),
+        },
     ),
-    SelectorInfo(
-        "s2l",
-        _s2l,
-        ("features",),
-        "set",
-        "SmallToLarge (S2L)",
-        "Yang, Mishra, Chiang & Mirzasoleiman (2024). SmallToLarge (S2L): Scalable Data Selection "
+    Selector(
+        name="moderate",
+        function=_moderate,
+        inputs=("features", "labels"),
+        kind="score",
+        objective="difficulty",
+        title="Moderate coreset",
+        citation="Xia, Liu, Yu, Shen, Han & Liu (2023). Moderate Coreset: A Universal Method of Data "
+        "Selection for Real-world Data-efficient Deep Learning. ICLR 2023.",
+        description="Keep the examples whose distance to their class median is closest to the median distance.",
+        score_function=_moderate_scores,
+    ),
+    Selector(
+        name="less",
+        function=_less,
+        inputs=("features", "validation", "validation_labels"),
+        kind="score",
+        objective="relevance",
+        title="LESS relevance rule",
+        citation="Xia, Malladi, Gururangan, Arora & Chen (2024). LESS: Selecting Influential Data for "
+        "Targeted Instruction Tuning. ICML 2024.",
+        description="Keep the examples with the highest cosine to a validation label's mean representation "
+        "(max over labels).",
+        score_function=_less_scores,
+    ),
+    Selector(
+        name="s2l",
+        function=_s2l,
+        inputs=("features",),
+        kind="set",
+        objective="diversity",
+        title="SmallToLarge (S2L)",
+        citation="Yang, Mishra, Chiang & Mirzasoleiman (2024). SmallToLarge (S2L): Scalable Data Selection "
         "for Fine-tuning Large Language Models by Summarizing Training Trajectories of Small "
         "Models. NeurIPS 2024.",
-        "Cluster the representation (loss trajectories) and draw the budget equally across clusters.",
+        description="Cluster the representation (loss trajectories) and draw the budget equally across clusters.",
+        params={
+            "n_clusters": _CLUSTERS,
+            "variant": Param(
+                "official", "authors' code", "the official S2L visits clusters in ascending size, exact k"
+            ),
+        },
     ),
-    SelectorInfo(
-        "d2",
-        _d2,
-        ("scores", "features"),
-        "set",
-        "D2 pruning",
-        "Maharana, Yadav & Bansal (2024). D2 Pruning: Message Passing for Balancing Diversity "
-        "and Difficulty in Data Pruning. ICLR 2024.",
-        "Spread difficulty over the k-NN graph, then pick the top node and damp its neighbours, repeatedly.",
-    ),
-    SelectorInfo(
-        "kcenter",
-        _kcenter,
-        ("features",),
-        "set",
-        "k-center greedy (core-set)",
-        "Sener & Savarese (2018). Active Learning for Convolutional Neural Networks: A Core-Set "
+    Selector(
+        name="kcenter",
+        function=_kcenter,
+        inputs=("features",),
+        kind="set",
+        objective="diversity",
+        nested=True,
+        title="k-center greedy (core-set)",
+        citation="Sener & Savarese (2018). Active Learning for Convolutional Neural Networks: A Core-Set "
         "Approach. ICLR 2018.",
-        "Repeatedly add the example farthest from those already chosen (2-approximate minimax cover).",
+        description="Repeatedly add the example farthest from those already chosen (2-approximate minimax cover).",
     ),
-    SelectorInfo(
-        "facility_location",
-        _facility_location,
-        ("features",),
-        "set",
-        "Facility location (CRAIG)",
-        "Mirzasoleiman, Bilmes & Leskovec (2020). Coresets for Data-efficient Training of Machine "
+    Selector(
+        name="craig",
+        function=_craig,
+        inputs=("features",),
+        kind="set",
+        objective="diversity",
+        nested=True,
+        title="CRAIG (facility location)",
+        citation="Mirzasoleiman, Bilmes & Leskovec (2020). Coresets for Data-efficient Training of Machine "
         "Learning Models. ICML 2020.",
-        "Lazy greedy maximisation of sum_i max_{j in S} sim(i, j): a subset that represents everyone.",
+        description="Lazy greedy maximisation of sum_i max_{j in S} sim(i, j): a subset that represents everyone.",
+        aliases=("facility_location",),
     ),
-    SelectorInfo(
-        "nn_omp",
-        _nn_omp,
-        ("features", "target"),
-        "set",
-        "GradMatch (non-negative OMP)",
-        "Killamsetty, Sivasubramanian, Ramakrishnan, De & Iyer (2021). GRAD-MATCH: Gradient "
+    Selector(
+        name="d2",
+        function=_d2,
+        inputs=("difficulty", "features"),
+        kind="set",
+        objective="diversity",
+        nested=True,
+        title="D2 pruning",
+        citation="Maharana, Yadav & Bansal (2024). D2 Pruning: Message Passing for Balancing Diversity "
+        "and Difficulty in Data Pruning. ICLR 2024.",
+        description="Spread difficulty over the k-NN graph, then pick the top node and damp its neighbours, "
+        "repeatedly.",
+        params={
+            "n_neighbors": Param(10, "our choice", "the paper tunes the graph degree per dataset"),
+            "gamma_forward": Param(1.0, "our choice", "the paper tunes it per budget"),
+            "gamma_reverse": Param(1.0, "our choice", "the paper tunes it per budget"),
+        },
+    ),
+    Selector(
+        name="gradmatch",
+        function=_gradmatch,
+        inputs=("features", "target"),
+        kind="set",
+        objective="relevance",
+        nested=True,
+        title="GradMatch (non-negative OMP)",
+        citation="Killamsetty, Sivasubramanian, Ramakrishnan, De & Iyer (2021). GRAD-MATCH: Gradient "
         "Matching based Data Subset Selection for Efficient Deep Model Training. ICML 2021.",
-        "Add one example at a time so that a non-negative weighted sum of the chosen rows "
+        description="Add one example at a time so that a non-negative weighted sum of the chosen rows "
         "matches the target gradient.",
+        input_params={
+            "target": Param(
+                "validation",
+                "our choice",
+                "the grid is targeted (Du et al.'s relevance column): match the mean validation "
+                "representation; GRAD-MATCH itself matches the training mean (target='train')",
+            )
+        },
+        aliases=("nn_omp",),
     ),
-    SelectorInfo(
-        "cosamp",
-        _cosamp,
-        ("features", "target"),
-        "set",
-        "Gradient trajectory pursuit (CoSaMP)",
-        "Deng, Li & Li (2024). Influential Language Data Selection via Gradient Trajectory "
+    Selector(
+        name="gtp",
+        function=_gtp,
+        inputs=("features", "target"),
+        kind="set",
+        objective="relevance",
+        title="Gradient trajectory pursuit (CoSaMP)",
+        citation="Deng, Li & Li (2024). Influential Language Data Selection via Gradient Trajectory "
         "Pursuit. arXiv:2410.16710.",
-        "Sparse non-negative reconstruction of the target gradient (trajectory) by CoSaMP with NNLS.",
+        description="Sparse non-negative reconstruction of the target gradient (trajectory) by CoSaMP with NNLS.",
+        params={"distributed": Param(False, "our choice", "the two-round sharded variant, for large n")},
+        input_params={
+            "target": Param("validation", "paper", "GTP matches the target domain's mean gradient"),
+            "trajectory": Param(
+                False,
+                "our choice",
+                "a grid cell reads its representation as it is; trajectory=True concatenates the "
+                "per-checkpoint gradients instead of their lr-weighted sum (gradient representations only)",
+            ),
+        },
+        aliases=("cosamp",),
     ),
-    SelectorInfo(
-        "group_annealing",
-        _group_annealing,
-        ("influence",),
-        "set",
-        "Dataset pruning with group effect",
-        "Yang, Xie, Peng, Xu, Sun & Li (2023). Dataset Pruning: Reducing Training Data by Examining "
+    Selector(
+        name="ccs",
+        function=_ccs,
+        inputs=("difficulty",),
+        kind="set",
+        objective="diversity",
+        title="Coverage-centric coreset selection",
+        citation="Zheng, Liu, Lai & Prakash (2023). Coverage-centric Coreset Selection for High Pruning "
+        "Rates. ICLR 2023.",
+        description="Drop the hardest beta fraction, split the difficulty range into equal-width strata, "
+        "share the budget equally across strata, sample at random inside each.",
+        params={
+            "beta": Param(0.0, "paper", "beta = 0 at low pruning rates; the paper raises it at high rates"),
+            "n_strata": Param(50, "paper", "K = 50 equal-width strata"),
+        },
+    ),
+    Selector(
+        name="group_annealing",
+        function=_group_annealing,
+        inputs=("influence",),
+        kind="set",
+        objective="difficulty",
+        title="Dataset pruning with group effect",
+        citation="Yang, Xie, Peng, Xu, Sun & Li (2023). Dataset Pruning: Reducing Training Data by Examining "
         "Generalization Influence. ICLR 2023.",
-        "Prune the n - k examples whose summed parameter influence is smallest, by simulated annealing.",
+        description="Prune the n - k examples whose summed parameter influence is smallest, by simulated "
+        "annealing.",
     ),
-    SelectorInfo(
-        "random",
-        _random,
-        (),
-        "score",
-        "Random",
-        _DU,
-        "Uniform random subset from a seeded permutation (larger budgets contain smaller ones).",
-        _random_scores,
+    Selector(
+        name="random",
+        function=_random,
+        inputs=(),
+        kind="score",
+        objective="baseline",
+        title="Random",
+        citation=DU,
+        description="Uniform random subset: the top k of seeded uniform scores (larger budgets contain "
+        "smaller ones).",
+        score_function=_random_scores,
     ),
 )
 
-SELECTORS: dict[str, SelectorInfo] = {info.name: info for info in _ENTRIES}
+SELECTORS: dict[str, Selector] = {}
+ALIASES: dict[str, str] = {}
+
+
+def register_selector(selector: Selector) -> Selector:
+    """Add a selector to the table (and so to the grid, the lab, ``methods --json`` and the contract tests).
+
+    Refuses a name or alias already taken: one name per algorithm.
+    """
+    taken = set(SELECTORS) | set(ALIASES)
+    clash = {selector.name, *selector.aliases} & taken
+    if clash:
+        raise ValueError(f"selector names already registered: {sorted(clash)}")
+    SELECTORS[selector.name] = selector
+    ALIASES.update({alias: selector.name for alias in selector.aliases})
+    return selector
+
+
+def resolve_selector(name: str) -> str:
+    """The one name of a selector given its name or an old alias (``proto`` -> ``prototypicality``)."""
+    return ALIASES.get(name, name)
+
+
+for _entry in _ENTRIES:
+    register_selector(_entry)

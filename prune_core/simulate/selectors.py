@@ -11,38 +11,27 @@ whose structure is known. The paper's rules, with k = int(r n):
 - Diversity_s2l (the notebook's simple S2L): int(k / K) random members of each k-means cluster, the
   whole cluster if smaller, leftovers not redistributed, so it may return fewer than k.
 - Relevance_less: dot product with the mean validation representation; keep the k highest.
-Library choices: LESS is ``scores.less`` (cosine, max over validation label groups, as the method
-registry's grid cell); D2's difficulty is the h2l score (the toy has no logits, so no AUM);
-GradMatch and GTP match the mean validation representation; k-center, CRAIG and S2L run on the raw
-representation (no normalisation), SemDeDup on normalised rows (cosines), as the registry does.
+Library rules are not written here: every selector of the selector table (prune_core/select/registry.py)
+that reads a representation, plus the random baseline, runs in the lab with the table's own function and
+declared parameters, so the lab runs exactly what the method registry's grid runs. The lab supplies the
+inputs: ``features`` = the representation, ``difficulty`` = the h2l score (the toy has no logits, so no
+AUM), ``target`` = the mean validation representation, ``n_clusters`` and ``seed`` from the lab's settings.
 
 Contract: ``selector.function(inputs, k)`` returns int64 positions into ``inputs.train``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-from prune_core.scores import less
-from prune_core.select import (
-    cosamp_nnls,
-    d2,
-    facility_location,
-    k_center_greedy,
-    label_balanced,
-    moderate_coreset,
-    nn_omp,
-    prototypicality_scores,
-    random_subset,
-    s2l,
-    semdedup_scores,
-    top_k,
-)
+from prune_core.select import label_balanced
+from prune_core.select.registry import SELECTORS as TABLE
+from prune_core.select.registry import Selector, resolve_selector
 from prune_core.simulate.model import REPRESENTATIONS, hard_to_learn_scores
 
 
@@ -120,54 +109,44 @@ def paper_less(inputs: SelectionInput, k: int) -> np.ndarray:
     return _notebook_top(inputs.train @ inputs.validation.mean(axis=0), k)
 
 
-def _proto(i: SelectionInput, k: int) -> np.ndarray:
-    scores = prototypicality_scores(i.train, n_clusters=i.n_clusters, seed=i.seed, normalize=False)
-    return top_k(scores, k, seed=i.seed)
-
-
-def _semdedup(i: SelectionInput, k: int) -> np.ndarray:
-    scores = semdedup_scores(i.train, n_clusters=i.n_clusters, seed=i.seed, normalize=True)
-    return top_k(scores, k, seed=i.seed)
-
-
-def _less(i: SelectionInput, k: int) -> np.ndarray:
-    return top_k(less([i.train], [i.validation], [1.0], val_groups=i.validation_labels), k, seed=i.seed)
-
-
-def _moderate(i: SelectionInput, k: int) -> np.ndarray:
-    return moderate_coreset(i.train, i.labels, k, seed=i.seed)
-
-
-def _s2l(i: SelectionInput, k: int) -> np.ndarray:
-    return s2l(i.train, k, n_clusters=i.n_clusters, seed=i.seed, variant="official")
-
-
-def _kcenter(i: SelectionInput, k: int) -> np.ndarray:
-    return k_center_greedy(i.train, k, seed=i.seed)
-
-
-def _craig(i: SelectionInput, k: int) -> np.ndarray:
-    return facility_location(i.train, k, seed=i.seed)
-
-
-def _d2(i: SelectionInput, k: int) -> np.ndarray:
-    return d2(i.difficulty, i.train, k, seed=i.seed)
-
-
-def _gradmatch(i: SelectionInput, k: int) -> np.ndarray:
-    return nn_omp(i.train, i.validation.mean(axis=0), k)[0]
-
-
-def _gtp(i: SelectionInput, k: int) -> np.ndarray:
-    return cosamp_nnls(i.train, i.validation.mean(axis=0), k, seed=i.seed)[0]
-
-
-def _random(i: SelectionInput, k: int) -> np.ndarray:
-    return random_subset(i.train.shape[0], k, seed=i.seed)
-
-
 _LIBRARY = "library"
-SELECTORS: dict[str, LabSelector] = {
+# How the lab supplies each input of the selector table (prune_core/select/registry.py INPUTS).
+_LAB_INPUTS: dict[str, Callable[[SelectionInput], np.ndarray]] = {
+    "features": lambda i: i.train,
+    "labels": lambda i: i.labels,
+    "difficulty": lambda i: i.difficulty,
+    "target": lambda i: i.validation.mean(axis=0),
+    "validation": lambda i: i.validation,
+    "validation_labels": lambda i: i.validation_labels,
+}
+
+
+def runs_in_lab(info: Selector) -> bool:
+    """A table selector runs in the lab when it reads a representation (or nothing: the random baseline)."""
+    return (info.takes_representation or not info.inputs) and set(info.inputs) <= set(_LAB_INPUTS)
+
+
+def _library_rule(info: Selector) -> Callable[[SelectionInput, int], np.ndarray]:
+    def rule(i: SelectionInput, k: int) -> np.ndarray:
+        params = {"n_clusters": i.n_clusters} if "n_clusters" in info.params else {}
+        arrays = {name: _LAB_INPUTS[name](i) for name in info.inputs}
+        return info.run(n=i.train.shape[0], k=k, seed=i.seed, **arrays, **params)
+
+    return rule
+
+
+def _library_selector(info: Selector) -> LabSelector:
+    return LabSelector(
+        info.name,
+        info.name,
+        (info.objective or "baseline").capitalize(),
+        _LIBRARY,
+        _library_rule(info),
+        f"{info.title} ({info.citation.split('. ')[0]}): {info.description}",
+    )
+
+
+_PAPER_RULES: dict[str, LabSelector] = {
     s.name: s
     for s in [
         LabSelector(
@@ -204,99 +183,49 @@ SELECTORS: dict[str, LabSelector] = {
             paper_less,
             "The notebook's relevance: the highest dot product with the mean validation representation.",
         ),
-        LabSelector(
-            "proto",
-            "proto",
-            "Difficulty",
-            _LIBRARY,
-            _proto,
-            "Prototypicality (Sorscher et al. 2022): squared distance to the nearest centroid.",
-        ),
-        LabSelector(
-            "semdedup",
-            "semdedup",
-            "Diversity",
-            _LIBRARY,
-            _semdedup,
-            "SemDeDup (Abbas et al. 2023), budgeted: keep the least duplicated inside each cluster.",
-        ),
-        LabSelector(
-            "moderate",
-            "moderate",
-            "Difficulty",
-            _LIBRARY,
-            _moderate,
-            "Moderate coreset (Xia et al. 2023): distance to the class median nearest its median.",
-        ),
-        LabSelector(
-            "less",
-            "less",
-            "Relevance",
-            _LIBRARY,
-            _less,
-            "LESS (Xia et al. 2024) rule: cosine to each validation label's mean, max over labels.",
-        ),
-        LabSelector(
-            "s2l",
-            "s2l",
-            "Diversity",
-            _LIBRARY,
-            _s2l,
-            "S2L (Yang et al. 2024), official variant: equal split across clusters, exactly k.",
-        ),
-        LabSelector(
-            "kcenter",
-            "kcenter",
-            "Diversity",
-            _LIBRARY,
-            _kcenter,
-            "k-center greedy (Sener & Savarese 2018): add the point farthest from those chosen.",
-        ),
-        LabSelector(
-            "craig",
-            "craig",
-            "Diversity",
-            _LIBRARY,
-            _craig,
-            "CRAIG (Mirzasoleiman et al. 2020): facility location by lazy greedy.",
-        ),
-        LabSelector(
-            "d2",
-            "d2",
-            "Diversity",
-            _LIBRARY,
-            _d2,
-            "D2 pruning (Maharana et al. 2024): h2l difficulty spread over the k-NN graph.",
-        ),
-        LabSelector(
-            "gradmatch",
-            "gradmatch",
-            "Relevance",
-            _LIBRARY,
-            _gradmatch,
-            "GradMatch (Killamsetty et al. 2021): non-negative OMP matching the mean validation vector.",
-        ),
-        LabSelector(
-            "gtp",
-            "gtp",
-            "Relevance",
-            _LIBRARY,
-            _gtp,
-            "GTP (Deng et al. 2024): CoSaMP + NNLS matching the mean validation representation.",
-        ),
-        LabSelector(
-            "random",
-            "random",
-            "Baseline",
-            _LIBRARY,
-            _random,
-            "Uniform random subset (ignores the representation: identical in every column).",
-        ),
     ]
 }
 
+
+class _LabTable(Mapping[str, LabSelector]):
+    """The lab's rules: the paper's four, then the selector table's library rules, read live from the table
+    (a selector registered there appears here too)."""
+
+    def _library(self) -> dict[str, LabSelector]:
+        return {name: _library_selector(info) for name, info in TABLE.items() if runs_in_lab(info)}
+
+    def __getitem__(self, name: str) -> LabSelector:
+        if name in _PAPER_RULES:
+            return _PAPER_RULES[name]
+        info = TABLE.get(resolve_selector(name))
+        if info is None or not runs_in_lab(info):
+            raise KeyError(name)
+        return _library_selector(info)
+
+    def __iter__(self):
+        return iter([*_PAPER_RULES, *self._library()])
+
+    def __len__(self) -> int:
+        return len(_PAPER_RULES) + len(self._library())
+
+
+class _LibraryNames(Sequence[str]):
+    """Names of the library rules, live like ``SELECTORS``."""
+
+    def _names(self) -> list[str]:
+        return [name for name, s in SELECTORS.items() if s.source == _LIBRARY]
+
+    def __getitem__(self, index):
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+SELECTORS: Mapping[str, LabSelector] = _LabTable()
+
 PAPER_SELECTORS = ("h2l", "proto-paper", "s2l-paper", "less-paper")
-LIBRARY_SELECTORS = tuple(name for name, s in SELECTORS.items() if s.source == "library")
+LIBRARY_SELECTORS: Sequence[str] = _LibraryNames()
 
 # Du et al.'s main figure (3 columns x 2 rows) and its appendix row, as (representation, selector).
 # The notebook titles the third panel "Diversity_s2l" although it plots prototypicality on gradients.
@@ -318,9 +247,11 @@ REPRESENTATION_SYMBOLS = {"loss": "ℓ", "hidden": "h", "gradient": "∇ℓ"}
 
 
 def get_selector(name: str) -> LabSelector:
-    if name not in SELECTORS:
-        raise ValueError(f"unknown lab selector {name!r}; expected one of {', '.join(SELECTORS)}")
-    return SELECTORS[name]
+    """A lab rule by name; old selector names (``proto``, ``facility_location``, ...) resolve too."""
+    try:
+        return SELECTORS[name]
+    except KeyError:
+        raise ValueError(f"unknown lab selector {name!r}; expected one of {', '.join(SELECTORS)}") from None
 
 
 def panel_title(representation: str, selector: str) -> str:

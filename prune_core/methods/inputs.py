@@ -1,7 +1,13 @@
-"""The representations of a run, loaded on demand from the store (Du et al.'s first axis).
+"""What a method may read from a run: the declared inputs, and the lazy reader over the run's arrays.
 
-A method never opens a file: it asks this object for arrays. Each representation of the grid has a short
-name used in method ids (``<selector>@<representation>``):
+Two halves. ``INPUTS`` declares every input a method can name as its ``representation``: the grid
+representations (Du et al.'s first axis, ``REPRESENTATIONS``), each with the function that builds its
+feature matrix, and the inputs that are not representations (``outputs``, ``head``, ``none``), which no
+selector of the grid can run on. ``Representations`` is the read façade a method receives: it opens no
+file itself but asks the run store for arrays, once, and caches them. (Extraction, which writes those
+arrays, is ``prune_core/represent/``.)
+
+Each representation of the grid has a short name used in method ids (``<selector>@<representation>``):
 
 | name      | family             | train features                                   | validation features |
 |-----------|--------------------|--------------------------------------------------|---------------------|
@@ -14,12 +20,15 @@ name used in method ids (``<selector>@<representation>``):
 
 Gradient features over several checkpoints are L2-normalised per checkpoint and combined with the
 checkpoints' mean learning rates as weights (Du et al. 1.4: lr-weighted sum, LESS: lr-weighted cosines).
+A new representation is one ``register_input(MethodInput(...))`` here (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 
 import numpy as np
 
@@ -30,24 +39,116 @@ class MissingRepresentation(StoreError):
     """The run lacks what a method needs; the message says which stage computes it."""
 
 
-@dataclass(frozen=True)
-class RepresentationInfo:
+FeatureReader = Callable[["Representations", str], np.ndarray]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MethodInput:
+    """One input a method may read. With ``features`` it is a grid representation: ``features(reps,
+    split)`` builds its [rows, d] matrix for a split; without, a method reads it through its own score.
+
+    ``gradient_kinds`` (gradient representations only) names the stored gradient variant per split, so
+    GTP can read the per-checkpoint trajectory behind the lr-weighted sum.
+    """
+
     name: str
-    family: str  # "training dynamics" | "hidden states" | "gradients"
+    family: str  # "training dynamics" | "hidden states" | "gradients" | "baseline"
     title: str
     has_validation: bool
+    features: FeatureReader | None = None
+    gradient_kinds: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_representation(self) -> bool:
+        return self.features is not None
 
 
-REPRESENTATIONS = {
-    "dyn": RepresentationInfo(
-        "dyn", "training dynamics", "online loss trajectory (train mode, per epoch)", False
+def _tl(r: Representations, split: str) -> np.ndarray:
+    return np.stack([r.array(f"outputs/{split}/{c['id']}/loss") for c in r.checkpoints], axis=1)
+
+
+_ADAM_TRAIN = MappingProxyType({"train": "adam", "validation": "sgd"})
+_SGD = MappingProxyType({"train": "sgd", "validation": "sgd"})
+
+INPUTS: dict[str, MethodInput] = {}
+REPRESENTATIONS: dict[str, MethodInput] = {}
+
+
+def register_input(info: MethodInput) -> MethodInput:
+    """Declare an input; one with ``features`` joins ``REPRESENTATIONS`` and so the selector grid."""
+    if info.name in INPUTS:
+        raise ValueError(f"input {info.name!r} is already declared")
+    if "@" in info.name:
+        raise ValueError(
+            f"input names may not contain '@' (it separates selector and representation): {info.name!r}"
+        )
+    INPUTS[info.name] = info
+    if info.is_representation:
+        REPRESENTATIONS[info.name] = info
+    return info
+
+
+for _info in (
+    MethodInput(
+        name="dyn",
+        family="training dynamics",
+        title="online loss trajectory (train mode, per epoch)",
+        has_validation=False,
+        features=lambda r, split: r.dynamics("loss"),
     ),
-    "tl": RepresentationInfo("tl", "training dynamics", "eval loss at each epoch checkpoint", True),
-    "hs": RepresentationInfo("hs", "hidden states", "fine-tuned last-layer [CLS] state", True),
-    "hs-pre": RepresentationInfo("hs-pre", "hidden states", "pre-trained last-layer [CLS] state", True),
-    "grad": RepresentationInfo("grad", "gradients", "projected Adam gradients (validation: SGD)", True),
-    "grad-sgd": RepresentationInfo("grad-sgd", "gradients", "projected plain gradients", True),
-}
+    MethodInput(
+        name="tl",
+        family="training dynamics",
+        title="eval loss at each epoch checkpoint",
+        has_validation=True,
+        features=_tl,
+    ),
+    MethodInput(
+        name="hs",
+        family="hidden states",
+        title="fine-tuned last-layer [CLS] state",
+        has_validation=True,
+        features=lambda r, split: l2_normalize(r.hidden(split, r.final_checkpoint)),
+    ),
+    MethodInput(
+        name="hs-pre",
+        family="hidden states",
+        title="pre-trained last-layer [CLS] state",
+        has_validation=True,
+        features=lambda r, split: l2_normalize(r.hidden(split, "pretrained")),
+    ),
+    MethodInput(
+        name="grad",
+        family="gradients",
+        title="projected Adam gradients (validation: SGD)",
+        has_validation=True,
+        features=lambda r, split: r.lr_weighted(r.grads(split, _ADAM_TRAIN[split])),
+        gradient_kinds=_ADAM_TRAIN,
+    ),
+    MethodInput(
+        name="grad-sgd",
+        family="gradients",
+        title="projected plain gradients",
+        has_validation=True,
+        features=lambda r, split: r.lr_weighted(r.grads(split, "sgd")),
+        gradient_kinds=_SGD,
+    ),
+    # Not representations: read by a method's own score, never by a grid selector.
+    MethodInput(
+        name="outputs",
+        family="training dynamics",
+        title="the model's outputs (logits) at a checkpoint",
+        has_validation=True,
+    ),
+    MethodInput(
+        name="head",
+        family="gradients",
+        title="the classifier head's inputs and probabilities (last-layer gradients)",
+        has_validation=True,
+    ),
+    MethodInput(name="none", family="baseline", title="nothing (a baseline)", has_validation=False),
+):
+    register_input(_info)
 
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:
@@ -179,20 +280,7 @@ class Representations:
             raise ValueError(f"unknown representation {name!r}; expected one of {', '.join(REPRESENTATIONS)}")
         if split != "train" and not REPRESENTATIONS[name].has_validation:
             raise MissingRepresentation(f"representation {name!r} exists for training examples only")
-        if name == "dyn":
-            value = self.dynamics("loss")
-        elif name == "tl":
-            value = np.stack(
-                [self.array(f"outputs/{split}/{c['id']}/loss") for c in self.checkpoints], axis=1
-            )
-        elif name == "hs":
-            value = l2_normalize(self.hidden(split, self.final_checkpoint))
-        elif name == "hs-pre":
-            value = l2_normalize(self.hidden(split, "pretrained"))
-        else:
-            kind = "adam" if (name == "grad" and split == "train") else "sgd"
-            value = self.lr_weighted(self.grads(split, kind))
-        value = np.nan_to_num(np.asarray(value, dtype=np.float32))
+        value = np.nan_to_num(np.asarray(REPRESENTATIONS[name].features(self, split), dtype=np.float32))
         self._cache[key] = value
         return value
 
@@ -202,6 +290,13 @@ class Representations:
         weights = lrs / lrs.sum() if lrs.sum() > 0 else np.full(len(lrs), 1 / len(lrs))
         return sum(w * l2_normalize(g) for w, g in zip(weights, per_checkpoint)).astype(np.float32)
 
-    def trajectory(self, split: str = "train", kind: str = "sgd") -> np.ndarray:
-        """GTP's gradient trajectory: per-checkpoint projected gradients concatenated [n, d * T]."""
-        return np.concatenate(self.grads(split, kind), axis=1)
+    def trajectory(self, name: str, split: str = "train") -> np.ndarray:
+        """GTP's gradient trajectory of a gradient representation: its per-checkpoint projected gradients
+        concatenated [rows, d * T], where the representation itself is their lr-weighted sum."""
+        kinds = INPUTS[name].gradient_kinds if name in INPUTS else {}
+        if split not in kinds:
+            raise ValueError(
+                f"representation {name!r} has no gradient trajectory; expected one of "
+                f"{', '.join(n for n, i in REPRESENTATIONS.items() if i.gradient_kinds)}"
+            )
+        return np.concatenate(self.grads(split, kinds[split]), axis=1)
