@@ -19,7 +19,7 @@ from prune_core.analysis import score_correlations
 from prune_core.analysis_grid import grid_report
 from prune_core.export import Export, build_export
 from prune_core.maps import pca_2d
-from prune_core.results import Results
+from prune_core.results import MapSource, Results
 from prune_core.scores.dynamics import datamap
 from prune_core.stability import (
     cross_run,
@@ -28,7 +28,7 @@ from prune_core.stability import (
     seed_siblings,
     seed_stability,
 )
-from prune_core.store import Run, RunStore, stable_hash
+from prune_core.store import Run, RunStore, keys
 from prune_core.sweeps import jaccard_sweep, tv_sweep
 
 ENTRIES = 16  # per loader: a few runs x a few variants
@@ -36,13 +36,7 @@ ENTRIES = 16  # per loader: a few runs x a few variants
 
 def token(run: Run, *prefixes: str) -> str:
     """Hash of the recorded checksums of the run's files whose keys start with any of ``prefixes``."""
-    files = run.manifest.get("files", {})
-    parts = [
-        f"{key}:{info.get('sha256')}"
-        for key, info in sorted(files.items())
-        if any(key == p or key.startswith(p) for p in prefixes)
-    ]
-    return stable_hash(parts, 16)
+    return Results(run).checksum(*prefixes)
 
 
 def _open(root: str, run_id: str) -> Run:
@@ -59,7 +53,7 @@ def _key(run: Run) -> tuple[str, str]:
     return str(run.path.parent), run.id
 
 
-SELECTION_FILES = ("methods", "rankings/", "selections/")
+SELECTION_FILES = (keys.METHODS, keys.prefix(keys.RANKINGS), keys.prefix(keys.SELECTIONS))
 
 
 # ---------------------------------------------------------------------------------------------- examples
@@ -70,7 +64,7 @@ def _train(root: str, run_id: str, checksum: str) -> pd.DataFrame:
 
 def train_examples(run: Run) -> pd.DataFrame:
     """The training split (uid, label, text, ...) in row order: the order of every per-example array."""
-    return _train(*_key(run), token(run, "examples"))
+    return _train(*_key(run), token(run, keys.EXAMPLES))
 
 
 @st.cache_resource(max_entries=ENTRIES, show_spinner=False)
@@ -79,7 +73,7 @@ def _all_examples(root: str, run_id: str, checksum: str) -> pd.DataFrame:
 
 
 def all_examples(run: Run) -> pd.DataFrame:
-    return _all_examples(*_key(run), token(run, "examples"))
+    return _all_examples(*_key(run), token(run, keys.EXAMPLES))
 
 
 @st.cache_resource(max_entries=ENTRIES, show_spinner=False)
@@ -89,7 +83,7 @@ def _size(root: str, run_id: str, updated: str) -> int:
 
 def size_bytes(run: Run) -> int:
     """Disk size of the run folder (re-measured when the manifest changes)."""
-    return _size(*_key(run), str(run.manifest.get("updated")))
+    return _size(*_key(run), str(Results(run).updated))
 
 
 # ---------------------------------------------------------------------------------------------- methods
@@ -100,15 +94,16 @@ def _methods(root: str, run_id: str, checksum: str) -> dict:
 
 def methods(run: Run) -> dict[str, dict]:
     """Every method the run attempted: description, status, seconds, budgets."""
-    return _methods(*_key(run), token(run, "methods"))
+    return _methods(*_key(run), token(run, keys.METHODS))
 
 
 def done_methods(run: Run, kind: str | None = None) -> dict[str, dict]:
+    results = Results(run)
     return {
         m: info
         for m, info in methods(run).items()
         if info.get("status") == "done"
-        and run.has(f"selections/{m}/plain")
+        and results.has_selection(m)
         and (kind is None or info.get("kind") == kind)
     }
 
@@ -120,7 +115,7 @@ def _scores(root: str, run_id: str, checksum: str) -> pd.DataFrame:
 
 def scores(run: Run) -> pd.DataFrame:
     """uid-indexed table, one column per score method, oriented higher = keep."""
-    return _scores(*_key(run), token(run, "scores"))
+    return _scores(*_key(run), token(run, keys.SCORE_TABLE))
 
 
 @st.cache_resource(max_entries=ENTRIES, show_spinner="Correlating scores...")
@@ -131,7 +126,7 @@ def _correlations(root: str, run_id: str, checksum: str, measure: str, ids: tupl
 
 def correlations(run: Run, measure: str, ids: list[str]) -> pd.DataFrame:
     """Correlation matrix of the given score methods (Kendall takes seconds at 100 000 examples: cached)."""
-    return _correlations(*_key(run), token(run, "scores"), measure, tuple(ids))
+    return _correlations(*_key(run), token(run, keys.SCORE_TABLE), measure, tuple(ids))
 
 
 # ---------------------------------------------------------------------------------------------- selections
@@ -160,8 +155,7 @@ def membership(run: Run, method: str, budget: float, balanced: bool = False) -> 
 
 def budgets(run: Run, method: str, balanced: bool = False) -> list[float]:
     """Budgets cached for a method (from the selections' meta; no file is read)."""
-    variant = "balanced" if balanced else "plain"
-    return [float(b) for b in run.array_meta(f"selections/{method}/{variant}").get("budgets", [])]
+    return Results(run).budgets(method, balanced)
 
 
 @st.cache_resource(max_entries=ENTRIES, show_spinner="Reading every method's keep order...")
@@ -192,7 +186,7 @@ def export(run: Run, method: str, budget: float | None, balanced: bool, ranking:
     """The CLI's export (frame + manifest) of a cached selection or a method's whole keep order."""
     return _export(
         *_key(run),
-        token(run, "examples", *SELECTION_FILES),
+        token(run, keys.EXAMPLES, *SELECTION_FILES),
         method,
         None if ranking else float(budget),
         bool(balanced),
@@ -201,39 +195,43 @@ def export(run: Run, method: str, budget: float | None, balanced: bool, ranking:
 
 
 # ---------------------------------------------------------------------------------------------- maps
-@st.cache_resource(max_entries=ENTRIES, show_spinner="Loading the map...")
-def _map(root: str, run_id: str, checksum: str, key: str) -> np.ndarray:
-    return _frozen(np.asarray(_open(root, run_id).read_array(key), dtype=np.float32))
+@st.cache_resource(max_entries=ENTRIES, show_spinner=False)
+def _map(root: str, run_id: str, checksum: str, source: MapSource) -> np.ndarray:
+    coords = np.asarray(Results(_open(root, run_id)).map_coords(source), dtype=np.float32)
+    return _frozen(coords if source.kind == "cached" else pca_2d(coords))
 
 
-def map_coords(run: Run, key: str) -> np.ndarray:
-    """Cached 2-D coordinates ``maps/<representation>/<umap|pca>`` [n, 2] float32 (training row order)."""
-    return _map(*_key(run), token(run, key), key)
-
-
-@st.cache_resource(max_entries=ENTRIES, show_spinner="Projecting hidden states with PCA...")
-def _live_pca(root: str, run_id: str, checksum: str, key: str) -> np.ndarray:
-    return _frozen(pca_2d(np.asarray(_open(root, run_id).read_array(key), dtype=np.float32)))
-
-
-def live_pca(run: Run, key: str) -> np.ndarray:
-    """PCA of a stored hidden-state array, computed here once (seconds at 100 000 x 384) and cached."""
-    return _live_pca(*_key(run), token(run, key), key)
+def map_coords(run: Run, source: MapSource) -> np.ndarray:
+    """2-D coordinates [n, 2] float32 (training row order) of a map source: a cached UMAP / PCA map, or
+    the PCA of stored hidden states, computed here once (seconds at 100 000 x 384) and cached."""
+    with st.spinner(
+        "Projecting hidden states with PCA..." if source.kind == "live" else "Loading the map..."
+    ):
+        return _map(*_key(run), token(run, source.key), source)
 
 
 @st.cache_resource(max_entries=ENTRIES, show_spinner=False)
 def _data_map(root: str, run_id: str, checksum: str) -> dict[str, np.ndarray]:
-    run = _open(root, run_id)
+    results = Results(_open(root, run_id))
     coords = datamap(
-        np.asarray(run.read_array("dynamics/train/p_gold"), dtype=np.float64),
-        np.asarray(run.read_array("dynamics/train/correct")),
+        np.asarray(results.dynamics("p_gold"), dtype=np.float64), np.asarray(results.dynamics("correct"))
     )
     return {k: _frozen(coords[k]) for k in ("confidence", "variability", "correctness")}
 
 
 def data_map_coords(run: Run) -> dict[str, np.ndarray]:
     """Confidence, variability and correctness per training example (Swayamdipta et al. 2020)."""
-    return _data_map(*_key(run), token(run, "dynamics/train/p_gold", "dynamics/train/correct"))
+    return _data_map(*_key(run), token(run, keys.dynamics("p_gold"), keys.dynamics("correct")))
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner=False)
+def _evaluations(root: str, run_id: str, checksum: str) -> pd.DataFrame:
+    return Results(_open(root, run_id)).evaluations()
+
+
+def evaluations(run: Run) -> pd.DataFrame:
+    """The run's evaluation results, one row each (empty when nothing was evaluated)."""
+    return _evaluations(*_key(run), token(run, keys.EVALUATIONS))
 
 
 def clear() -> None:
@@ -273,7 +271,7 @@ def _stability(root: str, ids: tuple[str, ...], checksums: tuple[str, ...], bala
 
 def stability(runs: list[Run], balanced: bool = False) -> dict:
     """``analyze --stability``'s report over the given runs (one per seed)."""
-    return _stability(*_group(runs, "examples", "scores", *SELECTION_FILES), bool(balanced))
+    return _stability(*_group(runs, keys.EXAMPLES, keys.SCORE_TABLE, *SELECTION_FILES), bool(balanced))
 
 
 @st.cache_resource(max_entries=ENTRIES, show_spinner="Comparing subsets across seeds...")
@@ -291,7 +289,7 @@ def _cross_seed_jaccard(
 def seeds_jaccard(runs: list[Run], methods: list[str], budget: float, balanced: bool = False) -> pd.DataFrame:
     """Methods x methods Jaccard of one seed's subset with another seed's, averaged over seed pairs."""
     return _cross_seed_jaccard(
-        *_group(runs, "examples", *SELECTION_FILES), tuple(methods), float(budget), bool(balanced)
+        *_group(runs, keys.EXAMPLES, *SELECTION_FILES), tuple(methods), float(budget), bool(balanced)
     )
 
 
@@ -304,7 +302,7 @@ def _cross_seed_correlation(
 
 def seeds_correlation(runs: list[Run], methods: list[str], measure: str) -> pd.DataFrame:
     """Methods x methods correlation of one seed's scores with another seed's, averaged over seed pairs."""
-    return _cross_seed_correlation(*_group(runs, "examples", "scores"), tuple(methods), measure)
+    return _cross_seed_correlation(*_group(runs, keys.EXAMPLES, keys.SCORE_TABLE), tuple(methods), measure)
 
 
 @st.cache_resource(max_entries=ENTRIES, show_spinner=False)
@@ -326,7 +324,7 @@ def _tv_sweep(
 
 def balance_sweep(run: Run, methods: list[str], balanced: bool = False) -> pd.DataFrame:
     """Budgets x methods: TV distance of each subset's label shares from the full data's."""
-    return _tv_sweep(*_key(run), token(run, "examples", *SELECTION_FILES), tuple(methods), bool(balanced))
+    return _tv_sweep(*_key(run), token(run, keys.EXAMPLES, *SELECTION_FILES), tuple(methods), bool(balanced))
 
 
 def store_runs(run: Run) -> list[Run]:
@@ -343,7 +341,7 @@ def _cross_run(
 
 def compare_runs(run: Run, other: Run, budget: float, balanced: bool = False) -> dict:
     """``analyze --compare``'s report: per method, Jaccard of the two runs' subsets matched by uid."""
-    files = ("examples", "scores", *SELECTION_FILES)
+    files = (keys.EXAMPLES, keys.SCORE_TABLE, *SELECTION_FILES)
     return _cross_run(
         str(run.path.parent),
         run.id,

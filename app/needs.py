@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from prune_core.paths import REPO_ROOT
-from prune_core.store import Run
+from prune_core.results import Results
+from prune_core.store import Run, keys
 
 
 @dataclass(frozen=True)
@@ -24,17 +25,13 @@ class Need:
     stage_prefix: str = ""  # manifest stages whose status explains a gap
 
 
-def _methods_with(run: Run, prefix: str) -> set[str]:
-    return {key.split("/")[1] for key in run.keys(prefix)}
-
-
 NEEDS: dict[str, Need] = {
     need.key: need
     for need in [
         Need(
             "examples",
             "the dataset's examples",
-            lambda r: r.has("examples"),
+            lambda r: Results(r).has_examples,
             "compute",
             "--data PATH",
             "data",
@@ -42,7 +39,7 @@ NEEDS: dict[str, Need] = {
         Need(
             "dynamics",
             "training dynamics (p(gold) and correctness per epoch)",
-            lambda r: r.has("dynamics/train/p_gold") and r.has("dynamics/train/correct"),
+            lambda r: Results(r).has_dynamics,
             "compute",
             "--data PATH",
             "train",
@@ -50,7 +47,7 @@ NEEDS: dict[str, Need] = {
         Need(
             "scores",
             "scores of at least two score-based methods",
-            lambda r: r.has("scores") and len(_methods_with(r, "scores/")) >= 2,
+            lambda r: Results(r).has_score_table and len(Results(r).scored_methods()) >= 2,
             "select",
             "",
             "select:",
@@ -58,7 +55,7 @@ NEEDS: dict[str, Need] = {
         Need(
             "selections",
             "cached selections of at least one method",
-            lambda r: r.has("methods") and len(_methods_with(r, "selections/")) >= 1,
+            lambda r: Results(r).has_methods and len(Results(r).selected_methods()) >= 1,
             "select",
             "",
             "select:",
@@ -66,7 +63,7 @@ NEEDS: dict[str, Need] = {
         Need(
             "two_selections",
             "cached selections of at least two methods",
-            lambda r: r.has("methods") and len(_methods_with(r, "selections/")) >= 2,
+            lambda r: Results(r).has_methods and len(Results(r).selected_methods()) >= 2,
             "select",
             "",
             "select:",
@@ -74,7 +71,7 @@ NEEDS: dict[str, Need] = {
         Need(
             "maps",
             "a 2-D map (UMAP or PCA) or hidden states to map",
-            lambda r: bool(r.keys("maps/")) or bool(r.keys("hidden/train/")),
+            lambda r: bool(Results(r).map_sources()),
             "maps",
             "--method pca",
             "map:",
@@ -93,7 +90,7 @@ def _runs_arg(run: Run) -> str:
 
 def compute_command(run: Run) -> str:
     """The ``compute`` command that (re)builds this run: its own dataset, model, epochs and limits."""
-    config = run.config
+    config = Results(run).config
     dataset = config.get("dataset", {})
     parts = ["python -m prune_core compute", f"--data {dataset.get('train') or 'PATH'}"]
     if config.get("model"):
@@ -115,14 +112,13 @@ def command_for(need: Need, run: Run) -> str:
 
 def recompute_command(run: Run, stage: str | None) -> str:
     """The command that rewrites a damaged file written by ``stage`` (each stage verifies its files)."""
-    stage = stage or ""
-    if stage.startswith("select"):
+    parsed = keys.parse_stage(stage or "")
+    if parsed.kind == "select":
         return f"python -m prune_core select {run.id}{_runs_arg(run)}"
-    if stage.startswith("map:") and stage.count(":") == 2:
-        _, representation, method = stage.split(":")
+    if parsed.kind == "map" and parsed.method:
         return (
-            f"python -m prune_core maps {run.id}{_runs_arg(run)} --representations {representation} "
-            f"--method {method}"
+            f"python -m prune_core maps {run.id}{_runs_arg(run)} --representations {parsed.representation} "
+            f"--method {parsed.method}"
         )
     return compute_command(run)
 
@@ -131,9 +127,9 @@ def stage_note(need: Need, run: Run) -> str:
     """Why a need is missing, from the manifest: stages still running or failed (with their error)."""
     if not need.stage_prefix:
         return ""
-    stages = {k: v for k, v in run.manifest.get("stages", {}).items() if k.startswith(need.stage_prefix)}
-    running = sorted(k for k, v in stages.items() if v.get("status") == "running")
-    failed = {k: v.get("error", "") for k, v in stages.items() if v.get("status") == "failed"}
+    stages = Results(run).stages(need.stage_prefix)
+    running = sorted(k for k, v in stages.items() if v.status == "running")
+    failed = {k: v.error or "" for k, v in stages.items() if v.status == "failed"}
     notes = []
     if running:
         notes.append(f"running now: {', '.join(running)}")

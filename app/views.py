@@ -14,6 +14,9 @@ import pandas as pd
 
 from prune_core import __version__
 from prune_core.export import Export
+from prune_core.results import MapSource
+from prune_core.store import StageRecord
+from prune_core.store.keys import parse_stage
 
 # Rows of the correlation and overlap heatmaps: representation family first (Du et al.'s first axis),
 # then the nominal objective (their second), so same-representation blocks sit together.
@@ -90,12 +93,13 @@ def default_budget(budgets: list[float], preferred: float = 0.3) -> float:
     return min(budgets, key=lambda b: (abs(b - preferred), b))
 
 
-def stage_table(stages: Mapping[str, dict]) -> pd.DataFrame:
-    """The manifest's stages as rows (stage, status, seconds, error) in pipeline order."""
+def stage_table(stages: Mapping[str, StageRecord]) -> pd.DataFrame:
+    """The run's stage records as rows (stage, status, seconds, error) in pipeline order."""
     kinds = ("data", "train", "represent", "select", "map")
 
     def order(name: str) -> tuple:
-        kind, _, rest = name.partition(":")
+        parsed = parse_stage(name)
+        rest = parsed.checkpoint or ""
         epoch = (
             -1
             if rest == "pretrained"
@@ -103,15 +107,10 @@ def stage_table(stages: Mapping[str, dict]) -> pd.DataFrame:
             if rest.startswith("epoch-") and rest[6:].isdigit()
             else 0
         )
-        return _position(kind, kinds), epoch, name
+        return _position(parsed.kind, kinds), epoch, name
 
     rows = [
-        {
-            "stage": name,
-            "status": info.get("status", "missing"),
-            "seconds": info.get("seconds"),
-            "error": info.get("error") or "",
-        }
+        {"stage": name, "status": info.status, "seconds": info.seconds, "error": info.error or ""}
         for name, info in sorted(stages.items(), key=lambda kv: order(kv[0]))
     ]
     return pd.DataFrame(rows, columns=["stage", "status", "seconds", "error"])
@@ -125,7 +124,7 @@ def stage_summary(table: pd.DataFrame) -> pd.DataFrame:
     worst = ("failed", "running", "missing", "done")
 
     def group(stage: str) -> str:
-        kind = stage.split(":")[0]
+        kind = parse_stage(stage).kind
         if kind in ("select", "map"):
             count = int(table["stage"].str.startswith(kind + ":").sum())
             return f"{'select' if kind == 'select' else 'maps'} ({count} {'methods' if kind == 'select' else 'maps'})"
@@ -276,32 +275,30 @@ def rank_profile(
 
 
 def map_choices(
-    map_keys: Iterable[str], hidden_keys: Iterable[str], representation_titles: Mapping[str, str]
-) -> dict[str, tuple[str, str]]:
-    """Map sources the embedding page offers, label -> (kind, array key), best first.
+    sources: Iterable[MapSource], representation_titles: Mapping[str, str]
+) -> dict[str, MapSource]:
+    """Map sources the embedding page offers, label -> source, best first.
 
-    Cached UMAP maps, then cached PCA maps (``maps/<representation>/<method>``), each in the order of
-    ``representation_titles`` (hidden states first: what "embedding" usually means), then hidden states
-    of any checkpoint (``hidden/train/<checkpoint>/cls``) that the page projects with PCA itself.
+    Cached UMAP maps, then cached PCA maps, each in the order of ``representation_titles`` (hidden states
+    first: what "embedding" usually means), then hidden states of any checkpoint (``kind="live"``) that
+    the page projects with PCA itself.
     """
     known = list(representation_titles)
-    keys = sorted(
-        map_keys,
-        key=lambda k: (
-            k.split("/")[-1] != "umap",
-            known.index(k.split("/")[1]) if k.split("/")[1] in known else len(known),
-            k,
+    sources = list(sources)
+    cached = sorted(
+        (s for s in sources if s.kind == "cached"),
+        key=lambda s: (
+            s.method != "umap",
+            known.index(s.representation) if s.representation in known else len(known),
+            s.key,
         ),
     )
     choices = {}
-    for key in keys:
-        _, representation, method = key.split("/")
-        title = representation_titles.get(representation, representation)
-        choices[f"{method.upper()} · {title} ({representation})"] = ("cached", key)
-    for key in sorted(hidden_keys):
-        parts = key.split("/")
-        if len(parts) == 4 and parts[3] == "cls":
-            choices[f"PCA here · hidden states at checkpoint {parts[2]}"] = ("live", key)
+    for source in cached:
+        title = representation_titles.get(source.representation, source.representation)
+        choices[f"{source.method.upper()} · {title} ({source.representation})"] = source
+    for source in sorted((s for s in sources if s.kind == "live"), key=lambda s: s.key):
+        choices[f"PCA here · hidden states at checkpoint {source.checkpoint}"] = source
     return choices
 
 

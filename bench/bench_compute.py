@@ -119,7 +119,7 @@ def main() -> None:
         spec = DatasetSpec(train=str(data), limit=args.n, limit_validation=args.m, limit_test=8)
         config = ComputeConfig(dataset=spec, train=TrainConfig(epochs=args.epochs), device=str(device))
         whole = timed(lambda: Compute(config, RunStore(tmp), show_progress=False, log=lambda _m: None).run())
-        stages = RunStore(tmp).runs()[0].manifest["stages"]
+        stages = RunStore(tmp).runs()[0].stages()
 
     def plain_finetune():
         # What a plain fine-tuning job does end to end: read the data, load the model, tokenise, train.
@@ -161,7 +161,7 @@ def main() -> None:
     print(f"{'measure':<{width}}  {'value':>12}  {'ratio':>16}  target")
     for name, value, ratio, target in rows:
         print(f"{name:<{width}}  {value:>12}  {ratio:>16}  {target}")
-    print("\ncompute stages (s): " + ", ".join(f"{k} {v.get('seconds', 0):.1f}" for k, v in stages.items()))
+    print("\ncompute stages (s): " + ", ".join(f"{k} {v.seconds or 0:.1f}" for k, v in stages.items()))
 
 
 if __name__ == "__main__":

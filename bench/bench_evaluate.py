@@ -37,7 +37,7 @@ from prune_core.models import load_classifier
 from prune_core.paths import shared_dataset
 from prune_core.select.budget import budget_to_k
 from prune_core.select.random import random_subset
-from prune_core.store import Run, RunStore
+from prune_core.store import Run, RunStore, keys
 from prune_core.tokenize import encode
 from prune_core.train import TrainConfig, train_reference
 
@@ -133,7 +133,7 @@ def main() -> None:
         }
         rounds.append((reference, jobs))
     reference = statistics.median(r for r, _ in rounds)
-    recorded = run.stage("train").get("seconds")
+    recorded = run.stage_record(keys.TRAIN_STAGE).seconds
     print(
         f"reference fine-tune (train_reference, all {n} examples), median of {len(rounds)} rounds: {reference:.1f} s "
         f"(rounds: {', '.join(f'{r:.1f}' for r, _ in rounds)})"

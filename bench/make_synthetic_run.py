@@ -3,7 +3,7 @@
 Everything goes through the same code the real backend uses, so the files, keys and metadata match a
 real run: ``Run.write_table`` / ``write_array`` for examples, training dynamics and cached 2-D maps
 (``maps/<representation>/<umap|pca>``, as ``prune_core.maps`` writes them), and for the methods the real
-``MethodRunner`` + ``prune_core.methods.cache.save_result`` / ``write_summary`` on every preset, whose
+``MethodRunner`` + ``prune_core.methods.select_stage.save_result`` / ``write_summary`` on every preset, whose
 score (or, for set-based methods, keep priority) is drawn from a few latent factors instead of being
 computed: difficulty methods share a "difficulty" factor, relevance methods a "relevance" one, so the
 correlation and overlap heatmaps show blocks as on real data. No model is trained.
@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prune_core.methods.cache import save_result, stage_params, write_summary
 from prune_core.methods.inputs import Representations
 from prune_core.methods.registry import PRESETS, Method
 from prune_core.methods.runner import DEFAULT_BUDGETS, MethodRunner
-from prune_core.store import Run, RunStore
+from prune_core.methods.select_stage import save_result, stage_params, write_summary
+from prune_core.store import CheckpointInfo, DatasetInfo, Run, RunStore, keys
 
 WORDS = (
     "film",
@@ -125,21 +125,19 @@ def write_dynamics(
     run: Run, factors: dict[str, np.ndarray], labels: np.ndarray, rng: np.random.Generator
 ) -> None:
     n = len(labels)
-    run.begin_stage("train", {"synthetic": True})
-    started = time.perf_counter()
-    logit = (
-        -factors["difficulty"][:, None]
-        + np.linspace(0.0, 1.5, EPOCHS)[None, :]
-        + 0.5 * rng.normal(size=(n, EPOCHS))
-    )
-    p_gold = (1 / (1 + np.exp(-logit))).astype(np.float32)
-    run.write_array("dynamics/train/p_gold", p_gold, stage="train")
-    run.write_array("dynamics/train/correct", (p_gold > 0.5).astype(np.uint8), stage="train")
-    run.write_array(
-        "dynamics/train/loss", (-np.log(np.clip(p_gold, 1e-6, 1))).astype(np.float32), stage="train"
-    )
-    run.write_array("dynamics/train/margin", logit.astype(np.float32), stage="train")
-    run.finish_stage("train", time.perf_counter() - started)
+    with run.stage(keys.TRAIN_STAGE, {"synthetic": True}) as stage:
+        logit = (
+            -factors["difficulty"][:, None]
+            + np.linspace(0.0, 1.5, EPOCHS)[None, :]
+            + 0.5 * rng.normal(size=(n, EPOCHS))
+        )
+        p_gold = (1 / (1 + np.exp(-logit))).astype(np.float32)
+        run.write_array(keys.dynamics("p_gold"), p_gold, stage=stage.name)
+        run.write_array(keys.dynamics("correct"), (p_gold > 0.5).astype(np.uint8), stage=stage.name)
+        run.write_array(
+            keys.dynamics("loss"), (-np.log(np.clip(p_gold, 1e-6, 1))).astype(np.float32), stage=stage.name
+        )
+        run.write_array(keys.dynamics("margin"), logit.astype(np.float32), stage=stage.name)
 
 
 def write_maps(run: Run, factors: dict[str, np.ndarray], rng: np.random.Generator) -> None:
@@ -151,33 +149,32 @@ def write_maps(run: Run, factors: dict[str, np.ndarray], rng: np.random.Generato
         ("hs", "pca", embedding * [1.0, 0.5]),
         ("dyn", "umap", dyn),
     ):
-        stage = f"map:{representation}:{method}"
         params = {"method": method, "n_neighbors": 15, "min_dist": 0.1, "seed": 0, "fit_limit": 50_000}
-        run.begin_stage(stage, {"params": params, "representation": representation, "synthetic": True})
-        run.write_array(
-            f"maps/{representation}/{method}",
-            np.asarray(coords, dtype=np.float32),
-            stage=stage,
-            meta={
-                "representation": representation,
-                "metric": "euclidean" if representation == "dyn" else "cosine",
-                **params,
-            },
-        )
-        run.finish_stage(stage, 0.0)
+        with run.stage(
+            keys.map_stage(representation, method),
+            {"params": params, "representation": representation, "synthetic": True},
+        ) as stage:
+            run.write_array(
+                keys.map_coords(representation, method),
+                np.asarray(coords, dtype=np.float32),
+                stage=stage.name,
+                meta={
+                    "representation": representation,
+                    "metric": "euclidean" if representation == "dyn" else "cosine",
+                    **params,
+                },
+            )
 
 
 def write_methods(run: Run, factors: dict[str, np.ndarray], rng: np.random.Generator, log) -> None:
     runner = MethodRunner(Representations(run), DEFAULT_BUDGETS)
     for method in PRESETS.values():
-        started = time.perf_counter()
-        stage = f"select:{method.id}"
-        run.begin_stage(stage, stage_params(method, DEFAULT_BUDGETS, "exact", "stratified", run))
-        result = runner.run(synthetic_method(method, method_priority(method, factors, rng)))
-        result.method = method
-        save_result(run, result, stage, "exact", "stratified")
-        run.finish_stage(stage, time.perf_counter() - started)
-        log(f"[{stage}] {time.perf_counter() - started:.1f} s")
+        params = stage_params(method, DEFAULT_BUDGETS, "exact", "stratified", run)
+        with run.stage(keys.select_stage(method.id), params) as stage:
+            result = runner.run(synthetic_method(method, method_priority(method, factors, rng)))
+            result.method = method
+            save_result(run, result, stage.name, "exact", "stratified")
+        log(f"[{stage.name}] {stage.seconds:.1f} s")
     write_summary(run)
 
 
@@ -192,34 +189,26 @@ def make_synthetic_run(runs_dir: str | Path, n: int = 100_000, *, seed: int = 0,
     examples = synthetic_examples(n, n_validation, rng)
     run = store.create(
         run_id,
-        {
-            "config": {
-                "dataset": {"train": "synthetic", "limit": None},
-                "model": "synthetic",
-                "train": {"epochs": EPOCHS, "lr": 5e-5, "batch_size": 32},
-            },
-            "dataset": {
-                "fingerprint": f"synthetic-{n}-{seed}",
-                "label_names": ["negative", "positive"],
-                "sizes": {"train": n, "validation": n_validation},
-                "sources": {"train": "synthetic"},
-            },
-            "model": {
-                "name": "synthetic (no model trained)",
-                "parameters": 0,
-                "class": "none",
-                "device": "none",
-            },
-            "checkpoints": [{"id": "pretrained", "epoch": 0, "lr": None}]
-            + [
-                {"id": f"epoch-{e}", "epoch": e, "lr": 5e-5 * (1 - e / (EPOCHS + 1))}
-                for e in range(1, EPOCHS + 1)
-            ],
+        config={
+            "dataset": {"train": "synthetic", "limit": None},
+            "model": "synthetic",
+            "train": {"epochs": EPOCHS, "lr": 5e-5, "batch_size": 32},
         },
+        dataset=DatasetInfo(
+            fingerprint=f"synthetic-{n}-{seed}",
+            label_names=["negative", "positive"],
+            sizes={"train": n, "validation": n_validation},
+            sources={"train": "synthetic"},
+        ),
+        model={"name": "synthetic (no model trained)", "parameters": 0, "class": "none", "device": "none"},
+        checkpoints=[CheckpointInfo("pretrained", epoch=0)]
+        + [
+            CheckpointInfo(f"epoch-{e}", epoch=e, lr=5e-5 * (1 - e / (EPOCHS + 1)))
+            for e in range(1, EPOCHS + 1)
+        ],
     )
-    run.begin_stage("data", {"synthetic": True, "n": n, "seed": seed})
-    run.write_table("examples", examples, stage="data")
-    run.finish_stage("data", 0.0)
+    with run.stage(keys.DATA_STAGE, {"synthetic": True, "n": n, "seed": seed}) as stage:
+        run.write_table(keys.EXAMPLES, examples, stage=stage.name)
     labels = examples.loc[examples["split"] == "train", "label"].to_numpy()
     factors = latent_factors(n, labels, rng)
     write_dynamics(run, factors, labels, rng)

@@ -109,7 +109,7 @@ def build_export(
     }
     manifest = {
         "run": results.run.id,
-        "dataset_fingerprint": results.run.manifest.get("dataset", {}).get("fingerprint"),
+        "dataset_fingerprint": results.fingerprint,
         "method": method,
         "title": info.get("title"),
         "representation": info.get("representation"),

@@ -10,13 +10,12 @@ placed with ``transform``.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from prune_core.methods.inputs import REPRESENTATIONS, MissingRepresentation, Representations
-from prune_core.store import Run
+from prune_core.store import Run, keys
 
 MAP_METHODS = ("umap", "pca")
 
@@ -76,48 +75,47 @@ def embed(features: np.ndarray, params: MapParams, metric: str) -> np.ndarray:
     raise ValueError(f"unknown map method {params.method!r}; expected one of {', '.join(MAP_METHODS)}")
 
 
-def map_key(representation: str, method: str) -> str:
-    return f"maps/{representation}/{method}"
-
-
 def compute_maps(
     run: Run, representations: list[str] | None = None, params: MapParams = MapParams(), *, log=print
 ) -> dict[str, str]:
-    """Compute and cache the 2-D map of each representation (skipping cached ones); returns statuses."""
+    """Compute and cache the 2-D map of each representation (skipping cached ones); returns statuses.
+
+    Each map is its own stage (``map:<representation>:<method>``). A representation the run lacks is
+    skipped before its stage begins (nothing to record: the run may simply not have gradients); a map that
+    fails is recorded on its stage and the others go on (``errors="record"``).
+    """
     reps = Representations(run)
     report = {}
     for name in representations or list(REPRESENTATIONS):
-        stage = f"map:{name}:{params.method}"
-        stage_params = {
-            "params": params.to_dict(),
-            "representation": name,
-            "run": run.stage("train").get("params_hash"),
-        }
-        if run.stage_is_done(stage, stage_params):
+        stage = run.stage(
+            keys.map_stage(name, params.method),
+            {
+                "params": params.to_dict(),
+                "representation": name,
+                "run": run.stage_record(keys.TRAIN_STAGE).params_hash,
+            },
+            errors="record",
+        )
+        if stage.done:
             report[name] = "cached"
             continue
         try:
             features = reps.features(name)
         except MissingRepresentation as err:
             report[name] = f"skipped: {err}"
-            log(f"[{stage}] skipped: {err}")
+            log(f"[{stage.name}] skipped: {err}")
             continue
-        run.forget_files(run.stage_files(stage))
-        run.begin_stage(stage, stage_params)
-        started = time.perf_counter()
-        try:
-            coords = embed(features, params, metric_for(name))
-        except Exception as err:
-            run.fail_stage(stage, f"{type(err).__name__}: {err}")
-            report[name] = f"failed: {err}"
+        with stage:
+            run.write_array(
+                keys.map_coords(name, params.method),
+                embed(features, params, metric_for(name)),
+                stage=stage.name,
+                meta={"representation": name, "metric": metric_for(name), **params.to_dict()},
+            )
+        if stage.error:
+            report[name] = f"failed: {stage.exception}"
+            log(f"[{stage.name}] failed: {stage.error}")
             continue
-        run.write_array(
-            map_key(name, params.method),
-            coords,
-            stage=stage,
-            meta={"representation": name, "metric": metric_for(name), **params.to_dict()},
-        )
-        run.finish_stage(stage, time.perf_counter() - started)
         report[name] = "done"
-        log(f"[{stage}] done in {time.perf_counter() - started:.1f}s")
+        log(f"[{stage.name}] done in {stage.seconds:.1f}s")
     return report

@@ -8,7 +8,6 @@ training stage resumes from the last complete epoch checkpoint.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from prune_core.progress import StageProgress
 from prune_core.represent.features import forward_features, gradient_features
 from prune_core.represent.gradients import gradient_parameter_names
 from prune_core.represent.projection import make_projector
-from prune_core.store import Run, RunStore, stable_hash
+from prune_core.store import CheckpointInfo, DatasetInfo, Run, RunStore, keys, stable_hash
 from prune_core.tokenize import encode
 from prune_core.train import DynamicsRecorder, TrainConfig, TrainState, make_optimizer, train_reference
 
@@ -148,14 +147,20 @@ class Compute:
         self.config.train.validate()
         self.config.grad_epochs()  # fail early on a bad --grad-checkpoints
         self.dataset = load_dataset(self.config.dataset)
-        run = self.store.create(run_id_for(self.config, self.dataset), self._initial_manifest())
+        run = self.store.create(run_id_for(self.config, self.dataset), **self._initial_manifest())
         self.run_ = run
         with run.lock("compute"):
-            self._stage("data", {"fingerprint": self.dataset.fingerprint}, self._data_stage)
-            self._stage("train", run_key(self.config, self.dataset), self._train_stage)
+            self._stage(keys.DATA_STAGE, {"fingerprint": self.dataset.fingerprint}, self._data_stage)
+            # An interrupted training resumes from its last complete epoch: intact checkpoints are kept.
+            self._stage(
+                keys.TRAIN_STAGE,
+                run_key(self.config, self.dataset),
+                self._train_stage,
+                keep=lambda record: record.kind == "checkpoint",
+            )
             for checkpoint in self.checkpoints():
                 self._stage(
-                    f"represent:{checkpoint}",
+                    keys.represent_stage(checkpoint),
                     self._represent_params(checkpoint),
                     lambda c=checkpoint: self._represent_stage(c),
                 )
@@ -164,23 +169,16 @@ class Compute:
     def checkpoints(self) -> list[str]:
         return [PRETRAINED] + [epoch_checkpoint(e) for e in range(1, self.config.train.epochs + 1)]
 
-    def _stage(self, name: str, params: dict, body: Callable[[], dict | None]) -> None:
-        run = self.run_
-        if run.stage_is_done(name, params):
+    def _stage(self, name: str, params: dict, body: Callable[[], dict | None], keep=None) -> None:
+        """One compute stage: reused when done; otherwise run, and a failure is recorded then raised
+        (every later stage needs this one's files)."""
+        stage = self.run_.stage(name, params, errors="raise", keep=keep)
+        if stage.done:
             self.log(f"[{name}] cached")
             return
-        stale = run.stage_files(name)
-        if stale:
-            run.forget_files(stale)  # a half-written or damaged stage starts clean
-        run.begin_stage(name, params)
-        started = time.perf_counter()
-        try:
-            extra = body() or {}
-        except BaseException as err:
-            run.fail_stage(name, f"{type(err).__name__}: {err}")
-            raise
-        run.finish_stage(name, time.perf_counter() - started, **extra)
-        self.log(f"[{name}] done in {time.perf_counter() - started:.1f}s")
+        with stage:
+            stage.report(**(body() or {}))
+        self.log(f"[{name}] done in {stage.seconds:.1f}s")
 
     def _initial_manifest(self) -> dict:
         ds = self.dataset
@@ -193,12 +191,9 @@ class Compute:
                 "grad_scope": self.config.resolved_grad_scope(),
                 "grad_epochs": self.config.grad_epochs(),
             },
-            "dataset": {
-                "fingerprint": ds.fingerprint,
-                "label_names": ds.label_names,
-                "sizes": ds.sizes,
-                "sources": ds.sources,
-            },
+            "dataset": DatasetInfo(
+                fingerprint=ds.fingerprint, label_names=ds.label_names, sizes=ds.sizes, sources=ds.sources
+            ),
             "versions": library_versions(),
         }
 
@@ -213,7 +208,7 @@ class Compute:
 
     # ------------------------------------------------------------------ stages
     def _data_stage(self) -> dict:
-        self.run_.write_table("examples", self.dataset.examples, stage="data")
+        self.run_.write_table(keys.EXAMPLES, self.dataset.examples, stage=keys.DATA_STAGE)
         return {"sizes": self.dataset.sizes}
 
     def _encoded(self, split: str):
@@ -266,7 +261,7 @@ class Compute:
         grad_names = gradient_parameter_names(model, self.config.resolved_grad_scope())
         param_of = {id(p): n for n, p in model.named_parameters()}
         total = len(encoded) * (cfg.epochs - state.epoch)
-        with StageProgress(run, "train", total, show=self.show_progress) as bar:
+        with StageProgress(run, keys.TRAIN_STAGE, total, show=self.show_progress) as bar:
 
             def checkpoint(end, opt):
                 moments = {}
@@ -284,6 +279,7 @@ class Compute:
                     epoch_checkpoint(end.epoch),
                     groups,
                     {"epoch": end.epoch, "step": end.step, "mean_lr": end.mean_lr, "history": state.history},
+                    stage=keys.TRAIN_STAGE,
                 )
                 if end.epoch > 1:  # the full optimizer state is only needed to resume from the latest epoch
                     run.drop_checkpoint_group(epoch_checkpoint(end.epoch - 1), "optimizer")
@@ -302,9 +298,9 @@ class Compute:
             )
         for name, array in recorder.arrays().items():
             run.write_array(
-                f"dynamics/train/{name}",
+                keys.dynamics(name),
                 array,
-                stage="train",
+                stage=keys.TRAIN_STAGE,
                 meta={
                     "representation": "training dynamics",
                     "split": "train",
@@ -313,17 +309,17 @@ class Compute:
                     "mode": "train (online, before each update)",
                 },
             )
-        checkpoints = [{"id": PRETRAINED, "epoch": 0, "step": 0, "lr": None}]
+        checkpoints = [CheckpointInfo(PRETRAINED, epoch=0, step=0)]
         for epoch in range(1, cfg.epochs + 1):
             st = run.checkpoint_state(epoch_checkpoint(epoch))
             checkpoints.append(
-                {
-                    "id": epoch_checkpoint(epoch),
-                    "epoch": epoch,
-                    "step": st["step"],
-                    "lr": st["mean_lr"],
-                    "gradients": epoch in self.config.grad_epochs(),
-                }
+                CheckpointInfo(
+                    epoch_checkpoint(epoch),
+                    epoch=epoch,
+                    step=st["step"],
+                    lr=st["mean_lr"],
+                    gradients=epoch in self.config.grad_epochs(),
+                )
             )
         run.update_manifest(checkpoints=checkpoints)
         return {"history": state.history}
@@ -361,7 +357,9 @@ class Compute:
         forward_splits = [s for s in encoded if s not in grad_splits]
         total = sum(len(encoded[s][0]) for s in forward_splits)
         if forward_splits:
-            with StageProgress(run, f"represent:{checkpoint} outputs", total, show=self.show_progress) as bar:
+            with StageProgress(
+                run, f"{keys.represent_stage(checkpoint)} outputs", total, show=self.show_progress
+            ) as bar:
                 for split in forward_splits:
                     feats = forward_features(
                         model, *encoded[split], self.device, batch_size=rcfg.batch_size, progress=bar
@@ -372,30 +370,30 @@ class Compute:
         return {"examples": {s: len(encoded[s][0]) for s in encoded}}
 
     def _write_outputs(self, split: str, checkpoint: str, feats: dict[str, np.ndarray]) -> None:
-        run, stage = self.run_, f"represent:{checkpoint}"
+        run, stage = self.run_, keys.represent_stage(checkpoint)
         base = {"split": split, "checkpoint": checkpoint}
         run.write_array(
-            f"outputs/{split}/{checkpoint}/logits",
+            keys.outputs(split, checkpoint, "logits"),
             feats["logits"],
             stage=stage,
             meta={**base, "representation": "eval logits"},
         )
         run.write_array(
-            f"outputs/{split}/{checkpoint}/loss",
+            keys.outputs(split, checkpoint, "loss"),
             feats["loss"],
             stage=stage,
             meta={**base, "representation": "eval loss"},
         )
         for pool in ("cls", "mean"):
             run.write_array(
-                f"hidden/{split}/{checkpoint}/{pool}",
+                keys.hidden(split, checkpoint, pool),
                 feats[f"hidden_{pool}"],
                 dtype="float16",
                 stage=stage,
                 meta={**base, "representation": "hidden states", "pooling": pool, "layer": -1},
             )
         run.write_array(
-            f"head_input/{split}/{checkpoint}",
+            keys.head_input(split, checkpoint),
             feats["head_input"],
             dtype="float16",
             stage=stage,
@@ -420,7 +418,7 @@ class Compute:
             "checkpoint": checkpoint,
             "representation": "gradients",
         }
-        stage = f"represent:{checkpoint}"
+        stage = keys.represent_stage(checkpoint)
         total = sum(len(encoded[s][0]) for s in encoded)
         with StageProgress(run, f"{stage} gradients", total, show=self.show_progress) as bar:
             for split, (enc, labels) in encoded.items():
@@ -440,14 +438,14 @@ class Compute:
                 for kind in ("sgd", "adam"):
                     if kind in grads:
                         run.write_array(
-                            f"grads/{split}/{checkpoint}/{kind}",
+                            keys.grads(split, checkpoint, kind),
                             grads[kind],
                             dtype="float16",
                             stage=stage,
                             meta={**meta, "split": split, "grad_type": kind},
                         )
                 run.write_array(
-                    f"grad_norms/{split}/{checkpoint}",
+                    keys.grad_norms(split, checkpoint),
                     grads["norm"],
                     stage=stage,
                     meta={**meta, "split": split, "representation": "gradient norms (exact)"},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from prune_core.store import Run, RunStore
+from prune_core.store import CheckpointInfo, DatasetInfo, Run, RunStore, keys
 
 CHECKPOINTS = ("pretrained", "epoch-1", "epoch-2")
 
@@ -49,15 +49,11 @@ def make_synthetic_run(
     centers = rng.normal(0, 2.0, (num_labels, hidden))
     run = store.create(
         run_id,
-        {
-            "config": {"synthetic": True, "n": n}
-            | ({"train": {"seed": train_seed}} if train_seed is not None else {}),
-            "dataset": {
-                "label_names": names,
-                "sizes": {"train": n, "validation": m},
-                "fingerprint": f"synthetic-{seed}-{n}",
-            },
-        },
+        config={"synthetic": True, "n": n}
+        | ({"train": {"seed": train_seed}} if train_seed is not None else {}),
+        dataset=DatasetInfo(
+            label_names=names, sizes={"train": n, "validation": m}, fingerprint=f"synthetic-{seed}-{n}"
+        ),
     )
     uids = [f"ex-{i:06d}" for i in range(n)] + [f"val-{i:05d}" for i in range(m)]
     examples = pd.DataFrame(
@@ -69,9 +65,8 @@ def make_synthetic_run(
             "length": np.full(n + m, 3, dtype=np.int64),
         }
     )
-    run.begin_stage("data")
-    run.write_table("examples", examples, stage="data")
-    run.finish_stage("data", 0.0)
+    with run.stage(keys.DATA_STAGE) as stage:
+        run.write_table(keys.EXAMPLES, examples, stage=stage.name)
 
     def latent(labels_: np.ndarray, size: int) -> np.ndarray:
         return centers[labels_] + rng.normal(0, 1.5, (size, hidden))
@@ -83,89 +78,92 @@ def make_synthetic_run(
         z_val = z_val + jitter.normal(0, 0.75, z_val.shape)
     readout = rng.normal(0, 0.5, (hidden, num_labels))
     readout[:, :] += (centers / 4).T
-    run.begin_stage("train")
-    logits_t = [z_train @ readout * (0.5 + e) for e in range(epochs)]
-    probs_t = [_softmax(z) for z in logits_t]
-    p_gold = np.stack([p[np.arange(n), y] for p in probs_t], axis=1).astype(np.float32)
-    gold = np.stack([z[np.arange(n), y] for z in logits_t], axis=1)
-    others = np.stack(
-        [np.where(np.arange(num_labels)[None, :] == y[:, None], -np.inf, z).max(axis=1) for z in logits_t],
-        axis=1,
-    )
-    dyn = {
-        "p_gold": p_gold,
-        "loss": -np.log(np.clip(p_gold, 1e-12, 1)),
-        "margin": (gold - others).astype(np.float32),
-        "correct": (gold > others).astype(np.uint8),
-    }
-    for name, value in dyn.items():
-        run.write_array(
-            f"dynamics/train/{name}",
-            value.astype(np.uint8 if name == "correct" else np.float32),
-            stage="train",
-            meta={"representation": "training dynamics", "split": "train", "quantity": name},
+    with run.stage(keys.TRAIN_STAGE):
+        logits_t = [z_train @ readout * (0.5 + e) for e in range(epochs)]
+        probs_t = [_softmax(z) for z in logits_t]
+        p_gold = np.stack([p[np.arange(n), y] for p in probs_t], axis=1).astype(np.float32)
+        gold = np.stack([z[np.arange(n), y] for z in logits_t], axis=1)
+        others = np.stack(
+            [
+                np.where(np.arange(num_labels)[None, :] == y[:, None], -np.inf, z).max(axis=1)
+                for z in logits_t
+            ],
+            axis=1,
         )
-    checkpoints = [{"id": "pretrained", "epoch": 0, "step": 0, "lr": None}]
-    checkpoints += [
-        {"id": f"epoch-{e}", "epoch": e, "step": e * 10, "lr": 1e-4 / e, "gradients": e == epochs}
-        for e in range(1, epochs + 1)
-    ]
-    run.update_manifest(
-        checkpoints=checkpoints, model={"name": "synthetic", "parameters": hidden * num_labels}
-    )
-    run.finish_stage("train", 0.0)
+        dyn = {
+            "p_gold": p_gold,
+            "loss": -np.log(np.clip(p_gold, 1e-12, 1)),
+            "margin": (gold - others).astype(np.float32),
+            "correct": (gold > others).astype(np.uint8),
+        }
+        for name, value in dyn.items():
+            run.write_array(
+                keys.dynamics(name),
+                value.astype(np.uint8 if name == "correct" else np.float32),
+                stage=keys.TRAIN_STAGE,
+                meta={"representation": "training dynamics", "split": "train", "quantity": name},
+            )
+        checkpoints = [CheckpointInfo("pretrained", epoch=0, step=0)]
+        checkpoints += [
+            CheckpointInfo(f"epoch-{e}", epoch=e, step=e * 10, lr=1e-4 / e, gradients=e == epochs)
+            for e in range(1, epochs + 1)
+        ]
+        run.update_manifest(
+            checkpoints=checkpoints, model={"name": "synthetic", "parameters": hidden * num_labels}
+        )
 
     projection = rng.normal(0, 1 / np.sqrt(dim), (hidden * num_labels, dim))
-    for ckpt in [c["id"] for c in checkpoints]:
-        stage = f"represent:{ckpt}"
-        run.begin_stage(stage)
-        scale = 0.2 if ckpt == "pretrained" else 1.0 + int(ckpt.split("-")[1])  # sharper as training goes on
-        for split, z, labels_ in (("train", z_train, y), ("validation", z_val, y_val)):
-            logits = (z @ readout * scale).astype(np.float32)
-            probs = _softmax(logits)
-            loss = -np.log(np.clip(probs[np.arange(len(z)), labels_], 1e-12, 1)).astype(np.float32)
-            base = {"split": split, "checkpoint": ckpt}
-            run.write_array(f"outputs/{split}/{ckpt}/logits", logits, stage=stage, meta=base)
-            run.write_array(f"outputs/{split}/{ckpt}/loss", loss, stage=stage, meta=base)
-            for pool in ("cls", "mean"):
-                run.write_array(
-                    f"hidden/{split}/{ckpt}/{pool}",
-                    z * scale,
-                    dtype="float16",
-                    stage=stage,
-                    meta={**base, "pooling": pool},
-                )
-            run.write_array(
-                f"head_input/{split}/{ckpt}", np.tanh(z * scale), dtype="float16", stage=stage, meta=base
-            )
-            if ckpt == f"epoch-{epochs}":
-                delta = probs - np.eye(num_labels)[labels_]
-                full = (delta[:, :, None] * np.tanh(z)[:, None, :]).reshape(len(z), -1)
-                meta = {
-                    **base,
-                    "projection": {"dim": dim, "seed": seed, "kind": "dense"},
-                    "scope": "synthetic",
-                }
-                run.write_array(
-                    f"grads/{split}/{ckpt}/sgd",
-                    full @ projection,
-                    dtype="float16",
-                    stage=stage,
-                    meta={**meta, "grad_type": "sgd"},
-                )
-                if split == "train":
+    for ckpt in [c.id for c in checkpoints]:
+        stage = keys.represent_stage(ckpt)
+        with run.stage(stage):
+            scale = (
+                0.2 if ckpt == "pretrained" else 1.0 + int(ckpt.split("-")[1])
+            )  # sharper as training goes on
+            for split, z, labels_ in (("train", z_train, y), ("validation", z_val, y_val)):
+                logits = (z @ readout * scale).astype(np.float32)
+                probs = _softmax(logits)
+                loss = -np.log(np.clip(probs[np.arange(len(z)), labels_], 1e-12, 1)).astype(np.float32)
+                base = {"split": split, "checkpoint": ckpt}
+                run.write_array(keys.outputs(split, ckpt, "logits"), logits, stage=stage, meta=base)
+                run.write_array(keys.outputs(split, ckpt, "loss"), loss, stage=stage, meta=base)
+                for pool in ("cls", "mean"):
                     run.write_array(
-                        f"grads/{split}/{ckpt}/adam",
-                        np.sign(full) @ projection,
+                        keys.hidden(split, ckpt, pool),
+                        z * scale,
                         dtype="float16",
                         stage=stage,
-                        meta={**meta, "grad_type": "adam"},
+                        meta={**base, "pooling": pool},
                     )
                 run.write_array(
-                    f"grad_norms/{split}/{ckpt}",
-                    np.linalg.norm(full, axis=1).astype(np.float32),
-                    stage=stage,
-                    meta=meta,
+                    keys.head_input(split, ckpt), np.tanh(z * scale), dtype="float16", stage=stage, meta=base
                 )
-        run.finish_stage(stage, 0.0)
+                if ckpt == f"epoch-{epochs}":
+                    delta = probs - np.eye(num_labels)[labels_]
+                    full = (delta[:, :, None] * np.tanh(z)[:, None, :]).reshape(len(z), -1)
+                    meta = {
+                        **base,
+                        "projection": {"dim": dim, "seed": seed, "kind": "dense"},
+                        "scope": "synthetic",
+                    }
+                    run.write_array(
+                        keys.grads(split, ckpt, "sgd"),
+                        full @ projection,
+                        dtype="float16",
+                        stage=stage,
+                        meta={**meta, "grad_type": "sgd"},
+                    )
+                    if split == "train":
+                        run.write_array(
+                            keys.grads(split, ckpt, "adam"),
+                            np.sign(full) @ projection,
+                            dtype="float16",
+                            stage=stage,
+                            meta={**meta, "grad_type": "adam"},
+                        )
+                    run.write_array(
+                        keys.grad_norms(split, ckpt),
+                        np.linalg.norm(full, axis=1).astype(np.float32),
+                        stage=stage,
+                        meta=meta,
+                    )
     return run.reload()

@@ -155,7 +155,7 @@ def test_a_damaged_evaluation_table_names_the_command_that_rebuilds_it(store):
         show_progress=False,
         log=lambda _m: None,
     )
-    (store.path / store.file_info("evaluations")["path"]).write_bytes(b"not a parquet file")
+    (store.path / store.file_info("evaluations").path).write_bytes(b"not a parquet file")
     at = open_page()
     assert any("evaluation table" in e.value and "damaged" in e.value for e in at.error)
     assert any(f"python -m prune_core evaluate {store.id} --mode fast" in c.value for c in at.code)

@@ -87,7 +87,7 @@ def copied_run(small_run, tmp_path, monkeypatch, fresh_caches):  # noqa: F811
 
 def damage(run, key: str) -> None:
     """Flip the last byte of a stored file: same size, different checksum."""
-    path = run.path / run.file_info(key)["path"]
+    path = run.path / run.file_info(key).path
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF
     path.write_bytes(bytes(data))

@@ -30,7 +30,7 @@ from app.views import (
 )
 from prune_core.export import build_export, render
 from prune_core.results import Results
-from prune_core.store import RunStore
+from prune_core.store import RunStore, StageRecord
 from tests.run_fixtures import small_run  # noqa: F401  (shared session fixture)
 
 METHODS = {
@@ -76,16 +76,22 @@ def test_common_budgets_are_those_every_method_cached_and_the_default_is_nearest
         default_budget([])
 
 
+def stage_records(fields_by_name: dict) -> dict[str, StageRecord]:
+    return {name: StageRecord(name, **fields) for name, fields in fields_by_name.items()}
+
+
 def test_stage_table_lists_stages_in_pipeline_order_with_checkpoints_by_epoch():
-    stages = {
-        "select:aum": {"status": "done", "seconds": 1.0},
-        "represent:epoch-10": {"status": "done"},
-        "map:hs:pca": {"status": "failed", "error": "boom"},
-        "train": {"status": "done", "seconds": 9.0},
-        "represent:epoch-2": {"status": "running"},
-        "represent:pretrained": {"status": "done"},
-        "data": {"status": "done"},
-    }
+    stages = stage_records(
+        {
+            "select:aum": {"status": "done", "seconds": 1.0},
+            "represent:epoch-10": {"status": "done"},
+            "map:hs:pca": {"status": "failed", "error": "boom"},
+            "train": {"status": "done", "seconds": 9.0},
+            "represent:epoch-2": {"status": "running"},
+            "represent:pretrained": {"status": "done"},
+            "data": {"status": "done"},
+        }
+    )
     table = stage_table(stages)
     assert table["stage"].tolist() == [
         "data",
@@ -101,12 +107,14 @@ def test_stage_table_lists_stages_in_pipeline_order_with_checkpoints_by_epoch():
 
 def test_stage_summary_folds_methods_and_maps_into_one_row_each_with_the_worst_status():
     table = stage_table(
-        {
-            "train": {"status": "done", "seconds": 5.0},
-            "select:a": {"status": "done", "seconds": 1.0},
-            "select:b": {"status": "failed", "seconds": 2.0},
-            "map:hs:pca": {"status": "done", "seconds": 0.5},
-        }
+        stage_records(
+            {
+                "train": {"status": "done", "seconds": 5.0},
+                "select:a": {"status": "done", "seconds": 1.0},
+                "select:b": {"status": "failed", "seconds": 2.0},
+                "map:hs:pca": {"status": "done", "seconds": 0.5},
+            }
+        )
     )
     summary = stage_summary(table)
     assert summary.to_dict("records") == [
@@ -181,13 +189,19 @@ def test_selection_frame_shows_uid_label_name_text_and_extra_columns_in_row_orde
     ]
 
 
-def test_map_choices_put_umap_first_then_pca_in_representation_order_then_live_pca():
-    choices = map_choices(
-        ["maps/dyn/pca", "maps/hs/pca", "maps/hs/umap"],
-        ["hidden/train/epoch-1/cls", "hidden/train/epoch-1/mean", "hidden/train/pretrained/cls"],
-        {"hs": "hidden states", "dyn": "losses"},
-    )
-    assert list(choices.values()) == [
+def test_map_choices_put_umap_first_then_pca_in_representation_order_then_live_pca(tmp_path):
+    run = RunStore(tmp_path).create("maps")
+    for key in [
+        "maps/dyn/pca",
+        "maps/hs/pca",
+        "maps/hs/umap",
+        "hidden/train/epoch-1/cls",
+        "hidden/train/epoch-1/mean",
+        "hidden/train/pretrained/cls",
+    ]:
+        run.write_array(key, np.zeros((3, 2), np.float32), stage="s")
+    choices = map_choices(Results(run).map_sources(), {"hs": "hidden states", "dyn": "losses"})
+    assert [(s.kind, s.key) for s in choices.values()] == [
         ("cached", "maps/hs/umap"),
         ("cached", "maps/hs/pca"),
         ("cached", "maps/dyn/pca"),

@@ -26,14 +26,12 @@ def test_select_computes_every_preset_and_caches_it(selected, capsys):
     assert list(results.scores.index) == list(results.train["uid"])
     score_methods = {m for m, v in PRESETS.items() if v.kind == "score"}
     assert set(results.scores.columns) == score_methods
-    before = {k: v["finished"] for k, v in selected.manifest["stages"].items() if k.startswith("select:")}
+    before = {k: v.finished for k, v in selected.stages("select:").items()}
     capsys.readouterr()
     assert main(["select", str(selected.path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert {r["status"] for r in report.values()} == {"cached"}
-    after = {
-        k: v["finished"] for k, v in selected.reload().manifest["stages"].items() if k.startswith("select:")
-    }
+    after = {k: v.finished for k, v in selected.reload().stages("select:").items()}
     assert before == after
 
 

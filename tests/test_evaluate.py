@@ -27,7 +27,7 @@ from prune_core.evaluate import (
     probe_predictions,
     result_key,
 )
-from prune_core.evaluate.jobs import baseline_subset, selection_hash
+from prune_core.evaluate.plan import baseline_subset, selection_hash
 from prune_core.evaluate.summary import grid_table, metric_column, result_rows
 from prune_core.methods.registry import UnknownMethod
 from prune_core.results import Results
@@ -46,7 +46,7 @@ def run(tmp_path):
 
 
 def evaluated_files(run) -> dict[str, str]:
-    return {k: run.file_info(k)["sha256"] for k in run.keys("evaluation/")}
+    return {k: run.file_info(k).sha256 for k in run.keys("evaluation/")}
 
 
 # ---------------------------------------------------------------------------------------------- metrics
@@ -167,10 +167,10 @@ def test_fast_mode_matches_scikit_learn_run_directly_on_the_same_features(run):
 def test_rerun_computes_nothing_and_rewrites_nothing(run):
     first = evaluate_run(run, ["el2n", "random"], [0.1, 0.3], [0, 1], mode="fast", **QUIET)
     assert len(first.computed) == len(first.jobs) == 2 * 2 * 2 * 2 + 2 * 2 * 2 + 2
-    files, table_sha = evaluated_files(run), run.file_info("evaluations")["sha256"]
+    files, table_sha = evaluated_files(run), run.file_info("evaluations").sha256
     again = evaluate_run(run.reload(), ["el2n", "random"], [0.1, 0.3], [0, 1], mode="fast", **QUIET)
     assert again.computed == [] and sorted(again.cached) == sorted(first.jobs)
-    assert evaluated_files(run.reload()) == files and run.file_info("evaluations")["sha256"] == table_sha
+    assert evaluated_files(run.reload()) == files and run.file_info("evaluations").sha256 == table_sha
     pd.testing.assert_frame_equal(again.table, first.table)
 
 
@@ -178,7 +178,7 @@ def test_a_missing_or_damaged_result_is_the_only_one_recomputed(run):
     first = evaluate_run(run, ["el2n"], [0.3], [0], mode="fast", variants=["plain"], **QUIET)
     lost, damaged = first.jobs[0], first.jobs[1]
     run.forget_files([lost.store_key])
-    (run.path / run.file_info(damaged.store_key)["path"]).write_text("{}")
+    (run.path / run.file_info(damaged.store_key).path).write_text("{}")
     again = evaluate_run(run.reload(), ["el2n"], [0.3], [0], mode="fast", variants=["plain"], **QUIET)
     assert sorted(again.computed) == sorted([lost, damaged])
     pd.testing.assert_frame_equal(again.table.drop(columns="seconds"), first.table.drop(columns="seconds"))

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from prune_core import models
-from prune_core.maps import MapParams, compute_maps, map_key, pca_2d
+from prune_core.maps import MapParams, compute_maps, pca_2d
 from prune_core.models import (
     ModelError,
     apply_lora,
@@ -18,7 +18,7 @@ from prune_core.models import (
     packaged_minilm_path,
     resolve_model_source,
 )
-from prune_core.store import RunStore
+from prune_core.store import RunStore, keys
 from prune_core.synthetic import make_synthetic_run
 from prune_core.tokenize import collate, encode, length_sorted_batches
 
@@ -107,6 +107,6 @@ def test_maps_are_cached_per_representation_and_skip_what_the_run_lacks(tmp_path
     run = make_synthetic_run(RunStore(tmp_path), n=60, m=10)
     report = compute_maps(run, ["hs", "tl", "grad"], MapParams(method="pca"), log=lambda _m: None)
     assert report == {"hs": "done", "tl": "done", "grad": "done"}
-    assert run.read_array(map_key("hs", "pca")).shape == (60, 2)
+    assert run.read_array(keys.map_coords("hs", "pca")).shape == (60, 2)
     again = compute_maps(run, ["hs"], MapParams(method="pca"), log=lambda _m: None)
     assert again == {"hs": "cached"}

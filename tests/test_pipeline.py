@@ -81,7 +81,7 @@ def test_compute_with_the_packaged_minilm_on_real_sst2(minilm_run, capsys):
     run = minilm_run
     expected = expected_arrays(300, 100, 384, 2, 1024)
     check_every_array(run, {k: v for k, v in expected.items()})
-    assert all(s["status"] == "done" for s in run.manifest["stages"].values())
+    assert all(s.status == "done" for s in run.stages().values())
     meta = run.array_meta("grads/train/epoch-2/adam")
     assert meta["projection"]["dim"] == 1024 and meta["scope"] == "top"
     assert meta["projection"] == run.array_meta("grads/validation/epoch-2/sgd")["projection"]
@@ -110,9 +110,9 @@ def tiny_run(sst2_dir, tmp_path, tiny_model_dir, capsys):
 
 
 def test_rerunning_compute_reuses_every_finished_stage(sst2_dir, tmp_path, tiny_model_dir, tiny_run, capsys):
-    before = {name: stage["finished"] for name, stage in tiny_run.reload().manifest["stages"].items()}
+    before = {name: stage.finished for name, stage in tiny_run.reload().stages().items()}
     assert main(compute_args(sst2_dir, tmp_path, tiny_model_dir)) == 0
-    after = {name: stage["finished"] for name, stage in tiny_run.reload().manifest["stages"].items()}
+    after = {name: stage.finished for name, stage in tiny_run.reload().stages().items()}
     assert before == after
     check_every_array(tiny_run, expected_arrays(300, 100, 32, 2, 1024))
 
@@ -120,14 +120,14 @@ def test_rerunning_compute_reuses_every_finished_stage(sst2_dir, tmp_path, tiny_
 def test_a_damaged_file_is_detected_and_only_its_stage_recomputed(
     sst2_dir, tmp_path, tiny_model_dir, tiny_run
 ):
-    stages = tiny_run.reload().manifest["stages"]
-    path = tiny_run.path / tiny_run.file_info("hidden/train/epoch-1/cls")["path"]
+    stages = tiny_run.reload().stages()
+    path = tiny_run.path / tiny_run.file_info("hidden/train/epoch-1/cls").path
     original = np.load(path)
     path.write_bytes(path.read_bytes()[:-100])  # truncated
     assert main(compute_args(sst2_dir, tmp_path, tiny_model_dir)) == 0
-    redone = tiny_run.reload().manifest["stages"]
-    assert redone["represent:epoch-1"]["finished"] != stages["represent:epoch-1"]["finished"]
-    assert redone["train"]["finished"] == stages["train"]["finished"]
+    redone = tiny_run.reload().stages()
+    assert redone["represent:epoch-1"].finished != stages["represent:epoch-1"].finished
+    assert redone["train"].finished == stages["train"].finished
     np.testing.assert_array_equal(tiny_run.read_array("hidden/train/epoch-1/cls"), original)
 
 

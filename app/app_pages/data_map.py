@@ -9,6 +9,7 @@ import streamlit as st
 from app import loaders, ui
 from app.figures import data_map, downsample_notice, plot_positions
 from app.views import budget_text, method_label, order_methods
+from prune_core.results import Results
 
 NO_OVERLAY = "(none)"
 
@@ -21,8 +22,8 @@ run = ui.page(
 )
 with ui.guard(run):
     coords = loaders.data_map_coords(run)
-    methods = loaders.done_methods(run) if run.has("methods") else {}
-epochs = run.file_info("dynamics/train/p_gold")["shape"][1]
+    methods = loaders.done_methods(run) if Results(run).has_methods else {}
+epochs = Results(run).epochs
 if epochs < 3:
     st.info(
         f"This run trained for {epochs} epoch{'s' if epochs != 1 else ''}: variability takes few distinct values. "

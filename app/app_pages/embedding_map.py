@@ -19,6 +19,7 @@ from app.views import (
 )
 from prune_core.export import FORMATS
 from prune_core.methods.inputs import REPRESENTATIONS
+from prune_core.results import Results
 from prune_core.store import stable_hash
 
 MAP_ORDER = ("hs", "hs-pre", "grad", "grad-sgd", "tl", "dyn")  # hidden states first: the usual "embedding"
@@ -39,11 +40,10 @@ with ui.guard(run):
     train = loaders.train_examples(run)
     methods = loaders.done_methods(run)
 choices = map_choices(
-    run.keys("maps/"),
-    run.keys("hidden/train/"),
+    Results(run).map_sources(),
     {name: REPRESENTATIONS[name].title for name in MAP_ORDER if name in REPRESENTATIONS},
 )
-if not any(kind == "cached" for kind, _ in choices.values()):
+if not any(source.kind == "cached" for source in choices.values()):
     st.info(
         "No cached map yet: the hidden states are projected with PCA here. For UMAP maps run "
         f"`python -m prune_core maps {run.id}`."
@@ -56,12 +56,12 @@ def explorer() -> None:
     source = top[0].selectbox("Map", list(choices), key="map_source")
     modes = [m for m in COLOUR_MODES if m == "label" or len(methods) >= (2 if m == "pair" else 1)]
     mode = top[1].radio("Colour by", modes, format_func=COLOUR_MODES.get, key="map_colour")
-    kind, key = choices[source]
+    chosen = choices[source]
     with ui.guard(run):
-        coords = loaders.map_coords(run, key) if kind == "cached" else loaders.live_pca(run, key)
+        coords = loaders.map_coords(run, chosen)
     if len(coords) != len(train):
         st.error(
-            f"The map {key!r} has {len(coords):,} points but the run has {len(train):,} training examples; "
+            f"The map {chosen.key!r} has {len(coords):,} points but the run has {len(train):,} training examples; "
             f"recompute it with `python -m prune_core maps {run.id}`."
         )
         return
@@ -124,7 +124,7 @@ def explorer() -> None:
     if notice:
         st.warning(notice, icon=":material/filter_alt:")
     # A new drawing order gets a fresh selection state: point indices only mean rows for the figure they came from.
-    chart_key = "map_chart_" + stable_hash([key, None if on_top is None else described], 8)
+    chart_key = "map_chart_" + stable_hash([chosen.key, None if on_top is None else described], 8)
     event = st.plotly_chart(
         embedding_map(coords, colouring, positions, title=source),
         key=chart_key,
@@ -149,10 +149,10 @@ def explorer() -> None:
         rows,
         run.label_names,
         run_id=run.id,
-        fingerprint=run.manifest.get("dataset", {}).get("fingerprint"),
+        fingerprint=Results(run).fingerprint,
         source={
-            "map": key,
-            "representation": key.split("/")[1] if kind == "cached" else key,
+            "map": chosen.key,
+            "representation": chosen.representation or chosen.key,
             "coloured_by": described,
             "box": selection.get("box") or [],
             "lasso": selection.get("lasso") or [],

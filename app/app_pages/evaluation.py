@@ -19,16 +19,10 @@ from app.views import budget_text, default_budget
 from prune_core.evaluate import FULL_DATA, RANDOM_BAND, aggregate, leaderboard, metric_column
 from prune_core.evaluate.summary import METRICS, grid_table, mean_std_text
 from prune_core.paths import runs_dir
-from prune_core.store import CorruptFileError, Run, RunStore
+from prune_core.store import CorruptFileError, Run
 
 MODE_TITLES = {"finetune": "Fine-tuned on the subset", "fast": "Fast probe (frozen pre-trained states)"}
 BASELINE_INFO = {"family": "baseline", "objective": "baseline"}
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _evaluations(root: str, run_id: str, checksum: str) -> pd.DataFrame:
-    run = RunStore(root).open(run_id)
-    return run.read_table("evaluations") if run.has("evaluations") else pd.DataFrame()
 
 
 def evaluate_command(run: Run, mode: str) -> str:
@@ -38,7 +32,7 @@ def evaluate_command(run: Run, mode: str) -> str:
 
 def evaluation_table(run: Run) -> pd.DataFrame:
     """The run's stored results, one row per (mode, method, budget, balanced, seed); cached by checksum."""
-    return _evaluations(str(run.path.parent), run.id, loaders.token(run, "evaluations"))
+    return loaders.evaluations(run)
 
 
 run = ui.page(

@@ -11,16 +11,17 @@ from app import needs as page_needs
 from app.figures import label_counts_bar, stage_timings_bar
 from app.navigation import PAGES
 from app.views import label_counts, order_methods, stage_summary, stage_table
+from prune_core.results import Results
 
 run = ui.page("Run overview", ("examples",))
-manifest = run.manifest
-dataset, model = manifest.get("dataset", {}), manifest.get("model", {})
+results = Results(run)
+dataset, model = results.dataset, results.model
 
 with ui.guard(run):
     examples = loaders.all_examples(run)
     size = loaders.size_bytes(run)
 
-sizes = dataset.get("sizes", {})
+sizes = dataset.sizes
 cols = st.columns(5)
 cols[0].metric("Training examples", f"{sizes.get('train', 0):,}")
 cols[1].metric("Validation examples", f"{sizes.get('validation', 0):,}")
@@ -34,10 +35,9 @@ left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(label_counts_bar(label_counts(examples, run.label_names)), key="label_counts")
 with right:
-    config = manifest.get("config", {})
+    config = results.config
     st.markdown(
-        "**Dataset**  \n"
-        + "  \n".join(f"{split}: `{path}`" for split, path in dataset.get("sources", {}).items())
+        "**Dataset**  \n" + "  \n".join(f"{split}: `{path}`" for split, path in dataset.sources.items())
     )
     st.markdown(
         f"**Model** `{model.get('name') or config.get('model')}` ({model.get('class', '?')}, "
@@ -46,12 +46,12 @@ with right:
         f"batch {config.get('train', {}).get('batch_size', '?')}"
         + (", LoRA" if config.get("train", {}).get("lora") else ", full fine-tune")
         + "  \n"
-        f"**Checkpoints** {', '.join(c['id'] for c in manifest.get('checkpoints', [])) or 'none yet'}  \n"
-        f"**Created** {manifest.get('created', '?')}  ·  **run folder** `{run.path}`"
+        f"**Checkpoints** {', '.join(c.id for c in results.checkpoints) or 'none yet'}  \n"
+        f"**Created** {results.created or '?'}  ·  **run folder** `{run.path}`"
     )
 
 st.subheader("Stages")
-stages = stage_table(manifest.get("stages", {}))
+stages = stage_table(results.stages())
 if len(stages):
     left, right = st.columns([2, 3])
     left.dataframe(stages, hide_index=True, width="stretch", height=min(400, 36 * len(stages) + 40))

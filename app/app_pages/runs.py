@@ -8,7 +8,8 @@ import streamlit as st
 from app import state
 from app.job_panel import job_progress, new_run_form
 from prune_core.jobs import job_status, list_jobs, load_job
-from prune_core.store import StoreError
+from prune_core.results import Results
+from prune_core.store import StoreError, keys
 
 st.title("PruneScope")
 st.caption("Compute every data-pruning method once on your data and model, then see where they disagree.")
@@ -40,25 +41,26 @@ if not runs:
 else:
     rows = []
     for run in runs:
+        results = Results(run)
         try:
-            manifest = run.manifest
+            stages = results.stages()
         except StoreError as err:
             rows.append({"run": run.id, "dataset": f"unreadable: {err}"})
             continue
-        stages = manifest.get("stages", {})
         rows.append(
             {
                 "run": run.id,
-                "dataset": ", ".join(
-                    f"{k} {v:,}" for k, v in manifest.get("dataset", {}).get("sizes", {}).items()
-                ),
-                "labels": len(manifest.get("dataset", {}).get("label_names", [])),
-                "model": manifest.get("model", {}).get("name") or manifest.get("config", {}).get("model"),
-                "stages done": sum(s.get("status") == "done" for s in stages.values()),
+                "dataset": ", ".join(f"{k} {v:,}" for k, v in results.dataset.sizes.items()),
+                "labels": len(results.dataset.label_names),
+                "model": results.model.get("name") or results.config.get("model"),
+                "stages done": sum(s.status == "done" for s in stages.values()),
                 "methods": sum(
-                    k.startswith("select:") and s.get("status") == "done" for k, s in stages.items()
+                    keys.parse_stage(k).kind == "select"
+                    and not keys.parse_stage(k).is_summary
+                    and s.status == "done"
+                    for k, s in stages.items()
                 ),
-                "created": manifest.get("created"),
+                "created": results.created,
             }
         )
     st.subheader("Runs in the store")

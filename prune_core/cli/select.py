@@ -55,7 +55,7 @@ def method_list(text: str | None) -> list[str] | None:
 
 
 def cmd_select(args) -> int:
-    from prune_core.methods.cache import select_methods
+    from prune_core.methods.select_stage import select_methods
     from prune_core.store import RunStore
 
     run = RunStore(args.runs_dir).open(args.run)

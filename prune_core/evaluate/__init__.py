@@ -11,7 +11,9 @@ Modules: ``jobs`` (what a request expands to, cache keys), ``probe`` and ``finet
 train), ``modes`` (each bound to a run), ``metrics``, ``runner`` (the cached loop), ``summary`` (tables).
 """
 
-from prune_core.evaluate.jobs import (
+from prune_core.evaluate.metrics import classification_metrics
+from prune_core.evaluate.modes import EvaluationError
+from prune_core.evaluate.plan import (
     BASELINES,
     FULL_DATA,
     MODES,
@@ -21,8 +23,6 @@ from prune_core.evaluate.jobs import (
     plan_jobs,
     result_key,
 )
-from prune_core.evaluate.metrics import classification_metrics
-from prune_core.evaluate.modes import EvaluationError
 from prune_core.evaluate.probe import ProbeConfig, probe_predictions
 from prune_core.evaluate.runner import (
     DEFAULT_BUDGETS,

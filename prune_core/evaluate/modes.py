@@ -17,7 +17,7 @@ import pandas as pd
 from prune_core.evaluate.finetune import finetune_predictions
 from prune_core.evaluate.probe import ProbeConfig, probe_predictions
 from prune_core.evaluate.summary import SPLITS
-from prune_core.store import Run, StoreError
+from prune_core.store import Run, StoreError, keys
 
 
 class EvaluationError(StoreError):
@@ -26,8 +26,8 @@ class EvaluationError(StoreError):
 
 def _eval_splits(run: Run) -> dict[str, pd.DataFrame]:
     """The held-out splits the run has (validation, test), each in its stored row order."""
-    if not run.has("examples"):
-        raise EvaluationError(_missing_stage_message(run, "examples", "data"))
+    if not run.has(keys.EXAMPLES):
+        raise EvaluationError(_missing_stage_message(run, keys.EXAMPLES, keys.DATA_STAGE))
     examples = run.examples()
     splits = {s: examples[examples["split"] == s].reset_index(drop=True) for s in SPLITS}
     splits = {s: frame for s, frame in splits.items() if len(frame)}
@@ -55,16 +55,16 @@ class ProbeEvaluation:
         train = run.examples("train")
         self.train_labels = train["label"].to_numpy(np.int64)
         for split, size in (("train", len(train)), *((s, len(f)) for s, f in self.frames.items())):
-            key = f"hidden/{split}/pretrained/{config.pooling}"
+            key = keys.hidden(split, "pretrained", config.pooling)
             if not run.has(key):
-                raise EvaluationError(_missing_stage_message(run, key, "represent:pretrained"))
+                raise EvaluationError(_missing_stage_message(run, key, keys.represent_stage("pretrained")))
             array = np.asarray(run.read_array(key), dtype=np.float32)
             if array.shape[0] != size:
                 raise EvaluationError(
                     f"run {run.id}: {key!r} has {array.shape[0]} rows but the {split} split has "
                     f"{size} examples; recompute the run"
                 )
-            self.features[split], self.sha[split] = array, run.file_info(key)["sha256"]
+            self.features[split], self.sha[split] = array, run.file_info(key).sha256
         self.settings = {"probe": config.to_dict(), "features": self.sha}
 
     def work(self, size: int) -> int:

@@ -8,6 +8,11 @@ training config (``mode="finetune"``). Each result is one small JSON (``evaluati
 <budget>-<variant>-seed<seed>``) written atomically as soon as it is known, so an interrupted evaluation
 keeps what it finished and a re-run computes only what is missing. The ``evaluations`` table (one row
 per stored result) is rebuilt from them for the app and the report.
+
+The request is one stage (``evaluate:<mode>``) whose parameters include every job's cache key: a request
+asked again with nothing changed is reused whole. A failure is recorded on the stage and raised
+(``errors="raise"``, see ``prune_core/store/stage.py``); results stored before it are kept, since each is
+valid under its own key.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from prune_core.evaluate.jobs import (
+from prune_core.evaluate.metrics import classification_metrics
+from prune_core.evaluate.modes import EvaluationError, FinetuneEvaluation, ProbeEvaluation
+from prune_core.evaluate.plan import (
     BASELINES,
     VARIANTS,
     EvalJob,
@@ -28,16 +35,14 @@ from prune_core.evaluate.jobs import (
     result_key,
     selection_hash,
 )
-from prune_core.evaluate.metrics import classification_metrics
-from prune_core.evaluate.modes import EvaluationError, FinetuneEvaluation, ProbeEvaluation
 from prune_core.evaluate.probe import ProbeConfig
 from prune_core.evaluate.summary import result_rows
 from prune_core.progress import StageProgress
 from prune_core.results import MissingSelection, Results
-from prune_core.store import Run, StoreError, stable_hash
+from prune_core.store import Run, StoreError, keys, stable_hash
 
-TABLE = "evaluations"
-RESULTS_PREFIX = "evaluation/"
+TABLE = keys.EVALUATIONS
+RESULTS_PREFIX = keys.prefix(keys.EVALUATION)
 DEFAULT_BUDGETS = (0.1, 0.3)
 
 
@@ -79,8 +84,8 @@ class SubsetSource:
     def _balance_mode(run: Run) -> str:
         """How the run's methods balanced labels (``select --balance-mode``), so the band's balanced subsets
         follow the same quotas; stratified when no method says otherwise."""
-        for key in run.keys("selections/"):
-            if key.endswith("/balanced"):
+        for key in run.keys(keys.prefix(keys.SELECTIONS)):
+            if keys.parse(key).variant == keys.variant(balanced=True):
                 return run.array_meta(key).get("balance_mode", "stratified")
         return "stratified"
 
@@ -95,7 +100,7 @@ class SubsetSource:
 
 def ensure_selected(run: Run, methods: list[str], log: Callable[[str], None]) -> None:
     """Select (and cache, at the default budgets) the methods the run has not computed yet."""
-    from prune_core.methods.cache import select_methods
+    from prune_core.methods.select_stage import select_methods
 
     done = Results(run).available()
     missing = [m for m in dict.fromkeys(methods) if m not in BASELINES and m not in done]
@@ -146,45 +151,54 @@ def evaluate_run(
     ensure_selected(run, [job.method for job in jobs], log)
     source = SubsetSource(run)
     uids = source.results.train["uid"].to_numpy()
-    settings = {**evaluator.settings, "examples": run.file_info("examples")["sha256"]}
+    settings = {**evaluator.settings, "examples": run.file_info(keys.EXAMPLES).sha256}
     report = EvaluationReport(jobs)
-    stage = f"evaluate:{mode}"
-    run.begin_stage(
-        stage,
+    # Every job's full cache key (its subset's identity and the settings), before anything is trained.
+    result_keys = {
+        job: result_key(job, selection_hash(uids[source.positions(job)]), settings) for job in jobs
+    }
+    key_hashes = {job: stable_hash(key, 16) for job, key in result_keys.items()}
+    stage = run.stage(
+        keys.evaluate_stage(mode),
         {
             "methods": list(dict.fromkeys(j.method for j in jobs)),
             "budgets": sorted({j.budget for j in jobs}),
             "seeds": sorted({j.seed for j in jobs}),
             "variants": sorted({j.variant for j in jobs}),
             "settings": settings,
+            "results": sorted(key_hashes.values()),
         },
+        errors="raise",
+        keep=lambda record: record.kind == "json",  # each result is valid under its own key
     )
-    started = time.perf_counter()
-    try:
-        # Fast jobs take milliseconds: one bar over jobs. Fine-tune jobs take minutes: one bar each.
-        with StageProgress(
-            run if mode == "fast" else None, stage, len(jobs), unit="job", show=show_progress
-        ) as overall:
-            for job in jobs:
-                positions = source.positions(job)
-                key = result_key(job, selection_hash(uids[positions]), settings)
-                key_hash = stable_hash(key, 16)
-                if holds_result(run, job, key_hash):
-                    report.cached.append(job)
-                else:
-                    record = _evaluate_one(run, job, positions, evaluator, source.labels, show_progress)
-                    run.write_json(job.store_key, {**record, "key": key, "key_hash": key_hash}, stage=stage)
-                    report.computed.append(job)
-                overall(1)
-    except BaseException as err:
-        run.fail_stage(stage, f"{type(err).__name__}: {err}")
-        raise
-    finally:
-        table = refresh_table(run, log)
-    run.finish_stage(
-        stage, time.perf_counter() - started, computed=len(report.computed), cached=len(report.cached)
-    )
-    log(f"[{stage}] {len(report.computed)} computed, {len(report.cached)} cached")
+    if stage.done and all(holds_result(run, job, key_hashes[job]) for job in jobs):
+        report.cached = list(jobs)
+        log(f"[{stage.name}] cached: {len(jobs)} results")
+        report.table = _rows_of(refresh_table(run, log), jobs)
+        return report
+    with stage:
+        try:
+            # Fast jobs take milliseconds: one bar over jobs. Fine-tune jobs take minutes: one bar each.
+            with StageProgress(
+                run if mode == "fast" else None, stage.name, len(jobs), unit="job", show=show_progress
+            ) as overall:
+                for job in jobs:
+                    if holds_result(run, job, key_hashes[job]):
+                        report.cached.append(job)
+                    else:
+                        positions = source.positions(job)
+                        record = _evaluate_one(run, job, positions, evaluator, source.labels, show_progress)
+                        run.write_json(
+                            job.store_key,
+                            {**record, "key": result_keys[job], "key_hash": key_hashes[job]},
+                            stage=stage.name,
+                        )
+                        report.computed.append(job)
+                    overall(1)
+        finally:
+            table = refresh_table(run, log)
+        stage.report(computed=len(report.computed), cached=len(report.cached))
+    log(f"[{stage.name}] {len(report.computed)} computed, {len(report.cached)} cached")
     report.table = _rows_of(table, jobs)
     return report
 
@@ -244,7 +258,7 @@ def refresh_table(run: Run, log: Callable[[str], None] = print) -> pd.DataFrame:
     train_labels = run.examples("train")["label"].to_numpy(np.int64)
     full_counts = np.bincount(train_labels, minlength=len(run.label_names))
     table = result_rows(stored_results(run, log), run.label_names, full_counts)
-    if run.has(TABLE) and run.file_info(TABLE).get("columns") == list(table.columns):
+    if run.has(TABLE) and run.file_info(TABLE).columns == list(table.columns):
         try:
             current = run.read_table(TABLE, columns=["key_hash"])["key_hash"]
             if sorted(current) == sorted(table["key_hash"]):
@@ -254,7 +268,7 @@ def refresh_table(run: Run, log: Callable[[str], None] = print) -> pd.DataFrame:
     run.write_table(
         TABLE,
         table,
-        stage="evaluate:summary",
+        stage=keys.EVALUATE_SUMMARY,
         meta={"splits": ["validation", "test"], "label_names": run.label_names},
     )
     return table
@@ -262,7 +276,7 @@ def refresh_table(run: Run, log: Callable[[str], None] = print) -> pd.DataFrame:
 
 def evaluations(run: Run) -> pd.DataFrame:
     """The run's ``evaluations`` table (empty, with no columns, when nothing was evaluated)."""
-    return run.read_table(TABLE) if run.has(TABLE) else pd.DataFrame()
+    return Results(run).evaluations()
 
 
 def _rows_of(table: pd.DataFrame, jobs: list[EvalJob]) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from prune_core.analysis import total_variation
-from prune_core.evaluate.jobs import FULL_DATA, RANDOM_BAND
+from prune_core.evaluate.plan import FULL_DATA, RANDOM_BAND
 
 SPLITS = ("validation", "test")
 METRICS = {"accuracy": "accuracy", "macro_f1": "macro-F1"}

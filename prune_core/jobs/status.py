@@ -134,7 +134,8 @@ def job_status(job: Job) -> JobStatus:
     if record.get("run_path"):
         try:
             run = RunStore(record["runs_dir"]).open(record["run_path"])
-            stages, progress = run.manifest.get("stages", {}), run.read_progress()
+            stages = {name: record.to_dict() for name, record in run.stages().items()}
+            progress = run.read_progress()
         except StoreError as err:
             error = error or str(err)
     return JobStatus(

@@ -32,7 +32,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from prune_core.store import Run, StoreError
+from prune_core.store import CheckpointInfo, Run, StoreError, keys
 
 
 class MissingRepresentation(StoreError):
@@ -64,7 +64,7 @@ class MethodInput:
 
 
 def _tl(r: Representations, split: str) -> np.ndarray:
-    return np.stack([r.array(f"outputs/{split}/{c['id']}/loss") for c in r.checkpoints], axis=1)
+    return np.stack([r.array(keys.outputs(split, c.id, "loss")) for c in r.checkpoints], axis=1)
 
 
 _ADAM_TRAIN = MappingProxyType({"train": "adam", "validation": "sgd"})
@@ -189,22 +189,22 @@ class Representations:
         return len(self.run.label_names)
 
     @cached_property
-    def checkpoints(self) -> list[dict]:
-        return [c for c in self.run.manifest.get("checkpoints", []) if c["id"] != "pretrained"]
+    def checkpoints(self) -> list[CheckpointInfo]:
+        return [c for c in self.run.checkpoints if c.id != "pretrained"]
 
     @property
     def final_checkpoint(self) -> str:
         if not self.checkpoints:
             raise MissingRepresentation(f"run {self.run.id} has no trained checkpoints: run `compute` first")
-        return self.checkpoints[-1]["id"]
+        return self.checkpoints[-1].id
 
     @property
     def first_checkpoint(self) -> str:
-        return self.checkpoints[0]["id"] if self.checkpoints else self.final_checkpoint
+        return self.checkpoints[0].id if self.checkpoints else self.final_checkpoint
 
     @cached_property
-    def grad_checkpoints(self) -> list[dict]:
-        found = [c for c in self.checkpoints if self.run.has(f"grads/train/{c['id']}/sgd")]
+    def grad_checkpoints(self) -> list[CheckpointInfo]:
+        found = [c for c in self.checkpoints if self.run.has(keys.grads("train", c.id, "sgd"))]
         if not found:
             raise MissingRepresentation(
                 f"run {self.run.id} has no gradient features: run `compute` "
@@ -213,7 +213,7 @@ class Representations:
         return found
 
     def grad_lrs(self) -> list[float]:
-        return [float(c.get("lr") or 1.0) for c in self.grad_checkpoints]
+        return [float(c.lr or 1.0) for c in self.grad_checkpoints]
 
     def memo(self, key: str, compute):
         """Compute once per run object (e.g. influence vectors shared by every budget and label)."""
@@ -225,18 +225,17 @@ class Representations:
     def array(self, key: str) -> np.ndarray:
         if key not in self._cache:
             if not self.run.has(key):
-                stage = key.split("/")[0]
                 raise MissingRepresentation(
-                    f"run {self.run.id} has no {key!r} ({stage}); run `compute` first"
+                    f"run {self.run.id} has no {key!r} ({keys.parse(key).kind}); run `compute` first"
                 )
             self._cache[key] = np.asarray(self.run.read_array(key), dtype=np.float32)
         return self._cache[key]
 
     def dynamics(self, quantity: str) -> np.ndarray:
-        return self.array(f"dynamics/train/{quantity}")
+        return self.array(keys.dynamics(quantity))
 
     def logits(self, split: str, checkpoint: str) -> np.ndarray:
-        return self.array(f"outputs/{split}/{checkpoint}/logits")
+        return self.array(keys.outputs(split, checkpoint, "logits"))
 
     def probs(self, split: str, checkpoint: str) -> np.ndarray:
         logits = self.logits(split, checkpoint).astype(np.float64)
@@ -245,30 +244,30 @@ class Representations:
         return exp / exp.sum(axis=1, keepdims=True)
 
     def hidden(self, split: str, checkpoint: str, pooling: str = "cls") -> np.ndarray:
-        return self.array(f"hidden/{split}/{checkpoint}/{pooling}")
+        return self.array(keys.hidden(split, checkpoint, pooling))
 
     def head_input(self, split: str, checkpoint: str) -> np.ndarray:
-        return self.array(f"head_input/{split}/{checkpoint}")
+        return self.array(keys.head_input(split, checkpoint))
 
     def grads(self, split: str, kind: str) -> list[np.ndarray]:
         """Projected gradients at every gradient checkpoint, after checking they share one projection."""
-        keys = [f"grads/{split}/{c['id']}/{kind}" for c in self.grad_checkpoints]
-        projections = {str(self.run.array_meta(k).get("projection")) for k in keys}
+        wanted = [keys.grads(split, c.id, kind) for c in self.grad_checkpoints]
+        projections = {str(self.run.array_meta(k).get("projection")) for k in wanted}
         projections |= {
-            str(self.run.array_meta(f"grads/{s}/{c['id']}/sgd").get("projection"))
+            str(self.run.array_meta(keys.grads(s, c.id, "sgd")).get("projection"))
             for s in ("train", "validation")
             for c in self.grad_checkpoints
-            if self.run.has(f"grads/{s}/{c['id']}/sgd")
+            if self.run.has(keys.grads(s, c.id, "sgd"))
         }
         if len(projections) > 1:
             raise StoreError(
                 f"run {self.run.id}: gradient arrays were projected with different settings "
                 f"({sorted(projections)}); refusing to combine them"
             )
-        return [self.array(k) for k in keys]
+        return [self.array(k) for k in wanted]
 
     def grad_norms(self, split: str = "train") -> list[np.ndarray]:
-        return [self.array(f"grad_norms/{split}/{c['id']}") for c in self.grad_checkpoints]
+        return [self.array(keys.grad_norms(split, c.id)) for c in self.grad_checkpoints]
 
     # ------------------------------------------------------------------ grid features
     def features(self, name: str, split: str = "train") -> np.ndarray:

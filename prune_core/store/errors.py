@@ -16,7 +16,8 @@ class CorruptFileError(StoreError):
 
     def __init__(self, run, key: str, reason: str):
         self.key = key
-        self.stage = (run.manifest.get("files", {}).get(key) or {}).get("stage")
+        record = run.manifest.files.get(key)
+        self.stage = record.stage if record else None
         super().__init__(
             f"run {run.id}: stored file {key!r} is unusable ({reason}); "
             f"stage {self.stage!r} will recompute it on the next `compute`"

@@ -6,8 +6,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,33 +14,39 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from prune_core.store import keys
 from prune_core.store.errors import CorruptFileError, RunLockedError, StoreError
 from prune_core.store.files import atomic_write, file_sha256, now, save_npy, stable_hash
+from prune_core.store.manifest import (
+    FORMAT_VERSION,
+    CheckpointInfo,
+    DatasetInfo,
+    FileRecord,
+    Manifest,
+    StageRecord,
+)
+from prune_core.store.stage import Stage
 
 MANIFEST = "manifest.json"
 
 
-@dataclass(frozen=True)
-class ArrayInfo:
-    key: str
-    shape: tuple[int, ...]
-    dtype: str
-    stage: str
-    meta: dict
-
-
 class Run:
-    """One run directory. Cheap to construct; reads the manifest lazily and re-reads it on every change."""
+    """One run directory. Cheap to construct; reads the manifest lazily and re-reads it on every change.
+
+    The manifest is typed (:mod:`prune_core.store.manifest`) and private to the store: callers read it
+    through the properties and methods below (``config``, ``dataset``, ``checkpoints``, ``stages()``,
+    ``file_info(key)``...) and change it only through stages, file writes and :meth:`update_manifest`.
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.id = self.path.name
-        self._manifest: dict | None = None
+        self._manifest: Manifest | None = None
         self._verified: dict[str, tuple[float, int]] = {}
 
     # ----------------------------------------------------------------------------- manifest
     @property
-    def manifest(self) -> dict:
+    def manifest(self) -> Manifest:
         if self._manifest is None:
             self._manifest = self._read_manifest()
         return self._manifest
@@ -50,39 +55,77 @@ class Run:
         self._manifest = None
         return self
 
-    def _read_manifest(self) -> dict:
+    def _read_manifest(self) -> Manifest:
         path = self.path / MANIFEST
         try:
-            return json.loads(path.read_text())
+            raw = json.loads(path.read_text())
         except FileNotFoundError as err:
             raise StoreError(f"{self.path} is not a PruneScope run (no {MANIFEST})") from err
         except json.JSONDecodeError as err:
             raise StoreError(f"{path} is not valid JSON ({err}); the run's manifest is damaged") from err
+        if not isinstance(raw, dict):
+            raise StoreError(f"{path} is not a PruneScope manifest (a JSON object was expected)")
+        version = raw.get("format_version", 1)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise StoreError(
+                f"{path} has run format {version!r}, newer than this PruneScope reads "
+                f"(format {FORMAT_VERSION}); upgrade PruneScope to open it"
+            )
+        try:
+            return Manifest.from_dict(raw, self.id)
+        except (TypeError, AttributeError, ValueError) as err:
+            raise StoreError(f"{path} does not have the fields of a PruneScope manifest ({err})") from err
 
     @contextlib.contextmanager
-    def _editing(self) -> Iterator[dict]:
+    def _editing(self) -> Iterator[Manifest]:
         """Read-modify-write the manifest under a short lock so concurrent writers never lose updates."""
         with FileLock(str(self.path / ".manifest.lock"), timeout=60):
             manifest = self._read_manifest()
             yield manifest
-            manifest["updated"] = now()
+            manifest.updated = now()
+            body = manifest.to_dict()
             atomic_write(
                 self.path / MANIFEST,
-                lambda tmp: tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True)),
+                lambda tmp: tmp.write_text(json.dumps(body, indent=1, sort_keys=True)),
             )
             self._manifest = manifest
 
     def update_manifest(self, **fields: Any) -> None:
+        """Record run-level facts (``model``, ``checkpoints``, ``config``...); typed fields are converted."""
         with self._editing() as manifest:
-            manifest.update(fields)
+            manifest.update(**fields)
 
     @property
     def config(self) -> dict:
-        return self.manifest.get("config", {})
+        return self.manifest.config
+
+    @property
+    def dataset(self) -> DatasetInfo:
+        return self.manifest.dataset
 
     @property
     def label_names(self) -> list[str]:
-        return list(self.manifest.get("dataset", {}).get("label_names", []))
+        return list(self.manifest.dataset.label_names)
+
+    @property
+    def model_info(self) -> dict:
+        return self.manifest.model
+
+    @property
+    def checkpoints(self) -> list[CheckpointInfo]:
+        return list(self.manifest.checkpoints)
+
+    @property
+    def versions(self) -> dict:
+        return self.manifest.versions
+
+    @property
+    def created(self) -> str | None:
+        return self.manifest.created
+
+    @property
+    def updated(self) -> str | None:
+        return self.manifest.updated
 
     # ----------------------------------------------------------------------------- lock
     @contextlib.contextmanager
@@ -129,117 +172,152 @@ class Run:
             return None
 
     # ----------------------------------------------------------------------------- stages
-    def stage(self, name: str) -> dict:
-        return self.manifest.get("stages", {}).get(name, {"status": "missing"})
+    def stage(
+        self,
+        name: str,
+        params: dict | None = None,
+        *,
+        errors: str = "raise",
+        keep: Callable[[FileRecord], bool] | None = None,
+    ) -> Stage:
+        """The lifecycle of one stage (check done, begin, record failure, finish): see ``store/stage.py``."""
+        return Stage(self, name, params, errors=errors, keep=keep)
+
+    def stages(self, prefix: str = "") -> dict[str, StageRecord]:
+        """Every stage record whose name starts with ``prefix``, by name."""
+        return {k: v for k, v in self.manifest.stages.items() if k.startswith(prefix)}
+
+    def stage_record(self, name: str) -> StageRecord:
+        return self.manifest.stages.get(name) or StageRecord(name)
 
     def stage_status(self, name: str) -> str:
-        return self.stage(name).get("status", "missing")
+        return self.stage_record(name).status
 
     def begin_stage(self, name: str, params: dict | None = None) -> None:
         with self._editing() as manifest:
-            manifest.setdefault("stages", {})[name] = {
-                "status": "running",
-                "params": params or {},
-                "params_hash": stable_hash(params or {}),
-                "started": now(),
-                "pid": os.getpid(),
-            }
+            manifest.stages[name] = StageRecord(
+                name,
+                status="running",
+                params=params or {},
+                params_hash=stable_hash(params or {}),
+                started=now(),
+                pid=os.getpid(),
+            )
 
     def finish_stage(self, name: str, seconds: float, **extra: Any) -> None:
         with self._editing() as manifest:
-            record = manifest.setdefault("stages", {}).setdefault(name, {})
-            record.update(status="done", finished=now(), seconds=round(seconds, 3), **extra)
-            record.pop("pid", None)
-            record.pop("error", None)
+            record = manifest.stages.setdefault(name, StageRecord(name))
+            record.status, record.finished, record.seconds = "done", now(), round(seconds, 3)
+            record.pid = record.error = None
+            record.extra.update(extra)
 
     def fail_stage(self, name: str, error: str) -> None:
         with self._editing() as manifest:
-            record = manifest.setdefault("stages", {}).setdefault(name, {})
-            record.update(status="failed", error=error, finished=now())
-            record.pop("pid", None)
+            record = manifest.stages.setdefault(name, StageRecord(name))
+            record.status, record.error, record.finished, record.pid = "failed", error, now(), None
 
     def stage_files(self, name: str) -> list[str]:
-        return [key for key, info in self.manifest.get("files", {}).items() if info.get("stage") == name]
+        return [key for key, info in self.manifest.files.items() if info.stage == name]
 
     def stage_is_done(self, name: str, params: dict | None = None, *, verify: bool = True) -> bool:
         """True when the stage finished with these params and every file it wrote is intact."""
-        record = self.stage(name)
-        if record.get("status") != "done":
+        record = self.stage_record(name)
+        if record.status != "done":
             return False
-        if params is not None and record.get("params_hash") != stable_hash(params):
+        if params is not None and record.params_hash != stable_hash(params):
             return False
         if verify:
             return not self.problems(self.stage_files(name))
         return True
 
     # ----------------------------------------------------------------------------- files
-    def _file_path(self, key: str) -> Path:
-        info = self.manifest.get("files", {}).get(key)
-        if info is None:
-            raise StoreError(f"run {self.id} has no stored file {key!r}")
-        return self.path / info["path"]
-
-    def _register(self, key: str, rel_path: str, stage: str, **info: Any) -> None:
+    def _register(self, key: str, rel_path: str, stage: str, kind: str, **info: Any) -> None:
         path = self.path / rel_path
-        record = {
-            "path": rel_path,
-            "stage": stage,
-            "bytes": path.stat().st_size,
-            "sha256": file_sha256(path),
-            "written": now(),
+        stat = path.stat()
+        record = FileRecord(
+            key=key,
+            path=rel_path,
+            stage=stage,
+            kind=kind,
+            bytes=stat.st_size,
+            sha256=file_sha256(path),
+            written=now(),
             **info,
-        }
+        )
         with self._editing() as manifest:
-            manifest.setdefault("files", {})[key] = record
-        self._verified[key] = (path.stat().st_mtime, path.stat().st_size)
+            manifest.files[key] = record
+        self._verified[key] = (stat.st_mtime, stat.st_size)
 
-    def forget_files(self, keys: list[str]) -> None:
+    def forget_files(self, keys_: list[str]) -> None:
         """Drop files from the manifest and disk (used when a stage restarts)."""
         with self._editing() as manifest:
-            for key in keys:
-                info = manifest.get("files", {}).pop(key, None)
+            for key in keys_:
+                info = manifest.files.pop(key, None)
                 if info:
                     with contextlib.suppress(FileNotFoundError):
-                        (self.path / info["path"]).unlink()
+                        (self.path / info.path).unlink()
 
     def has(self, key: str) -> bool:
-        return key in self.manifest.get("files", {})
+        return key in self.manifest.files
 
     def keys(self, prefix: str = "", kind: str | None = None) -> list[str]:
-        files = self.manifest.get("files", {})
         return sorted(
-            k for k, v in files.items() if k.startswith(prefix) and (kind is None or v.get("kind") == kind)
+            k
+            for k, v in self.manifest.files.items()
+            if k.startswith(prefix) and (kind is None or v.kind == kind)
         )
 
-    def file_info(self, key: str) -> dict:
-        info = self.manifest.get("files", {}).get(key)
+    def files(self, prefix: str = "", kind: str | None = None) -> list[FileRecord]:
+        """The records of the stored files whose keys start with ``prefix`` (of one ``kind``), by key."""
+        return [self.manifest.files[k] for k in self.keys(prefix, kind)]
+
+    def file_info(self, key: str) -> FileRecord:
+        info = self.manifest.files.get(key)
         if info is None:
             raise StoreError(f"run {self.id} has no stored file {key!r}")
         return info
 
-    def problems(self, keys: list[str] | None = None, *, checksum: bool = True) -> dict[str, str]:
+    def checksum(self, *names: str) -> str:
+        """Hash of the recorded sha256 of the files whose keys equal or start with any of ``names``."""
+        parts = [
+            f"{key}:{info.sha256}"
+            for key, info in sorted(self.manifest.files.items())
+            if any(key == n or key.startswith(n) for n in names)
+        ]
+        return stable_hash(parts, 16)
+
+    def problems(self, keys_: list[str] | None = None, *, checksum: bool = True) -> dict[str, str]:
         """Files whose size or checksum differ from the manifest (or that are missing): key -> reason."""
         found = {}
-        files = self.manifest.get("files", {})
-        for key in files if keys is None else keys:
+        files = self.manifest.files
+        for key in files if keys_ is None else keys_:
             info = files.get(key)
             reason = self._check(key, info, checksum=checksum) if info else "not in the manifest"
             if reason:
                 found[key] = reason
         return found
 
-    def _check(self, key: str, info: dict, *, checksum: bool) -> str | None:
-        path = self.path / info["path"]
+    def _check(self, key: str, info: FileRecord, *, checksum: bool) -> str | None:
+        path = self.path / info.path
         if not path.exists():
             return "missing"
         stat = path.stat()
-        if stat.st_size != info["bytes"]:
-            return f"size {stat.st_size} bytes, expected {info['bytes']} (truncated or altered)"
+        if stat.st_size != info.bytes:
+            return f"size {stat.st_size} bytes, expected {info.bytes} (truncated or altered)"
         if checksum and self._verified.get(key) != (stat.st_mtime, stat.st_size):
-            if file_sha256(path) != info["sha256"]:
+            if file_sha256(path) != info.sha256:
                 return "checksum differs from the manifest (altered)"
             self._verified[key] = (stat.st_mtime, stat.st_size)
         return None
+
+    def _verified_path(self, key: str, verify: bool = True) -> tuple[FileRecord, Path]:
+        """The record and path of a stored file, after checking it still matches the manifest."""
+        info = self.file_info(key)
+        if verify:
+            reason = self._check(key, info, checksum=True)
+            if reason:
+                raise CorruptFileError(self, key, reason)
+        return info, self.path / info.path
 
     # ----------------------------------------------------------------------------- arrays
     def write_array(
@@ -252,38 +330,30 @@ class Run:
         rel = f"arrays/{key}.npy"
         atomic_write(self.path / rel, lambda tmp: save_npy(tmp, array))
         self._register(
-            key, rel, stage, kind="array", shape=list(array.shape), dtype=str(array.dtype), meta=meta or {}
+            key, rel, stage, "array", shape=list(array.shape), dtype=str(array.dtype), meta=meta or {}
         )
 
     def read_array(self, key: str, *, mmap: bool = True, verify: bool = True) -> np.ndarray:
         """Load an array, memory-mapped; raises CorruptFileError if it no longer matches the manifest."""
-        info = self.file_info(key)
-        if verify:
-            reason = self._check(key, info, checksum=True)
-            if reason:
-                raise CorruptFileError(self, key, reason)
+        info, path = self._verified_path(key, verify)
         try:
-            array = np.load(self.path / info["path"], mmap_mode="r" if mmap else None, allow_pickle=False)
+            array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         except (ValueError, OSError) as err:
             raise CorruptFileError(self, key, f"unreadable: {err}") from err
-        if list(array.shape) != info["shape"] or str(array.dtype) != info["dtype"]:
+        if list(array.shape) != list(info.shape or []) or str(array.dtype) != info.dtype:
             raise CorruptFileError(
                 self,
                 key,
                 f"shape {array.shape} / dtype {array.dtype}, expected "
-                f"{tuple(info['shape'])} / {info['dtype']}",
+                f"{tuple(info.shape or [])} / {info.dtype}",
             )
         return array
 
     def array_meta(self, key: str) -> dict:
-        return self.file_info(key).get("meta", {})
+        return self.file_info(key).meta
 
-    def arrays(self, prefix: str = "") -> list[ArrayInfo]:
-        return [
-            ArrayInfo(k, tuple(v["shape"]), v["dtype"], v["stage"], v.get("meta", {}))
-            for k, v in sorted(self.manifest.get("files", {}).items())
-            if v.get("kind") == "array" and k.startswith(prefix)
-        ]
+    def arrays(self, prefix: str = "") -> list[FileRecord]:
+        return self.files(prefix, kind="array")
 
     # ----------------------------------------------------------------------------- tables and json
     def write_table(self, name: str, frame: pd.DataFrame, *, stage: str, meta: dict | None = None) -> None:
@@ -293,91 +363,118 @@ class Run:
             name,
             rel,
             stage,
-            kind="table",
+            "table",
             rows=len(frame),
             columns=list(map(str, frame.columns)),
             meta=meta or {},
         )
 
     def read_table(self, name: str, *, verify: bool = True, columns: list[str] | None = None) -> pd.DataFrame:
-        info = self.file_info(name)
-        if verify:
-            reason = self._check(name, info, checksum=True)
-            if reason:
-                raise CorruptFileError(self, name, reason)
+        _, path = self._verified_path(name, verify)
         try:
-            return pd.read_parquet(self.path / info["path"], columns=columns)
+            return pd.read_parquet(path, columns=columns)
         except Exception as err:  # pyarrow raises several types for damaged files
             raise CorruptFileError(self, name, f"unreadable parquet: {err}") from err
 
     def write_json(self, name: str, obj: Any, *, stage: str) -> None:
         rel = f"json/{name}.json"
         atomic_write(self.path / rel, lambda tmp: tmp.write_text(json.dumps(obj, indent=1, sort_keys=True)))
-        self._register(name, rel, stage, kind="json")
+        self._register(name, rel, stage, "json")
 
     def read_json(self, name: str, *, verify: bool = True) -> Any:
-        info = self.file_info(name)
-        if verify:
-            reason = self._check(name, info, checksum=True)
-            if reason:
-                raise CorruptFileError(self, name, reason)
-        return json.loads((self.path / info["path"]).read_text())
+        _, path = self._verified_path(name, verify)
+        try:
+            return json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise CorruptFileError(self, name, f"unreadable JSON: {err}") from err
 
     # ----------------------------------------------------------------------------- examples
     def examples(self, split: str | None = None) -> pd.DataFrame:
-        frame = self.read_table("examples")
+        frame = self.read_table(keys.EXAMPLES)
         if split is not None:
             frame = frame[frame["split"] == split].reset_index(drop=True)
         return frame
 
     # ----------------------------------------------------------------------------- checkpoints
+    # Each tensor group (``weights``, ``optimizer``, ``dynamics``, ``adam``) is one safetensors file and
+    # ``state`` one JSON file, all registered like every other file (checksum verified on read) under the
+    # stage that saved them. Runs of format 1 saved checkpoints without registering them: those files are
+    # still read, without a checksum to verify.
     def checkpoint_dir(self, checkpoint_id: str) -> Path:
         return self.path / "checkpoints" / checkpoint_id
 
-    def save_checkpoint(self, checkpoint_id: str, groups: dict[str, dict[str, Any]], state: dict) -> None:
+    def _checkpoint_rel(self, checkpoint_id: str, group: str) -> str:
+        suffix = ".json" if group == keys.CHECKPOINT_STATE else ".safetensors"
+        return f"checkpoints/{checkpoint_id}/{group}{suffix}"
+
+    def save_checkpoint(
+        self, checkpoint_id: str, groups: dict[str, dict[str, Any]], state: dict, *, stage: str = "train"
+    ) -> None:
         """Write named tensor groups as safetensors, then ``state.json`` last: a checkpoint without its
         state file is incomplete and ignored on resume."""
         from safetensors.torch import save_file
 
-        folder = self.checkpoint_dir(checkpoint_id)
-        folder.mkdir(parents=True, exist_ok=True)
+        state_key = keys.checkpoint(checkpoint_id, keys.CHECKPOINT_STATE)
+        self.forget_files([state_key])
         with contextlib.suppress(FileNotFoundError):
-            (folder / "state.json").unlink()
+            (self.path / self._checkpoint_rel(checkpoint_id, keys.CHECKPOINT_STATE)).unlink()
         for group, tensors in groups.items():
             payload = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
-            atomic_write(folder / f"{group}.safetensors", lambda tmp, p=payload: save_file(p, str(tmp)))
-        atomic_write(folder / "state.json", lambda tmp: tmp.write_text(json.dumps(state, indent=1)))
+            rel = self._checkpoint_rel(checkpoint_id, group)
+            atomic_write(self.path / rel, lambda tmp, p=payload: save_file(p, str(tmp)))
+            self._register(keys.checkpoint(checkpoint_id, group), rel, stage, "checkpoint")
+        rel = self._checkpoint_rel(checkpoint_id, keys.CHECKPOINT_STATE)
+        atomic_write(self.path / rel, lambda tmp: tmp.write_text(json.dumps(state, indent=1)))
+        self._register(state_key, rel, stage, "checkpoint")
+
+    def _checkpoint_path(self, checkpoint_id: str, group: str) -> Path | None:
+        """The verified path of one checkpoint file, or None when the run does not hold it."""
+        key = keys.checkpoint(checkpoint_id, group)
+        if self.has(key):
+            return self._verified_path(key)[1]
+        legacy = self.path / self._checkpoint_rel(checkpoint_id, group)
+        return legacy if self.manifest.format_version < 2 and legacy.exists() else None
 
     def checkpoint_state(self, checkpoint_id: str) -> dict | None:
-        path = self.checkpoint_dir(checkpoint_id) / "state.json"
+        """The state saved with a checkpoint; None when the checkpoint is incomplete, missing or damaged."""
         try:
-            return json.loads(path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+            path = self._checkpoint_path(checkpoint_id, keys.CHECKPOINT_STATE)
+            return json.loads(path.read_text()) if path else None
+        except (CorruptFileError, FileNotFoundError, json.JSONDecodeError):
             return None
 
     def load_checkpoint_group(self, checkpoint_id: str, group: str) -> dict[str, Any]:
-        """One tensor group of a checkpoint (safetensors: no pickle, no code execution)."""
+        """One tensor group of a checkpoint (safetensors: no pickle, no code execution), verified first."""
         from safetensors.torch import load_file
 
-        path = self.checkpoint_dir(checkpoint_id) / f"{group}.safetensors"
+        path = self._checkpoint_path(checkpoint_id, group)
+        if path is None:
+            raise StoreError(
+                f"run {self.id} has no checkpoint file {keys.checkpoint(checkpoint_id, group)!r}; "
+                "the stage 'train' will recompute it on the next `compute`"
+            )
         try:
             return load_file(str(path))
         except Exception as err:
             raise StoreError(f"run {self.id}: checkpoint file {path} is unreadable ({err})") from err
 
     def has_checkpoint_group(self, checkpoint_id: str, group: str) -> bool:
-        return (self.checkpoint_dir(checkpoint_id) / f"{group}.safetensors").exists()
+        key = keys.checkpoint(checkpoint_id, group)
+        if self.has(key):
+            return not self.problems([key])
+        return self._checkpoint_path(checkpoint_id, group) is not None
 
     def drop_checkpoint_group(self, checkpoint_id: str, group: str) -> None:
+        self.forget_files([keys.checkpoint(checkpoint_id, group)])
         with contextlib.suppress(FileNotFoundError):
-            (self.checkpoint_dir(checkpoint_id) / f"{group}.safetensors").unlink()
+            (self.path / self._checkpoint_rel(checkpoint_id, group)).unlink()
 
     def complete_checkpoints(self) -> list[str]:
         """Checkpoint ids whose state file was written (i.e. every tensor group before it is whole)."""
         root = self.path / "checkpoints"
         if not root.exists():
             return []
-        return sorted(p.name for p in root.iterdir() if (p / "state.json").exists())
+        return sorted(p.name for p in root.iterdir() if self.checkpoint_state(p.name) is not None)
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
@@ -388,24 +485,26 @@ class Run:
         return {
             "run_id": self.id,
             "path": str(self.path),
-            "created": m.get("created"),
-            "dataset": m.get("dataset", {}),
-            "model": m.get("model", {}),
-            "config": m.get("config", {}),
-            "checkpoints": m.get("checkpoints", []),
+            "format_version": m.format_version,
+            "created": m.created,
+            "dataset": m.dataset.to_dict(),
+            "model": m.model,
+            "config": m.config,
+            "checkpoints": [c.to_dict() for c in m.checkpoints],
             "stages": {
-                k: {f: v.get(f) for f in ("status", "seconds", "finished", "error") if v.get(f) is not None}
-                for k, v in m.get("stages", {}).items()
+                k: {
+                    f: getattr(v, f)
+                    for f in ("status", "seconds", "finished", "error")
+                    if getattr(v, f) is not None
+                }
+                for k, v in m.stages.items()
             },
             "arrays": [
-                {"key": a.key, "shape": list(a.shape), "dtype": a.dtype, **a.meta} for a in self.arrays()
+                {"key": a.key, "shape": list(a.shape or []), "dtype": a.dtype, **a.meta}
+                for a in self.arrays()
             ],
-            "tables": {
-                k: {"rows": v.get("rows"), "columns": v.get("columns")}
-                for k, v in m.get("files", {}).items()
-                if v.get("kind") == "table"
-            },
-            "methods": self.read_json("methods") if self.has("methods") else {},
-            "versions": m.get("versions", {}),
+            "tables": {t.key: {"rows": t.rows, "columns": t.columns} for t in self.files(kind="table")},
+            "methods": self.read_json(keys.METHODS) if self.has(keys.METHODS) else {},
+            "versions": m.versions,
             "size_bytes": self.size_bytes(),
         }

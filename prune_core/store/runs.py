@@ -9,9 +9,8 @@ from pathlib import Path
 from prune_core.paths import runs_dir
 from prune_core.store.errors import StoreError
 from prune_core.store.files import atomic_write, now
+from prune_core.store.manifest import FORMAT_VERSION, CheckpointInfo, DatasetInfo, Manifest
 from prune_core.store.run import MANIFEST, Run
-
-FORMAT_VERSION = 1
 
 
 class RunStore:
@@ -39,19 +38,31 @@ class RunStore:
             raise StoreError(f"no run {str(run)!r} in {self.root} (runs here: {known})")
         return Run(path)
 
-    def create(self, run_id: str, manifest: dict) -> Run:
-        """Create (or reopen) the run directory ``run_id`` with an initial manifest."""
+    def create(
+        self,
+        run_id: str,
+        fields: dict | None = None,
+        *,
+        config: dict | None = None,
+        dataset: DatasetInfo | dict | None = None,
+        model: dict | None = None,
+        versions: dict | None = None,
+        checkpoints: list[CheckpointInfo] | None = None,
+    ) -> Run:
+        """Create (or reopen) the run directory ``run_id`` with an initial manifest.
+
+        The manifest's run-level fields come as keywords (or, equivalently, as one ``fields`` mapping);
+        reopening an existing run leaves its manifest as it is.
+        """
         path = self.root / run_id
         path.mkdir(parents=True, exist_ok=True)
         if not (path / MANIFEST).exists():
-            body = {
-                "format_version": FORMAT_VERSION,
-                "run_id": run_id,
-                "created": now(),
-                "stages": {},
-                "files": {},
-                **manifest,
-            }
+            manifest = Manifest(run_id=run_id, format_version=FORMAT_VERSION, created=now())
+            typed = {"config": config, "dataset": dataset, "model": model, "versions": versions}
+            manifest.update(**(fields or {}), **{k: v for k, v in typed.items() if v is not None})
+            if checkpoints is not None:
+                manifest.update(checkpoints=checkpoints)
+            body = manifest.to_dict()
             atomic_write(
                 path / MANIFEST, lambda tmp: tmp.write_text(json.dumps(body, indent=1, sort_keys=True))
             )

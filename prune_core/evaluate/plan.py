@@ -24,7 +24,7 @@ from prune_core.methods.registry import get_method
 from prune_core.select.balance import label_balanced
 from prune_core.select.budget import BudgetError, budget_to_k
 from prune_core.select.random import random_subset
-from prune_core.store import stable_hash
+from prune_core.store import keys, stable_hash
 
 MODES = ("fast", "finetune")
 VARIANTS = ("plain", "balanced")
@@ -51,7 +51,7 @@ class EvalJob:
     @property
     def store_key(self) -> str:
         """Where the result lives in the run store (one small JSON per job)."""
-        return f"evaluation/{self.mode}/{self.method}/{self.budget:g}-{self.variant}-seed{self.seed}"
+        return keys.evaluation(self.mode, self.method, self.budget, self.balanced, self.seed)
 
     @property
     def label(self) -> str:

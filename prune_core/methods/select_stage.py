@@ -1,14 +1,14 @@
-"""``select``: compute methods into the run store once, reuse them after.
+"""The ``select`` stage: compute methods into the run store once, reuse them after.
 
 Each method is its own stage (``select:<id>``) keyed by its parameters, the budgets, the selection rule
-and the run's representation key, so re-running computes only what is missing or changed. After any
-change the two tables every view reads are rebuilt: ``scores`` (uid + one column per score method) and
-``methods`` (what each method is, its status and cost).
+and the run's representation key, so re-running computes only what is missing or changed. A method that
+fails is recorded on its stage and the others go on (``errors="record"``, see ``prune_core/store/stage.py``).
+After any change the two tables every view reads are rebuilt: ``scores`` (uid + one column per score
+method) and ``methods`` (what each method is, its status and cost).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -17,7 +17,7 @@ import pandas as pd
 from prune_core.methods.inputs import Representations
 from prune_core.methods.registry import PRESETS, Method, get_method
 from prune_core.methods.runner import DEFAULT_BUDGETS, VARIANTS, MethodResult, MethodRunner
-from prune_core.store import Run, stable_hash
+from prune_core.store import Run, keys, stable_hash
 
 
 def pack_membership(selections: list[np.ndarray], n: int) -> np.ndarray:
@@ -38,7 +38,7 @@ def stage_params(method: Method, budgets, rule: str, balance_mode: str, run: Run
         "budgets": [float(b) for b in budgets],
         "rule": rule,
         "balance_mode": balance_mode,
-        "run": run.manifest.get("stages", {}).get("train", {}).get("params_hash"),
+        "run": run.stage_record(keys.TRAIN_STAGE).params_hash,
     }
 
 
@@ -52,18 +52,18 @@ def save_result(run: Run, result: MethodResult, stage: str, rule: str, balance_m
     }
     if result.scores is not None:
         run.write_array(
-            f"scores/{method.id}", result.scores, stage=stage, meta={**base, "direction": method.direction}
+            keys.scores(method.id), result.scores, stage=stage, meta={**base, "direction": method.direction}
         )
     for variant in VARIANTS:
         sizes = [int(len(s)) for s in result.selections[variant]]
         run.write_array(
-            f"rankings/{method.id}/{variant}",
+            keys.ranking(method.id, variant == "balanced"),
             result.rankings[variant].astype(np.int32),
             stage=stage,
             meta={**base, "variant": variant},
         )
         run.write_array(
-            f"selections/{method.id}/{variant}",
+            keys.selection(method.id, variant == "balanced"),
             pack_membership(result.selections[variant], n),
             stage=stage,
             meta={
@@ -93,29 +93,21 @@ def select_methods(
     runner = MethodRunner(reps, budgets, rule=rule, balance_mode=balance_mode)
     report = {}
     for method in methods:
-        stage = f"select:{method.id}"
         params = stage_params(method, budgets, rule, balance_mode, run)
-        if run.stage_is_done(stage, params):
-            report[method.id] = {"status": "cached", "seconds": run.stage(stage).get("seconds")}
-            log(f"[{stage}] cached")
+        # One failing method must not lose the others: its failure is recorded, and the loop goes on.
+        stage = run.stage(keys.select_stage(method.id), params, errors="record")
+        if stage.done:
+            report[method.id] = {"status": "cached", "seconds": stage.record.seconds}
+            log(f"[{stage.name}] cached")
             continue
-        stale = run.stage_files(stage)
-        if stale:
-            run.forget_files(stale)
-        run.begin_stage(stage, params)
-        started = time.perf_counter()
-        try:
-            result = runner.run(method)
-            save_result(run, result, stage, rule, balance_mode)
-        except Exception as err:  # one failing method must not lose the others
-            run.fail_stage(stage, f"{type(err).__name__}: {err}")
-            report[method.id] = {"status": "failed", "error": f"{type(err).__name__}: {err}"}
-            log(f"[{stage}] failed: {err}")
+        with stage:
+            save_result(run, runner.run(method), stage.name, rule, balance_mode)
+        if stage.error:
+            report[method.id] = {"status": "failed", "error": stage.error}
+            log(f"[{stage.name}] failed: {stage.exception}")
             continue
-        seconds = time.perf_counter() - started
-        run.finish_stage(stage, seconds)
-        report[method.id] = {"status": "done", "seconds": round(seconds, 3)}
-        log(f"[{stage}] done in {seconds:.1f}s")
+        report[method.id] = {"status": "done", "seconds": round(stage.seconds, 3)}
+        log(f"[{stage.name}] done in {stage.seconds:.1f}s")
     write_summary(run, reps)
     return report
 
@@ -126,26 +118,27 @@ def write_summary(run: Run, reps: Representations | None = None) -> None:
     run.reload()
     columns = {"uid": reps.uids}
     described = {}
-    for name, record in sorted(run.manifest.get("stages", {}).items()):
-        if not name.startswith("select:"):
+    for name, record in sorted(run.stages(keys.select_stage("")).items()):
+        parsed = keys.parse_stage(name)
+        if parsed.is_summary:
             continue
-        method_id = name.split(":", 1)[1]
-        info = dict(record.get("params", {}).get("method") or {"id": method_id})
+        method_id = parsed.method
+        info = dict(record.params.get("method") or {"id": method_id})
         info.update(
-            status=record.get("status"),
-            seconds=record.get("seconds"),
-            error=record.get("error"),
-            budgets=record.get("params", {}).get("budgets"),
-            rule=record.get("params", {}).get("rule"),
+            status=record.status,
+            seconds=record.seconds,
+            error=record.error,
+            budgets=record.params.get("budgets"),
+            rule=record.params.get("rule"),
         )
         described[method_id] = info
-        if record.get("status") == "done" and run.has(f"scores/{method_id}"):
-            columns[method_id] = np.asarray(run.read_array(f"scores/{method_id}"), dtype=np.float64)
+        if record.status == "done" and run.has(keys.scores(method_id)):
+            columns[method_id] = np.asarray(run.read_array(keys.scores(method_id)), dtype=np.float64)
     run.write_table(
-        "scores",
+        keys.SCORE_TABLE,
         pd.DataFrame(columns),
-        stage="select:summary",
+        stage=keys.SELECT_SUMMARY,
         meta={"orientation": "higher = keep", "split": "train"},
     )
-    run.write_json("methods", described, stage="select:summary")
+    run.write_json(keys.METHODS, described, stage=keys.SELECT_SUMMARY)
     run.update_manifest(select_summary={"methods": len(described), "hash": stable_hash(sorted(described))})
