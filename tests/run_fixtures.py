@@ -124,7 +124,7 @@ def stored_id(method: str) -> str:
 def build_seed_group(store_dir: Path) -> list[str]:
     """Three synthetic runs of the same examples differing only in the training seed (plus one run of
     other data, which is no member of the group), each with SEED_METHODS selected; returns the group's ids."""
-    from prune_core.methods.cache import select_methods
+    from prune_core.methods.select_stage import select_methods
     from prune_core.store import RunStore
     from prune_core.synthetic import make_synthetic_run
 
