@@ -92,7 +92,7 @@ def compute_command(run: Run) -> str:
     """The ``compute`` command that (re)builds this run: its own dataset, model, epochs and limits."""
     config = Results(run).config
     dataset = config.get("dataset", {})
-    parts = ["python -m prune_core compute", f"--data {dataset.get('train') or 'PATH'}"]
+    parts = ["prunescope compute", f"--data {dataset.get('train') or 'PATH'}"]
     if config.get("model"):
         parts.append(f"--model {config['model']}")
     if config.get("train", {}).get("epochs"):
@@ -107,17 +107,17 @@ def command_for(need: Need, run: Run) -> str:
     """The shell command that computes ``need`` for ``run``."""
     if need.verb == "compute":
         return compute_command(run)
-    return f"python -m prune_core {need.verb} {run.id}{_runs_arg(run)} {need.extra}".strip()
+    return f"prunescope {need.verb} {run.id}{_runs_arg(run)} {need.extra}".strip()
 
 
 def recompute_command(run: Run, stage: str | None) -> str:
     """The command that rewrites a damaged file written by ``stage`` (each stage verifies its files)."""
     parsed = keys.parse_stage(stage or "")
     if parsed.kind == "select":
-        return f"python -m prune_core select {run.id}{_runs_arg(run)}"
+        return f"prunescope select {run.id}{_runs_arg(run)}"
     if parsed.kind == "map" and parsed.method:
         return (
-            f"python -m prune_core maps {run.id}{_runs_arg(run)} --representations {parsed.representation} "
+            f"prunescope maps {run.id}{_runs_arg(run)} --representations {parsed.representation} "
             f"--method {parsed.method}"
         )
     return compute_command(run)

@@ -17,6 +17,7 @@ from app import needs as page_needs
 from app import state
 from app.views import budget_text, default_budget, method_label
 from prune_core.export import Export, render
+from prune_core.jobs import job_producing
 from prune_core.results import MissingSelection
 from prune_core.store import CorruptFileError, Run, StoreError
 
@@ -32,7 +33,7 @@ def page(title: str, needs: tuple[str, ...] = (), caption: str = "") -> Run:
     if run is None:
         st.info(
             "No run is open. Make one on the **Runs** page (the *New run* form), or from a terminal: "
-            "`python -m prune_core compute --data PATH`, then `select RUN` and `maps RUN`."
+            "`prunescope compute --data PATH`, then `select RUN` and `maps RUN`."
         )
         st.page_link("app_pages/runs.py", label="Go to Runs", icon=":material/home:")
         st.stop()
@@ -44,8 +45,39 @@ def page(title: str, needs: tuple[str, ...] = (), caption: str = "") -> Run:
     return run
 
 
+def job_will_produce(run: Run, verbs: list[str]) -> bool:
+    """When a background job is about to write what the page needs, say which job and step (not a
+    command for the user to run), re-check every few seconds, and reload the page once it is written."""
+    found = job_producing(run.path.parent, run.id, verbs)
+    if found is None:
+        return False
+    job, status, step = found
+    who = "The demo job" if status.request.get("label") == "demo" else f"Background job `{job.id}`"
+    stage = next((v for v in status.stages if v.name == step), None)
+    where = f"**{step}**" + (
+        f" ({stage.status}{': ' + stage.detail if stage.detail else ''})" if stage else ""
+    )
+    st.info(
+        f"{who} is computing what this page needs: {where}. The page fills in by itself when it is "
+        "done; every stage's progress is on **Runs**.",
+        icon=":material/hourglass_top:",
+    )
+    st.page_link("app_pages/runs.py", label="Follow its progress on Runs", icon=":material/home:")
+
+    @st.fragment(run_every=3.0)
+    def watch() -> None:
+        if job_producing(run.path.parent, run.id, verbs) is None:
+            st.rerun(scope="app")
+
+    watch()
+    return True
+
+
 def show_missing(run: Run, lacking: list[page_needs.Need]) -> None:
-    """One warning listing what the run lacks, why (stage status) and the command that computes it."""
+    """One warning listing what the run lacks, why (stage status) and the command that computes it;
+    while a background job will produce it, the job instead."""
+    if job_will_produce(run, list(dict.fromkeys(need.verb for need in lacking))):
+        return
     lines = [f"Run `{run.id}` cannot show this page yet. It needs:"]
     for need in lacking:
         note = page_needs.stage_note(need, run)

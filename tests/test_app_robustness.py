@@ -99,8 +99,7 @@ def test_pages_needing_methods_name_the_select_command_and_the_failed_stage(comp
     assert "scores of at least two score-based methods" in warning
     assert "select:less: MissingRepresentation" in warning
     assert any(
-        f"python -m prune_core select half --runs-dir {compute_only_store.path.parent}" in c.value
-        for c in at.code
+        f"prunescope select half --runs-dir {compute_only_store.path.parent}" in c.value for c in at.code
     )
     for script in (
         "app_pages/overlap.py",
@@ -142,7 +141,7 @@ def test_a_damaged_score_table_points_at_select(copied_run):
     damage(copied_run, "scores")
     at = open_page("app_pages/correlations.py")
     assert any("'scores' is unusable" in e.value for e in at.error)
-    assert any(c.value.startswith(f"python -m prune_core select {copied_run.id}") for c in at.code)
+    assert any(c.value.startswith(f"prunescope select {copied_run.id}") for c in at.code)
 
 
 def test_an_unreadable_manifest_is_reported_on_every_page(copied_run):

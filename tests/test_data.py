@@ -241,7 +241,7 @@ def test_spec_to_dict_is_json_and_rejects_bad_settings():
     assert json.loads(json.dumps(spec.to_dict()))["train"] == "data/x"
     with pytest.raises(ValueError, match="limit"):
         DatasetSpec("x", limit=0)
-    with pytest.raises(ValueError, match="validation_fraction"):
+    with pytest.raises(ValueError, match="--validation-fraction"):
         DatasetSpec("x", validation_fraction=1.0)
 
 
@@ -324,7 +324,7 @@ def test_missing_column_lists_the_columns_found(tmp_path):
     with pytest.raises(DataError) as caught:
         load_dataset(DatasetSpec(str(path)))
     message = assert_points_at(caught.value, path, None, "text", line=1)
-    assert "found columns id, sentence, label" in message and "text_column" in message
+    assert "found columns id, sentence, label" in message and "--text-column" in message
 
 
 def test_empty_text_names_file_row_line_and_column(tmp_path):

@@ -11,12 +11,12 @@ from prune_core.maps import MapParams, compute_maps, pca_2d
 from prune_core.models import (
     ModelError,
     apply_lora,
-    autocast_dtype,
     choose_device,
     classification_head,
     load_classifier,
     packaged_minilm_path,
     resolve_model_source,
+    resolve_precision,
 )
 from prune_core.store import RunStore, keys
 from prune_core.synthetic import make_synthetic_run
@@ -61,12 +61,13 @@ def test_device_is_cuda_then_mps_then_cpu_and_can_be_overridden(monkeypatch):
 
 
 def test_bf16_autocast_only_on_capable_gpus(monkeypatch):
-    assert autocast_dtype(torch.device("cpu")) is None
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
-    assert autocast_dtype(torch.device("cuda")) is torch.bfloat16
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
-    assert autocast_dtype(torch.device("cuda")) is None
-    assert isinstance(models.autocast(torch.device("cpu")), type(models.contextlib.nullcontext()))
+    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda index=None: (8, 0))
+    assert resolve_precision("auto", torch.device("cuda")) == "bf16"
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda index=None: (7, 5))
+    assert resolve_precision("auto", torch.device("cuda")) == "fp32"
+    assert isinstance(models.autocast(torch.device("cpu"), "fp32"), type(models.contextlib.nullcontext()))
 
 
 def test_lora_keeps_adapters_and_the_trained_head_trainable(tiny_model_dir):

@@ -33,7 +33,7 @@ COLOUR_MODES = {
 run = ui.page(
     "Embedding map",
     ("examples", "maps"),
-    caption="UMAP (or PCA) coordinates are computed once by `python -m prune_core maps` and cached; this page "
+    caption="UMAP (or PCA) coordinates are computed once by `prunescope maps` and cached; this page "
     "only reads them. Drag a box, or pick the lasso in the chart's toolbar, to select examples.",
 )
 with ui.guard(run):
@@ -46,7 +46,7 @@ choices = map_choices(
 if not any(source.kind == "cached" for source in choices.values()):
     st.info(
         "No cached map yet: the hidden states are projected with PCA here. For UMAP maps run "
-        f"`python -m prune_core maps {run.id}`."
+        f"`prunescope maps {run.id}`."
     )
 
 
@@ -62,7 +62,7 @@ def explorer() -> None:
     if len(coords) != len(train):
         st.error(
             f"The map {chosen.key!r} has {len(coords):,} points but the run has {len(train):,} training examples; "
-            f"recompute it with `python -m prune_core maps {run.id}`."
+            f"recompute it with `prunescope maps {run.id}`."
         )
         return
     colouring, on_top, extra, described = (

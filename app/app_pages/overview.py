@@ -8,9 +8,10 @@ import streamlit as st
 
 from app import loaders, ui
 from app import needs as page_needs
-from app.figures import label_counts_bar, stage_timings_bar
+from app.figures import label_counts_bar, reference_curve_chart, stage_timings_bar
 from app.navigation import PAGES
 from app.views import label_counts, order_methods, stage_summary, stage_table
+from prune_core.reference import reference_curve
 from prune_core.results import Results
 
 run = ui.page("Run overview", ("examples",))
@@ -49,6 +50,31 @@ with right:
         f"**Checkpoints** {', '.join(c.id for c in results.checkpoints) or 'none yet'}  \n"
         f"**Created** {results.created or '?'}  ·  **run folder** `{run.path}`"
     )
+
+st.subheader("Reference model")
+curve = reference_curve(run)
+if curve:
+    last = curve[-1]
+    st.caption(
+        f"Every score is read off this model: after {last['checkpoint']} it reaches validation accuracy "
+        f"**{last['accuracy']:.3f}** and macro-F1 **{last['macro_f1']:.3f}**. A model near chance scores "
+        "examples by noise."
+    )
+    left, right = st.columns([2, 3])
+    left.dataframe(
+        pd.DataFrame(curve).rename(
+            columns={"macro_f1": "macro-F1", "loss": "validation loss", "train_loss": "training loss"}
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            c: st.column_config.NumberColumn(format="%.3f")
+            for c in ("accuracy", "macro-F1", "validation loss", "training loss")
+        },
+    )
+    right.plotly_chart(reference_curve_chart(curve, len(run.label_names)), key="reference_curve")
+else:
+    st.info("No validation outputs yet: the curve appears as the compute stages finish.")
 
 st.subheader("Stages")
 stages = stage_table(results.stages())

@@ -77,7 +77,24 @@ def add_compute(sub) -> None:
         default="last",
         help="epochs whose checkpoints get gradient features: all, last, or e.g. 1,3",
     )
-    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    x = p.add_argument_group(
+        "device and speed",
+        "the device kind and precision are part of the run id; batch sizes only change speed and memory "
+        "(default: sized from the device and its free memory), so a run resumes with other values",
+    )
+    x.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    x.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="training precision (auto: bf16 autocast on GPUs with native bf16, else fp32); "
+        "stored representations are always computed in fp32",
+    )
+    x.add_argument("--forward-batch-size", type=int, default=None, help="examples per eval forward batch")
+    x.add_argument(
+        "--grad-batch-size", type=int, default=None, help="examples per per-example-gradient batch"
+    )
+    x.add_argument("--proj-chunk", type=int, default=None, help="gradient columns projected per step")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_compute)
 
@@ -85,6 +102,7 @@ def add_compute(sub) -> None:
 def compute_config_from_args(args):
     from prune_core.data import DatasetSpec
     from prune_core.pipeline import ComputeConfig, RepresentConfig
+    from prune_core.represent.sizing import BatchSizes
     from prune_core.train import TrainConfig
 
     dataset = DatasetSpec(
@@ -124,8 +142,17 @@ def compute_config_from_args(args):
         grad_scope=args.grad_scope,
         grad_checkpoints=args.grad_checkpoints,
     )
+    batches = BatchSizes(
+        forward=args.forward_batch_size, gradients=args.grad_batch_size, projection_chunk=args.proj_chunk
+    )
     return ComputeConfig(
-        dataset=dataset, model=args.model, train=train, represent=represent, device=args.device
+        dataset=dataset,
+        model=args.model,
+        train=train,
+        represent=represent,
+        device=args.device,
+        precision=args.precision,
+        batches=batches,
     )
 
 
@@ -144,6 +171,7 @@ def parse_seeds(text: str | None) -> list[int] | None:
 
 def cmd_compute(args) -> int:
     from prune_core.pipeline import Compute
+    from prune_core.reference import curve_lines, reference_curve
     from prune_core.store import RunStore
 
     config = compute_config_from_args(args)
@@ -153,6 +181,13 @@ def cmd_compute(args) -> int:
     configs = [replace(config, train=replace(config.train, seed=s)) for s in seeds] if seeds else [config]
     for one in configs:
         run = Compute(one, RunStore(args.runs_dir), show_progress=not args.quiet, log=log).run()
+        curve = reference_curve(run.reload())
+        if (
+            curve and not args.quiet
+        ):  # on stderr: stdout is the run's folder alone (RUN=$(prunescope compute ...))
+            print("reference model, per checkpoint:", file=sys.stderr)
+            for line in curve_lines(curve):
+                print(f"  {line}", file=sys.stderr)
         print(run.path)
     return 0
 
@@ -166,9 +201,12 @@ def add_info(sub) -> None:
 
 
 def cmd_info(args) -> int:
+    from prune_core.reference import curve_lines, reference_curve
     from prune_core.store import RunStore
 
-    summary = RunStore(args.runs_dir).open(args.run).describe()
+    run = RunStore(args.runs_dir).open(args.run)
+    summary = run.describe()
+    summary["reference"] = reference_curve(run)
     if args.json:
         print(json.dumps(summary, indent=1, default=str))
         return 0
@@ -176,8 +214,12 @@ def cmd_info(args) -> int:
     print(f"run      {summary['run_id']}  ({summary['path']})")
     print(f"dataset  sizes {ds.get('sizes')}  labels {ds.get('label_names')}")
     print(f"model    {summary['model'].get('name')}  {summary['model'].get('parameters')} parameters")
+    for line in curve_lines(summary["reference"]):
+        print(f"model    {line}")
     for name, stage in summary["stages"].items():
-        print(f"stage    {name:<28} {stage.get('status'):<8} {stage.get('seconds', '')}")
+        seconds = stage.get("seconds")
+        took = "" if seconds is None else f"{seconds:.1f} s"
+        print(f"stage    {name:<28} {stage.get('status'):<8} {took}")
     for array in summary["arrays"]:
         print(f"array    {array['key']:<44} {str(tuple(array['shape'])):<16} {array['dtype']}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from prune_core.cli.common import UsageError, add_common
+from prune_core.cli.common import UsageError, add_common, budget_list
 
 
 def add_evaluate(sub) -> None:
@@ -26,9 +26,20 @@ def add_evaluate(sub) -> None:
         "methods not selected yet are selected first",
     )
     p.add_argument(
-        "--budgets", default="0.1,0.3", help="comma-separated fractions in (0, 1] (default 0.1,0.3)"
+        "--budgets",
+        default=None,
+        help="comma-separated fractions of the training examples (0.1,0.3 or 10%%,30%%; default 0.1,0.3)",
     )
-    p.add_argument("--seeds", default="0", help="comma-separated training seeds, e.g. 0,1,2 (default 0)")
+    p.add_argument(
+        "--counts",
+        help="comma-separated numbers of training examples (500,1000), instead of or beside --budgets",
+    )
+    p.add_argument(
+        "--seeds",
+        default="0",
+        help="comma-separated seeds, e.g. 0,1,2 (default 0): training seeds in finetune mode; in fast "
+        "mode the probe is deterministic, so only the random band uses them (at least 3 draws)",
+    )
     p.add_argument(
         "--mode",
         choices=["finetune", "fast"],
@@ -52,6 +63,12 @@ def add_evaluate(sub) -> None:
         help="fast mode: first-token or mean-pooled last hidden layer",
     )
     p.add_argument("--device", default="auto", help="fine-tune mode: auto, cpu, cuda, cuda:1, mps")
+    p.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="fine-tune mode: training precision (auto: bf16 on GPUs with native bf16); part of the cache key",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the requested results as JSON rows")
     p.set_defaults(func=cmd_evaluate)
@@ -71,12 +88,17 @@ def _items(text: str | None, option: str, convert):
 
 def cmd_evaluate(args) -> int:
     from prune_core.evaluate import ProbeConfig, evaluate_run
-    from prune_core.evaluate.summary import report_frame
+    from prune_core.evaluate.summary import report_frame, report_heading
+    from prune_core.results import Results
     from prune_core.store import RunStore
 
     run = RunStore(args.runs_dir).open(args.run)
     methods = _items(args.methods, "--methods", str)
-    budgets = _items(args.budgets, "--budgets", float)
+    budgets = budget_list(
+        args.budgets if args.budgets or args.counts else "0.1,0.3",
+        args.counts,
+        Results(run).n if args.counts else 0,
+    )
     seeds = _items(args.seeds, "--seeds", int)
     variants = _items(args.variants, "--variants", str)
     probe = ProbeConfig(C=args.probe_c, pooling=args.probe_pooling)
@@ -92,6 +114,7 @@ def cmd_evaluate(args) -> int:
             baselines=not args.no_baselines,
             probe=probe,
             device=args.device,
+            precision=args.precision,
             show_progress=not args.quiet,
             log=log,
         )
@@ -101,7 +124,7 @@ def cmd_evaluate(args) -> int:
     split = "test" if report.table["test_accuracy"].notna().any() else "validation"
     print(
         f"run {run.id}: {len(report.computed)} computed, {len(report.cached)} cached; "
-        f"{split} split, mean ± std over seeds"
+        + report_heading(report.table, split)
     )
     print(report_frame(report.table, run.label_names, split).to_string(index=False))
     return 0

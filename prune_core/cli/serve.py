@@ -26,7 +26,13 @@ def add_serve(sub) -> None:
         default=os.environ.get("PRUNESCOPE_DEMO_DATA") or None,
         help="dataset folder for the demo run (default: $PRUNESCOPE_DEMO_DATA)",
     )
-    p.add_argument("--demo-limit", type=int, default=1000, help="training examples of the demo run")
+    p.add_argument(
+        "--demo-limit", type=int, default=None, help="training examples of the demo run (default 500)"
+    )
+    p.add_argument("--demo-epochs", type=int, default=None, help="epochs of the demo run (default 3)")
+    p.add_argument(
+        "--demo-model", default="minilm", help="model of the demo run (default: the packaged MiniLM)"
+    )
     p.set_defaults(func=cmd_serve)
 
 
@@ -34,7 +40,15 @@ def cmd_serve(args) -> int:
     from prune_core.jobs import ensure_demo_run
 
     store = os.path.abspath(args.runs_dir) if args.runs_dir else str(runs_dir())
-    job = ensure_demo_run(store, args.demo_data, limit=args.demo_limit, limit_validation=200, epochs=2)
+    from prune_core.jobs.control import DEMO_EPOCHS, DEMO_LIMIT
+
+    job = ensure_demo_run(
+        store,
+        args.demo_data,
+        limit=args.demo_limit or DEMO_LIMIT,
+        epochs=args.demo_epochs or DEMO_EPOCHS,
+        model=args.demo_model,
+    )
     if job is not None:
         print(
             f"The run store {store} is empty: computing a demo run on {args.demo_data} in the background "

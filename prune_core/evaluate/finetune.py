@@ -38,11 +38,13 @@ def finetune_predictions(
     device: torch.device,
     *,
     progress: Callable[[int], None] | None = None,
+    precision: str = "auto",
 ) -> dict[str, np.ndarray]:
     """Fine-tune a fresh ``model_name`` classifier on ``train`` and predict the labels of each frame.
 
     ``config.seed`` seeds the new head, the data order and dropout. Returns int64 predictions per split;
-    ``progress`` is called with the number of examples trained or predicted.
+    ``progress`` is called with the number of examples trained or predicted. ``precision`` is the
+    training precision (``models.resolve_precision``); predictions are computed in fp32.
     """
     if len(train) == 0:
         raise ValueError(
@@ -59,7 +61,15 @@ def finetune_predictions(
             target_modules=config.lora_targets,
         )
     encoded = encode_frame(loaded.tokenizer, train, config.max_length)
-    train_reference(model, encoded, train["label"].to_numpy(np.int64), config, device, progress=progress)
+    train_reference(
+        model,
+        encoded,
+        train["label"].to_numpy(np.int64),
+        config,
+        device,
+        progress=progress,
+        precision=precision,
+    )
     predictions = {}
     for split, frame in evaluate_on.items():
         outputs = forward_features(

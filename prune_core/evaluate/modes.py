@@ -40,7 +40,7 @@ def _missing_stage_message(run: Run, key: str, stage: str) -> str:
     status = run.stage_status(stage)
     return (
         f"run {run.id} lacks {key!r}, written by the stage {stage!r} (status: {status}); run "
-        f"`python -m prune_core compute --data {run.config.get('dataset', {}).get('train', 'PATH')} ...` "
+        f"`prunescope compute --data {run.config.get('dataset', {}).get('train', 'PATH')} ...` "
         f"with this run's settings to compute it"
     )
 
@@ -87,8 +87,8 @@ class ProbeEvaluation:
 class FinetuneEvaluation:
     """Fine-tune mode: the run's model trained afresh on the subset with the run's training config."""
 
-    def __init__(self, run: Run, device: str):
-        from prune_core.models import choose_device
+    def __init__(self, run: Run, device: str, precision: str = "auto"):
+        from prune_core.models import choose_device, resolve_precision
         from prune_core.pipeline import model_identity
         from prune_core.train import TrainConfig
 
@@ -96,17 +96,24 @@ class FinetuneEvaluation:
         if "train" not in config or "model" not in config:
             raise EvaluationError(
                 f"run {run.id} has no model or training config in its manifest (config.model, "
-                "config.train); only runs made by `python -m prune_core compute` can be "
+                "config.train); only runs made by `prunescope compute` can be "
                 "evaluated in fine-tune mode (fast mode needs only hidden states)"
             )
         self.train_config = TrainConfig(**config["train"])
         self.model = config["model"]
         self.device = choose_device(device)
+        self.precision = resolve_precision(precision, self.device)
         self.frames = _eval_splits(run)
         self.train = run.examples("train")
         self.num_labels = len(run.label_names)
         base = {k: v for k, v in self.train_config.to_dict().items() if k != "seed"}  # the seed is the job's
-        self.settings = {"model": model_identity(self.model), "train": base}
+        # A result trained on another device kind or in another precision is another result (never reused).
+        self.settings = {
+            "model": model_identity(self.model),
+            "train": base,
+            "device": self.device.type,
+            "precision": self.precision,
+        }
 
     def work(self, size: int) -> int:
         return size * self.train_config.epochs + sum(len(f) for f in self.frames.values())
@@ -114,13 +121,17 @@ class FinetuneEvaluation:
     def predict(
         self, positions: np.ndarray, seed: int, progress: Callable[[int], None]
     ) -> dict[str, np.ndarray]:
+        from prune_core.reproducibility import deterministic
+
         config = replace(self.train_config, seed=seed)
-        return finetune_predictions(
-            self.model,
-            self.num_labels,
-            config,
-            self.train.iloc[positions],
-            self.frames,
-            self.device,
-            progress=progress,
-        )
+        with deterministic(self.device):
+            return finetune_predictions(
+                self.model,
+                self.num_labels,
+                config,
+                self.train.iloc[positions],
+                self.frames,
+                self.device,
+                progress=progress,
+                precision=self.precision,
+            )

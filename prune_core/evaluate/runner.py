@@ -129,6 +129,7 @@ def evaluate_run(
     baselines: bool = True,
     probe: ProbeConfig | None = None,
     device: str = "auto",
+    precision: str = "auto",
     show_progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> EvaluationReport:
@@ -142,11 +143,13 @@ def evaluate_run(
         if not methods:
             raise EvaluationError(
                 f"run {run.id} has no selected method to evaluate; pass methods or run "
-                f"`python -m prune_core select {run.id}` first"
+                f"`prunescope select {run.id}` first"
             )
     jobs = plan_jobs(methods, budgets, seeds, mode, variants=variants, baselines=baselines)
     evaluator = (
-        ProbeEvaluation(run, probe or ProbeConfig()) if mode == "fast" else FinetuneEvaluation(run, device)
+        ProbeEvaluation(run, probe or ProbeConfig())
+        if mode == "fast"
+        else FinetuneEvaluation(run, device, precision)
     )
     ensure_selected(run, [job.method for job in jobs], log)
     source = SubsetSource(run)

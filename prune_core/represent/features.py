@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from prune_core.models import autocast, classification_head
+from prune_core.models import classification_head
 from prune_core.represent.gradients import PerExampleGradients, project_with_adam
 from prune_core.represent.projection import Projector
 from prune_core.tokenize import Encoded, collate, length_sorted_batches
@@ -104,7 +104,12 @@ def forward_features(
     batch_size: int = 64,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Eval-mode logits [n, C], loss [n], hidden_cls / hidden_mean [n, H] and head_input [n, H']."""
+    """Eval-mode logits [n, C], loss [n], hidden_cls / hidden_mean [n, H] and head_input [n, H'].
+
+    Always in float32, whatever precision the model was trained in: the gradient pass (which also
+    yields these outputs at gradient checkpoints) is float32, and checkpoints stacked into one
+    representation (the eval-loss trajectory) must not mix precisions. Batches run longest first, so a
+    batch size too large for the device fails at once rather than at the end."""
     model.eval().to(device)
     captured: list[torch.Tensor] = []
     hook = classification_head(model).register_forward_hook(lambda _m, args, _o: captured.append(args[0]))
@@ -112,11 +117,10 @@ def forward_features(
     out: dict[str, np.ndarray] = {}
     label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long)
     try:
-        for idx in length_sorted_batches(encoded, batch_size):
+        for idx in reversed(length_sorted_batches(encoded, batch_size)):
             batch = collate(encoded, idx, device)
             captured.clear()
-            with autocast(device):
-                result = model(**batch, output_hidden_states=True)
+            result = model(**batch, output_hidden_states=True)
             _put(
                 out,
                 len(encoded),
@@ -171,7 +175,7 @@ def gradient_features(
         exp_avg, exp_avg_sq = (t.to(device, torch.float32) for t in adam_moments)
     label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long)
     decoder_only = is_decoder_only(model)
-    for idx in length_sorted_batches(encoded, batch_size):
+    for idx in reversed(length_sorted_batches(encoded, batch_size)):  # longest first: fail fast on memory
         batch = collate(encoded, idx, device)
         targets = label_tensor[idx].to(device)
         blocks, outputs = compute.with_outputs(batch, targets, outputs=with_outputs, flat=False)

@@ -183,8 +183,8 @@ def project_with_adam(
     pre = projector.empty(rows) if exp_avg is not None else None
     offset = 0
     for block in blocks:
-        for local in range(0, block.shape[1], projector.CHUNK):
-            chunk = block[:, local : local + projector.CHUNK]
+        for local in range(0, block.shape[1], projector.chunk):
+            chunk = block[:, local : local + projector.chunk]
             start, stop = offset + local, offset + local + chunk.shape[1]
             projector.accumulate(sgd, chunk, start)
             if pre is not None:

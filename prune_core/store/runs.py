@@ -29,6 +29,10 @@ class RunStore:
                 found.append(Run(path))
         return sorted(found, key=lambda r: (r.path / MANIFEST).stat().st_mtime, reverse=True)
 
+    def has(self, run_id: str) -> bool:
+        """True when a run ``run_id`` exists here (its manifest is present)."""
+        return (self.root / run_id / MANIFEST).is_file()
+
     def open(self, run: str | Path) -> Run:
         """A run by id (a directory name here) or by path."""
         candidate = Path(run).expanduser()
