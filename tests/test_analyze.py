@@ -334,7 +334,7 @@ def test_analyze_refuses_a_call_without_an_analysis_and_a_bad_sweep(group, capsy
 
 
 def test_compute_seeds_makes_one_run_per_seed_on_the_same_data_sample(monkeypatch, capsys, tmp_path):
-    from prune_core import pipeline
+    from prune_core import pipeline, reference
     from prune_core.cli.common import UsageError
     from prune_core.cli.compute import parse_seeds
 
@@ -346,9 +346,12 @@ def test_compute_seeds_makes_one_run_per_seed_on_the_same_data_sample(monkeypatc
 
         def run(self):
             made.append(self.config)
-            return type("R", (), {"path": tmp_path / f"run-{self.config.train.seed}"})()
+            fake = type("R", (), {"path": tmp_path / f"run-{self.config.train.seed}"})()
+            fake.reload = lambda: fake
+            return fake
 
     monkeypatch.setattr(pipeline, "Compute", FakeCompute)
+    monkeypatch.setattr(reference, "reference_curve", lambda run: None)  # a fake run has no checkpoints
     assert main(["compute", "--data", "x.csv", "--seed", "5", "--seeds", "0,1,2,1", "--quiet"]) == 0
     assert [c.train.seed for c in made] == [0, 1, 2]
     assert {c.dataset.seed for c in made} == {5}  # the same sample for every seed
