@@ -130,8 +130,11 @@ EXPECTED_CHARTS = {
     "runs": 0,
     "overview": 2,
     "correlations": 2,
-    "overlap": 2,
-    "label_balance": 2,
+    "overlap": 3,  # heatmap, largest intersections, two methods across budgets
+    "grid": 2,  # the grid, agreement per selector and per representation
+    "stability": 0,  # a lone run: the page says how to make a seed group
+    "compare_runs": 0,  # a lone run: the page says how to make another
+    "label_balance": 3,  # one method, every method, TV across budgets
     "embedding_map": 1,
     "data_map": 1,
     "inspector": 1,

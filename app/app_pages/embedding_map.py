@@ -13,6 +13,7 @@ from app.figures import Colouring, downsample_notice, embedding_map, plot_positi
 from app.plain import md
 from app.views import (
     budget_text,
+    common_budgets,
     map_choices,
     order_methods,
     selected_rows,
@@ -25,7 +26,12 @@ from prune_core.results import Results
 from prune_core.store import stable_hash
 
 MAP_ORDER = ("hs", "hs-pre", "grad", "grad-sgd", "tl", "dyn")  # hidden states first: the usual "embedding"
-COLOUR_MODES = {"label": "Label", "score": "A method's score", "member": "Kept by a method"}
+COLOUR_MODES = {
+    "label": "Label",
+    "score": "A method's score",
+    "member": "Kept by a method",
+    "pair": "Two methods",
+}
 
 run = ui.page(
     "Embedding map",
@@ -52,7 +58,7 @@ if not any(source.kind == "cached" for source in choices.values()):
 def explorer() -> None:
     top = st.columns([2, 1, 2])
     source = top[0].selectbox("Map", list(choices), key="map_source")
-    modes = [m for m in COLOUR_MODES if m == "label" or methods]
+    modes = [m for m in COLOUR_MODES if m == "label" or len(methods) >= (2 if m == "pair" else 1)]
     mode = top[1].radio("Colour by", modes, format_func=COLOUR_MODES.get, key="map_colour")
     chosen = choices[source]
     with ui.guard(run):
@@ -70,7 +76,27 @@ def explorer() -> None:
         {},
         "label",
     )
-    if mode != "label":
+    if mode == "pair":
+        ids = order_methods(methods)
+        if st.session_state.get("map_pair_b") not in ids:
+            st.session_state["map_pair_b"] = ids[1]  # a default B that differs from A
+        with top[2]:
+            a = ui.method_picker("Method A", ids, methods, key="map_pair_a")
+            b = ui.method_picker("Method B", ids, methods, key="map_pair_b")
+            balanced = st.toggle("Label-balanced subsets", key="map_pair_balanced")
+        budget = ui.budget_picker(
+            common_budgets(loaders.budgets(run, m, balanced) for m in (a, b)), key="map_pair_budget"
+        )
+        with ui.guard(run):
+            kept_a = loaders.membership(run, a, budget, balanced)
+            kept_b = loaders.membership(run, b, budget, balanced)
+        described = f"{a} and {b} at {budget_text(budget)}" + (" (label-balanced)" if balanced else "")
+        colouring, on_top, extra = (
+            Colouring.by_pair(kept_a, kept_b, a, b),
+            kept_a | kept_b,
+            {f"kept by {a}": kept_a, f"kept by {b}": kept_b},
+        )
+    elif mode != "label":
         ids = order_methods(
             methods, [m for m, info in methods.items() if mode == "member" or info.get("kind") == "score"]
         )

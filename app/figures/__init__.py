@@ -1,5 +1,6 @@
 """Plot builders: plain arrays and tables in, ``plotly.graph_objects.Figure`` out, no Streamlit, no I/O."""
 
+from app.figures.agreement import budget_lines, factor_agreement_bars, grid_heatmap, method_value_bars
 from app.figures.bars import (
     intersections_bar,
     label_balance_bar,
@@ -21,6 +22,10 @@ from app.figures.scatter import (
 )
 
 __all__ = [
+    "budget_lines",
+    "factor_agreement_bars",
+    "grid_heatmap",
+    "method_value_bars",
     "MAX_POINTS",
     "Colouring",
     "correlation_heatmap",

@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 
+from prune_core.cli.analyze import add_analyze
 from prune_core.cli.common import UsageError
 from prune_core.cli.compute import add_compute, add_info, add_repair
 from prune_core.cli.evaluate import add_evaluate
@@ -28,6 +29,7 @@ COMMANDS = [
     add_export,
     add_maps,
     add_evaluate,
+    add_analyze,
     add_simulate,
     add_serve,
 ]

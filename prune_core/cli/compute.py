@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 
 from prune_core.cli.common import (
     UsageError,
@@ -59,6 +60,12 @@ def add_compute(sub) -> None:
     m.add_argument("--warmup-ratio", type=unit_interval, default=0.1)
     m.add_argument("--weight-decay", type=non_negative_float, default=0.0)
     m.add_argument("--seed", type=non_negative_int, default=0)
+    m.add_argument(
+        "--seeds",
+        default=None,
+        help="comma-separated training seeds (e.g. 0,1,2): one run per seed on the same data sample "
+        "(drawn with --seed), for `analyze --stability`",
+    )
     m.add_argument("--lora", action="store_true", help="train LoRA adapters (peft) instead of all weights")
     m.add_argument("--lora-r", type=positive_int, default=8)
     m.add_argument("--lora-alpha", type=positive_int, default=16)
@@ -179,6 +186,19 @@ def check_compute_args(args) -> None:
             )
 
 
+def parse_seeds(text: str | None) -> list[int] | None:
+    """--seeds "0,1,2" -> [0, 1, 2] (distinct, in order); None when the flag is absent."""
+    if text is None:
+        return None
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError as err:
+        raise UsageError(f"--seeds must be comma-separated integers such as 0,1,2; got {text!r}") from err
+    if not seeds:
+        raise UsageError(f"--seeds must name at least one seed; got {text!r}")
+    return list(dict.fromkeys(seeds))
+
+
 def cmd_compute(args) -> int:
     from prune_core.pipeline import Compute
     from prune_core.reference import curve_lines, reference_curve
@@ -187,15 +207,19 @@ def cmd_compute(args) -> int:
     check_compute_args(args)
     config = compute_config_from_args(args)
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-    run = Compute(config, RunStore(args.runs_dir), show_progress=not args.quiet, log=log).run()
-    curve = reference_curve(run.reload())
-    if (
-        curve and not args.quiet
-    ):  # on stderr: stdout is the run's folder alone (RUN=$(prunescope compute ...))
-        print("reference model, per checkpoint:", file=sys.stderr)
-        for line in curve_lines(curve):
-            print(f"  {line}", file=sys.stderr)
-    print(run.path)
+    # Several seeds: the same data sample (DatasetSpec keeps --seed), one training run per seed.
+    seeds = parse_seeds(args.seeds)
+    configs = [replace(config, train=replace(config.train, seed=s)) for s in seeds] if seeds else [config]
+    for one in configs:
+        run = Compute(one, RunStore(args.runs_dir), show_progress=not args.quiet, log=log).run()
+        curve = reference_curve(run.reload())
+        if (
+            curve and not args.quiet
+        ):  # on stderr: stdout is the run's folder alone (RUN=$(prunescope compute ...))
+            print("reference model, per checkpoint:", file=sys.stderr)
+            for line in curve_lines(curve):
+                print(f"  {line}", file=sys.stderr)
+        print(run.path)
     return 0
 
 
