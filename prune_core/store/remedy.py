@@ -52,8 +52,16 @@ def _runs_dir(run) -> str:
     return f"--runs-dir {_q(Path(run.path).parent)}"
 
 
+def _number(value) -> str:
+    """A fraction as the CLI reads it back as a fraction: 1.0 stays "1.0" ("1" would be ambiguous)."""
+    if not isinstance(value, float):
+        return str(value)
+    text = f"{value:g}"
+    return text if any(c in text for c in ".e") else f"{text}.0"
+
+
 def _numbers(values) -> str:
-    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+    return ",".join(_number(v) for v in values)
 
 
 def compute_command(run) -> str:
