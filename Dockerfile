@@ -17,8 +17,10 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
 COPY prune_core ./prune_core
 COPY app ./app
 COPY pyproject.toml README.md ./
+# The package itself, for the prunescope console command (dependencies are installed above).
+RUN pip install --no-deps .
 
 VOLUME ["/data"]
 EXPOSE 8501
 # Mount a dataset folder and set PRUNESCOPE_DEMO_DATA to have a demo run computed on first start.
-CMD ["python", "-m", "prune_core", "serve", "--port", "8501", "--address", "0.0.0.0"]
+CMD ["prunescope", "serve", "--port", "8501", "--address", "0.0.0.0"]

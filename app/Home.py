@@ -10,11 +10,16 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
-from app.navigation import sections
+from app.navigation import APP_DIR, sections
+from app.plain import md
 from prune_core.jobs import job_status, list_jobs
 from prune_core.store import StoreError
 
-st.set_page_config(page_title="PruneScope", page_icon=":material/content_cut:", layout="wide")
+# The tab icon is a file of this package, served by Streamlit itself: a ":material/...:" page icon would
+# make every browser fetch its image from a public font host (offline: a failed request on every page).
+st.set_page_config(
+    page_title="PruneScope", page_icon=str(APP_DIR / "assets" / "prunescope.png"), layout="wide"
+)
 
 store = state.store()
 with st.sidebar:
@@ -31,7 +36,7 @@ with st.sidebar:
         )
     if state.current_job_id():
         state.follow_job(state.current_job_id())
-    st.caption(f"Run store: `{store.root}`")
+    st.caption(f"Run store: {md(store.root)}")
 
 navigation = st.navigation(
     {

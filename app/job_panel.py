@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from app import state
+from app.plain import alert, md
+from prune_core.data_readers import DataError, read_table
 from prune_core.jobs import Job, JobRequest, JobStatus, cancel_job, job_status, start_job
 from prune_core.store import RunStore
 
@@ -37,8 +40,38 @@ def save_upload(root: Path, name: str, data: bytes) -> Path:
     return path
 
 
+FORM_ERROR = "**{field}**: {message}"
+
+
+def training_file(path: Path) -> Path:
+    """The file whose columns the form shows: the file itself, or a folder's train file."""
+    from prune_core.data import _find_split_file
+
+    if path.is_dir():
+        found = _find_split_file(path, "train")
+        if found is None:
+            raise DataError("no train.csv / train.jsonl / train.parquet in this folder", path=path)
+        return found
+    return path
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def preview_rows(path: str, modified: float, rows: int = 5) -> pd.DataFrame:
+    """The first rows of a dataset file, every column as read (cached by path and modification time)."""
+    return read_table(path).head(rows)
+
+
+def _column_choice(column, label, columns, preferred, *, optional, key, help):
+    options = (["(none)"] if optional else []) + columns
+    default = next((c for c in preferred if c in columns), None)
+    index = options.index(default) if default in options else 0
+    choice = column.selectbox(label, options, index=index, key=key, help=help)
+    return None if choice == "(none)" else choice
+
+
 def new_run_form(store: RunStore, *, expanded: bool) -> None:
-    """Dataset (path, upload or hub id), model, epochs and limits -> a background job."""
+    """Dataset (path, upload or hub id) with a preview and a column picker, model, epochs, LoRA and
+    limits -> a background job. Every error names the form field it is about."""
     with st.expander("New run", expanded=expanded, icon=":material/add_circle:"):
         source = st.radio(
             "Dataset",
@@ -46,63 +79,201 @@ def new_run_form(store: RunStore, *, expanded: bool) -> None:
             horizontal=True,
             key="new_run_source",
         )
-        with st.form("new_run"):
-            path_text = upload = hub_id = None
-            if source == "Path on this machine":
-                path_text = st.text_input(
-                    "Dataset path",
-                    placeholder="/data/sst2  (a folder with train.csv, or a file)",
-                    help="A .csv / .tsv / .jsonl / .parquet file with text and label columns, "
-                    "or a folder with train / validation / test files.",
-                )
-            elif source == "Upload a file":
-                upload = st.file_uploader("Training file", type=["csv", "tsv", "jsonl", "parquet"])
+        data, field, columns = None, "Dataset", []
+        if source == "Path on this machine":
+            field = "Dataset path"
+            path_text = st.text_input(
+                field,
+                key="new_run_path",
+                placeholder="/data/sst2  (a folder with train.csv, or a file)",
+                help="A .csv / .tsv / .jsonl / .parquet file with text and label columns, "
+                "or a folder with train / validation / test files.",
+            )
+            if path_text.strip():
+                path = Path(path_text.strip()).expanduser()
+                if not path.exists():
+                    st.error(FORM_ERROR.format(field=field, message=f"no file or folder at `{path}`."))
+                else:
+                    data = str(path.resolve())
+        elif source == "Upload a file":
+            field = "Training file"
+            upload = st.file_uploader(field, type=["csv", "tsv", "jsonl", "parquet"], key="new_run_upload")
+            if upload is not None:
+                data = str(save_upload(store.root, upload.name, upload.getvalue()))
+        else:
+            field = "Dataset id"
+            hub_id = st.text_input(
+                field,
+                key="new_run_hub",
+                placeholder="stanfordnlp/sst2  or  glue:sst2",
+                help="Downloaded with the `datasets` library (needs internet).",
+            )
+            if hub_id.strip():
+                data = f"hf:{hub_id.strip()}"
+        if data and not data.startswith("hf:"):
+            try:
+                file = training_file(Path(data))
+                preview = preview_rows(str(file), file.stat().st_mtime)
+            except (DataError, OSError) as err:
+                st.error(FORM_ERROR.format(field=field, message=str(err)))
+                data = None
             else:
-                hub_id = st.text_input(
-                    "Dataset id",
-                    placeholder="stanfordnlp/sst2  or  glue:sst2",
-                    help="Downloaded with the `datasets` library (needs internet).",
+                columns = [str(c) for c in preview.columns]
+                st.caption(f"First rows of `{file.name}`: pick which column is which below.")
+                st.dataframe(preview, hide_index=True, width="stretch")
+        with st.form("new_run"):
+            text_column = label_column = id_column = pair_column = None
+            if columns:
+                c1, c2, c3, c4 = st.columns(4)
+                text_column = _column_choice(
+                    c1,
+                    "Text column",
+                    columns,
+                    ("text", "sentence", "content"),
+                    optional=False,
+                    key="new_run_text_column",
+                    help="The text to classify.",
                 )
+                label_column = _column_choice(
+                    c2,
+                    "Label column",
+                    columns,
+                    ("label", "labels", "category", "class"),
+                    optional=False,
+                    key="new_run_label_column",
+                    help="The class of each example.",
+                )
+                id_column = _column_choice(
+                    c3,
+                    "Id column",
+                    columns,
+                    ("id", "idx", "uid"),
+                    optional=True,
+                    key="new_run_id_column",
+                    help="Stable example ids (none: a hash of the row).",
+                )
+                pair_column = _column_choice(
+                    c4,
+                    "Second text (pairs)",
+                    columns,
+                    (),
+                    optional=True,
+                    key="new_run_pair_column",
+                    help="The second sentence of a sentence pair, if any.",
+                )
+            elif source == "Hugging Face hub id":
+                c1, c2 = st.columns(2)
+                text_column = c1.text_input("Text column", value="text", key="new_run_text_column_hub")
+                label_column = c2.text_input("Label column", value="label", key="new_run_label_column_hub")
             left, middle, right = st.columns(3)
             model = left.text_input(
-                "Model", value="minilm", help="`minilm` (the packaged MiniLM-L6), a local folder or a hub id."
+                "Model",
+                value="minilm",
+                key="new_run_model",
+                help="`minilm` (the packaged MiniLM-L6), a local folder or a hub id.",
             )
-            epochs = middle.number_input("Epochs", min_value=1, max_value=50, value=3)
-            limit = right.number_input("Training examples (0 = all)", min_value=0, value=2000, step=500)
+            epochs = middle.number_input("Epochs", min_value=1, max_value=50, value=3, key="new_run_epochs")
+            limit = right.number_input(
+                "Training examples (0 = all)", min_value=0, value=2000, step=500, key="new_run_limit"
+            )
             limit_validation = left.number_input(
-                "Validation examples (0 = all)", min_value=0, value=500, step=100
+                "Validation examples (0 = all)",
+                min_value=0,
+                value=500,
+                step=100,
+                key="new_run_limit_validation",
             )
-            with_umap = middle.checkbox("UMAP maps too (slower than PCA)", value=True)
+            lora = middle.checkbox(
+                "LoRA adapters",
+                value=False,
+                key="new_run_lora",
+                help="Train low-rank adapters instead of all weights (peft).",
+            )
+            with_umap = right.checkbox("UMAP maps too (slower than PCA)", value=True, key="new_run_umap")
             submitted = st.form_submit_button("Start", type="primary", icon=":material/play_arrow:")
-        if submitted:
-            data = _dataset_argument(store, path_text, upload, hub_id)
-            if data:
-                request = JobRequest(
-                    data=data,
-                    model=model.strip() or "minilm",
-                    epochs=int(epochs),
-                    limit=int(limit) or None,
-                    limit_validation=int(limit_validation) or None,
-                    maps=("pca", "umap") if with_umap else ("pca",),
+        if not submitted:
+            return
+        problems = form_problems(data, field, model, text_column, label_column, id_column, pair_column)
+        for problem in problems:
+            st.error(problem)
+        if problems:
+            return
+        request = JobRequest(
+            data=data,
+            model=model.strip(),
+            epochs=int(epochs),
+            limit=int(limit) or None,
+            limit_validation=int(limit_validation) or None,
+            maps=("pca", "umap") if with_umap else ("pca",),
+            text_column=text_column or "text",
+            label_column=label_column or "label",
+            id_column=id_column,
+            text_pair_column=pair_column,
+            lora=bool(lora),
+        )
+        job = start_job(request, store.root)
+        state.follow_job(job.id)
+        st.rerun()
+
+
+def form_problems(data, field, model, text_column, label_column, id_column, pair_column) -> list[str]:
+    """What stops the form, each message naming its field."""
+    problems = []
+    if not data:
+        problems.append(FORM_ERROR.format(field=field, message="choose a dataset first."))
+    if not str(model or "").strip():
+        problems.append(
+            FORM_ERROR.format(field="Model", message="name a model (`minilm` is the packaged one).")
+        )
+    chosen = {
+        "Text column": text_column,
+        "Label column": label_column,
+        "Id column": id_column,
+        "Second text (pairs)": pair_column,
+    }
+    seen: dict[str, str] = {}
+    for name, column in chosen.items():
+        if not column:
+            continue
+        if column in seen:
+            problems.append(
+                FORM_ERROR.format(
+                    field=name, message=f"`{column}` is already the {seen[column]}; pick another."
                 )
-                job = start_job(request, store.root)
-                state.follow_job(job.id)
-                st.rerun()
+            )
+        seen.setdefault(column, name.lower())
+    return problems
 
 
-def _dataset_argument(store: RunStore, path_text, upload, hub_id) -> str | None:
-    if path_text is not None:
-        path = Path(path_text.strip()).expanduser()
-        if not path_text.strip() or not path.exists():
-            st.error(f"No dataset at {str(path) or '(empty path)'!r}: enter an existing file or folder.")
-            return None
-        return str(path.resolve())
-    if upload is not None:
-        return str(save_upload(store.root, upload.name, upload.getvalue()))
-    if hub_id and hub_id.strip():
-        return f"hf:{hub_id.strip()}"
-    st.error("Choose a dataset first: a path, an uploaded file or a hub id.")
-    return None
+def demo_ready_note(jobs: list[Job], runs: list) -> None:
+    """When the demo job has finished: what to look at first (until the user hides it)."""
+    if st.session_state.get("demo_note_hidden"):
+        return
+    demo = next((j for j in jobs if j.record().get("request", {}).get("label") == "demo"), None)
+    if demo is None:
+        return
+    status = job_status(demo)
+    if status.status != "done" or status.run_id not in {r.id for r in runs}:
+        return
+    with st.container(border=True):
+        st.success(
+            f"**Demo ready** — run `{status.run_id}` is computed, selected, mapped and evaluated. "
+            "What to look at first:",
+            icon=":material/celebration:",
+        )
+        for page, label, icon in (
+            ("overview", "Run overview: how well the reference model learned", "dashboard"),
+            ("correlations", "Score correlations: which methods rank examples alike", "grid_on"),
+            ("overlap", "Method overlap: how little their subsets share", "join_inner"),
+            ("evaluation", "Subset evaluation: which subsets train well", "model_training"),
+            ("data_map", "Data map: easy, ambiguous and hard examples", "bubble_chart"),
+        ):
+            st.page_link(f"app_pages/{page}.py", label=label, icon=f":material/{icon}:")
+        st.button("Hide this note", key="hide_demo_note", on_click=_hide_demo_note)
+
+
+def _hide_demo_note() -> None:
+    st.session_state["demo_note_hidden"] = True
 
 
 def job_progress(job: Job) -> None:
@@ -124,15 +295,15 @@ def _draw(job: Job, status: JobStatus) -> None:
     request = status.request
     with st.container(border=True):
         st.markdown(
-            f"{STATUS_ICON.get(status.status, '')} **Job {status.id}** — {status.status}  \n"
-            f"`{request.get('data')}` · model `{request.get('model')}` · {request.get('epochs')} epochs"
-            + (f" · run `{status.run_id}`" if status.run_id else "")
+            f"{STATUS_ICON.get(status.status, '')} **Job {md(status.id)}** — {md(status.status)}  \n"
+            f"{md(request.get('data'))} · model {md(request.get('model'))} · {md(request.get('epochs'))} epochs"
+            + (f" · run {md(status.run_id)}" if status.run_id else "")
         )
         for stage in status.stages:
-            text = f"{stage.name}: {stage.status}" + (f" — {stage.detail}" if stage.detail else "")
+            text = f"{stage.name}: {stage.status}" + (f" — {md(stage.detail)}" if stage.detail else "")
             st.progress(min(max(stage.fraction, 0.0), 1.0), text=text)
         if status.error:
-            st.error(status.error)
+            alert("error", "The job stopped with this error:", status.error)
         with st.expander("Log", expanded=status.status == "failed"):
             st.code("\n".join(status.log_tail) or "(empty)", language=None)
         left, right = st.columns(2)

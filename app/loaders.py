@@ -16,11 +16,20 @@ import pandas as pd
 import streamlit as st
 
 from prune_core.analysis import score_correlations
+from prune_core.analysis_grid import grid_report
 from prune_core.export import Export, build_export
 from prune_core.maps import pca_2d
 from prune_core.results import MapSource, Results
 from prune_core.scores.dynamics import datamap
+from prune_core.stability import (
+    cross_run,
+    cross_seed_correlation,
+    cross_seed_jaccard,
+    seed_siblings,
+    seed_stability,
+)
 from prune_core.store import Run, RunStore, keys
+from prune_core.sweeps import jaccard_sweep, tv_sweep
 
 ENTRIES = 16  # per loader: a few runs x a few variants
 
@@ -229,3 +238,116 @@ def clear() -> None:
     """Forget every cached load (tests call this between cases)."""
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+# ---------------------------------------------------------------------------------------------- agreement
+def _results(root: str, run_id: str) -> Results:
+    return Results(_open(root, run_id))
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner="Comparing the grid's subsets...")
+def _grid(root: str, run_id: str, checksum: str, budget: float, balanced: bool) -> dict:
+    return grid_report(_results(root, run_id), budget, balanced)
+
+
+def grid(run: Run, budget: float, balanced: bool = False) -> dict:
+    """``analyze --grid``'s report: selectors x representations, agreement along each axis, verdict."""
+    return _grid(*_key(run), token(run, *SELECTION_FILES), float(budget), bool(balanced))
+
+
+def seed_runs(run: Run) -> list[Run]:
+    """The runs of this run's store that differ from it only in the training seed (itself included)."""
+    return seed_siblings(RunStore(run.path.parent), run)
+
+
+def _group(runs: list[Run], *prefixes: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    return str(runs[0].path.parent), tuple(r.id for r in runs), tuple(token(r, *prefixes) for r in runs)
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner="Comparing every method across seeds...")
+def _stability(root: str, ids: tuple[str, ...], checksums: tuple[str, ...], balanced: bool) -> dict:
+    return seed_stability([_results(root, i) for i in ids], balanced=balanced)
+
+
+def stability(runs: list[Run], balanced: bool = False) -> dict:
+    """``analyze --stability``'s report over the given runs (one per seed)."""
+    return _stability(*_group(runs, keys.EXAMPLES, keys.SCORE_TABLE, *SELECTION_FILES), bool(balanced))
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner="Comparing subsets across seeds...")
+def _cross_seed_jaccard(
+    root: str,
+    ids: tuple[str, ...],
+    checksums: tuple[str, ...],
+    methods: tuple[str, ...],
+    budget: float,
+    balanced: bool,
+) -> pd.DataFrame:
+    return cross_seed_jaccard([_results(root, i) for i in ids], list(methods), budget, balanced)
+
+
+def seeds_jaccard(runs: list[Run], methods: list[str], budget: float, balanced: bool = False) -> pd.DataFrame:
+    """Methods x methods Jaccard of one seed's subset with another seed's, averaged over seed pairs."""
+    return _cross_seed_jaccard(
+        *_group(runs, keys.EXAMPLES, *SELECTION_FILES), tuple(methods), float(budget), bool(balanced)
+    )
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner="Correlating scores across seeds...")
+def _cross_seed_correlation(
+    root: str, ids: tuple[str, ...], checksums: tuple[str, ...], methods: tuple[str, ...], measure: str
+) -> pd.DataFrame:
+    return cross_seed_correlation([_results(root, i) for i in ids], list(methods), measure)
+
+
+def seeds_correlation(runs: list[Run], methods: list[str], measure: str) -> pd.DataFrame:
+    """Methods x methods correlation of one seed's scores with another seed's, averaged over seed pairs."""
+    return _cross_seed_correlation(*_group(runs, keys.EXAMPLES, keys.SCORE_TABLE), tuple(methods), measure)
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner=False)
+def _jaccard_sweep(root: str, run_id: str, checksum: str, a: str, b: str, balanced: bool) -> pd.DataFrame:
+    return jaccard_sweep(_results(root, run_id), a, b, balanced=balanced)
+
+
+def pair_sweep(run: Run, a: str, b: str, balanced: bool = False) -> pd.DataFrame:
+    """Jaccard of two methods' subsets at every budget both have cached, with the random expectation."""
+    return _jaccard_sweep(*_key(run), token(run, *SELECTION_FILES), a, b, bool(balanced))
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner="Measuring label balance at every budget...")
+def _tv_sweep(
+    root: str, run_id: str, checksum: str, methods: tuple[str, ...], balanced: bool
+) -> pd.DataFrame:
+    return tv_sweep(_results(root, run_id), list(methods), balanced=balanced)
+
+
+def balance_sweep(run: Run, methods: list[str], balanced: bool = False) -> pd.DataFrame:
+    """Budgets x methods: TV distance of each subset's label shares from the full data's."""
+    return _tv_sweep(*_key(run), token(run, keys.EXAMPLES, *SELECTION_FILES), tuple(methods), bool(balanced))
+
+
+def store_runs(run: Run) -> list[Run]:
+    """Every run in the same store as ``run`` (newest first)."""
+    return RunStore(run.path.parent).runs()
+
+
+@st.cache_resource(max_entries=ENTRIES, show_spinner="Matching the two runs' subsets by uid...")
+def _cross_run(
+    root: str, id_a: str, id_b: str, checksum_a: str, checksum_b: str, budget: float, balanced: bool
+) -> dict:
+    return cross_run(_results(root, id_a), _results(root, id_b), budget, balanced=balanced)
+
+
+def compare_runs(run: Run, other: Run, budget: float, balanced: bool = False) -> dict:
+    """``analyze --compare``'s report: per method, Jaccard of the two runs' subsets matched by uid."""
+    files = (keys.EXAMPLES, keys.SCORE_TABLE, *SELECTION_FILES)
+    return _cross_run(
+        str(run.path.parent),
+        run.id,
+        other.id,
+        token(run, *files),
+        token(other, *files),
+        float(budget),
+        bool(balanced),
+    )

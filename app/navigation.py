@@ -49,6 +49,27 @@ PAGES: list[PageSpec] = [
         ("two_selections",),
     ),
     PageSpec(
+        "app_pages/grid.py",
+        "Representation or selector?",
+        ":material/table_chart:",
+        "Compare methods",
+        ("two_selections",),
+    ),
+    PageSpec(
+        "app_pages/stability.py",
+        "Seed stability",
+        ":material/repeat:",
+        "Compare methods",
+        ("selections",),
+    ),
+    PageSpec(
+        "app_pages/compare_runs.py",
+        "Compare two runs",
+        ":material/compare_arrows:",
+        "Compare methods",
+        ("selections",),
+    ),
+    PageSpec(
         "app_pages/label_balance.py",
         "Label balance",
         ":material/balance:",

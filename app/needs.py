@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from prune_core.paths import REPO_ROOT
 from prune_core.results import Results
-from prune_core.store import Run, keys
+from prune_core.store import Run
+from prune_core.store.remedy import stage_command
+from prune_core.store.verify import stage_state
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def compute_command(run: Run) -> str:
     """The ``compute`` command that (re)builds this run: its own dataset, model, epochs and limits."""
     config = Results(run).config
     dataset = config.get("dataset", {})
-    parts = ["python -m prune_core compute", f"--data {dataset.get('train') or 'PATH'}"]
+    parts = ["prunescope compute", f"--data {dataset.get('train') or 'PATH'}"]
     if config.get("model"):
         parts.append(f"--model {config['model']}")
     if config.get("train", {}).get("epochs"):
@@ -107,20 +109,12 @@ def command_for(need: Need, run: Run) -> str:
     """The shell command that computes ``need`` for ``run``."""
     if need.verb == "compute":
         return compute_command(run)
-    return f"python -m prune_core {need.verb} {run.id}{_runs_arg(run)} {need.extra}".strip()
+    return f"prunescope {need.verb} {run.id}{_runs_arg(run)} {need.extra}".strip()
 
 
 def recompute_command(run: Run, stage: str | None) -> str:
-    """The command that rewrites a damaged file written by ``stage`` (each stage verifies its files)."""
-    parsed = keys.parse_stage(stage or "")
-    if parsed.kind == "select":
-        return f"python -m prune_core select {run.id}{_runs_arg(run)}"
-    if parsed.kind == "map" and parsed.method:
-        return (
-            f"python -m prune_core maps {run.id}{_runs_arg(run)} --representations {parsed.representation} "
-            f"--method {parsed.method}"
-        )
-    return compute_command(run)
+    """The command that rewrites a damaged file written by ``stage`` (prune_core/store/remedy.py)."""
+    return stage_command(run, stage)
 
 
 def stage_note(need: Need, run: Run) -> str:
@@ -128,11 +122,15 @@ def stage_note(need: Need, run: Run) -> str:
     if not need.stage_prefix:
         return ""
     stages = Results(run).stages(need.stage_prefix)
-    running = sorted(k for k, v in stages.items() if v.status == "running")
+    states = {k: stage_state({"status": v.status, "pid": v.pid}) for k, v in stages.items()}
+    running = sorted(k for k in stages if states[k] == "running")
+    interrupted = sorted(k for k in stages if states[k] == "interrupted")
     failed = {k: v.error or "" for k, v in stages.items() if v.status == "failed"}
     notes = []
     if running:
         notes.append(f"running now: {', '.join(running)}")
+    if interrupted:
+        notes.append(f"interrupted (its process is gone): {', '.join(interrupted)}")
     if failed:
         first = next(iter(sorted(failed)))
         notes.append(f"{len(failed)} failed (e.g. {first}: {failed[first]})")

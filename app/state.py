@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from prune_core.jobs.control import is_job_id
 from prune_core.store import Run, RunStore, StoreError
 
 RUN_PARAM = "run"
@@ -52,7 +53,9 @@ def open_run(run_id: str) -> None:
 
 
 def current_job_id() -> str | None:
-    return st.session_state.get(JOB_KEY) or st.query_params.get(JOB_PARAM)
+    """The followed job; a ``?job=`` value that is not a job id is ignored (never joined to a path)."""
+    job_id = st.session_state.get(JOB_KEY) or st.query_params.get(JOB_PARAM)
+    return job_id if is_job_id(job_id) else None
 
 
 def follow_job(job_id: str | None) -> None:

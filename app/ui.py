@@ -15,12 +15,22 @@ import streamlit as st
 
 from app import needs as page_needs
 from app import state
+from app.plain import alert, md
 from app.views import budget_text, default_budget, method_label
-from prune_core.export import Export, render
+from prune_core.export import EXTENSIONS, Export, file_manifest, render
+from prune_core.jobs import job_producing
 from prune_core.results import MissingSelection
 from prune_core.store import CorruptFileError, Run, StoreError
+from prune_core.store.remedy import stage_command
 
-MIME = {"csv": "text/csv", "json": "application/json", "txt": "text/plain", "jsonl": "application/jsonl"}
+MIME = {
+    "csv": "text/csv",
+    "json": "application/json",
+    "txt": "text/plain",
+    "jsonl": "application/jsonl",
+    "parquet": "application/vnd.apache.parquet",
+    "datasets": "text/x-python",
+}
 
 
 def page(title: str, needs: tuple[str, ...] = (), caption: str = "") -> Run:
@@ -32,7 +42,7 @@ def page(title: str, needs: tuple[str, ...] = (), caption: str = "") -> Run:
     if run is None:
         st.info(
             "No run is open. Make one on the **Runs** page (the *New run* form), or from a terminal: "
-            "`python -m prune_core compute --data PATH`, then `select RUN` and `maps RUN`."
+            "`prunescope compute --data PATH`, then `select RUN` and `maps RUN`."
         )
         st.page_link("app_pages/runs.py", label="Go to Runs", icon=":material/home:")
         st.stop()
@@ -44,12 +54,43 @@ def page(title: str, needs: tuple[str, ...] = (), caption: str = "") -> Run:
     return run
 
 
+def job_will_produce(run: Run, verbs: list[str]) -> bool:
+    """When a background job is about to write what the page needs, say which job and step (not a
+    command for the user to run), re-check every few seconds, and reload the page once it is written."""
+    found = job_producing(run.path.parent, run.id, verbs)
+    if found is None:
+        return False
+    job, status, step = found
+    who = "The demo job" if status.request.get("label") == "demo" else f"Background job `{job.id}`"
+    stage = next((v for v in status.stages if v.name == step), None)
+    where = f"**{step}**" + (
+        f" ({stage.status}{': ' + stage.detail if stage.detail else ''})" if stage else ""
+    )
+    st.info(
+        f"{who} is computing what this page needs: {where}. The page fills in by itself when it is "
+        "done; every stage's progress is on **Runs**.",
+        icon=":material/hourglass_top:",
+    )
+    st.page_link("app_pages/runs.py", label="Follow its progress on Runs", icon=":material/home:")
+
+    @st.fragment(run_every=3.0)
+    def watch() -> None:
+        if job_producing(run.path.parent, run.id, verbs) is None:
+            st.rerun(scope="app")
+
+    watch()
+    return True
+
+
 def show_missing(run: Run, lacking: list[page_needs.Need]) -> None:
-    """One warning listing what the run lacks, why (stage status) and the command that computes it."""
-    lines = [f"Run `{run.id}` cannot show this page yet. It needs:"]
+    """One warning listing what the run lacks, why (stage status) and the command that computes it;
+    while a background job will produce it, the job instead."""
+    if job_will_produce(run, list(dict.fromkeys(need.verb for need in lacking))):
+        return
+    lines = [f"Run {md(run.id)} cannot show this page yet. It needs:"]
     for need in lacking:
         note = page_needs.stage_note(need, run)
-        lines.append(f"- **{need.what}**" + (f" ({note})" if note else ""))
+        lines.append(f"- **{need.what}**" + (f" ({md(note)})" if note else ""))
     st.warning("\n".join(lines))
     commands = list(dict.fromkeys(page_needs.command_for(need, run) for need in lacking))
     st.code("\n".join(commands), language="bash")
@@ -61,15 +102,34 @@ def guard(run: Run) -> Iterator[None]:
     try:
         yield
     except CorruptFileError as err:
-        st.error(f"A cached file of run `{run.id}` is damaged and was not used.\n\n{err}")
+        alert("error", f"A cached file of run {md(run.id)} is damaged and was not used:", err)
         st.code(page_needs.recompute_command(run, err.stage), language="bash")
         st.stop()
     except MissingSelection as err:
-        st.warning(str(err))
+        alert("warning", "This page needs a selection the run does not have:", err)
         st.stop()
     except StoreError as err:
-        st.error(f"The run store could not give this page what it needs: {err}")
+        alert("error", "The run store could not give this page what it needs:", err)
         st.stop()
+
+
+def without_damaged(run: Run, ids: list[str]) -> list[str]:
+    """The methods among ``ids`` whose stored files are intact. The others are named in one warning with
+    the command that rewrites each, so one damaged method never blocks a page about all of them."""
+    damaged = {}
+    for method in ids:
+        stage = f"select:{method}"
+        if run.problems(run.stage_files(stage)):
+            damaged[method] = stage_command(run, stage)
+    if damaged:
+        names = ", ".join(md(m) for m in damaged)
+        st.warning(
+            f"Left out because their stored files are damaged: {names}. Every other method is shown; "
+            "the commands below rewrite the damaged ones.",
+            icon=":material/broken_image:",
+        )
+        st.code("\n".join(dict.fromkeys(damaged.values())), language="bash")
+    return [m for m in ids if m not in damaged]
 
 
 def budget_picker(
@@ -98,12 +158,12 @@ def method_picker(
 
 def export_downloads(export: Export, fmt: str, base_name: str, *, key: str) -> None:
     """Download buttons for the file and its manifest: the same two files ``prune_core export`` writes."""
-    file_name = f"{base_name}.{fmt}"
-    manifest = {**export.manifest, "format": fmt, "file": file_name}
+    file_name = f"{base_name}{EXTENSIONS[fmt]}"
+    manifest = file_manifest(export, fmt, file_name)
     left, right = st.columns(2)
     left.download_button(
         f"Download {file_name} ({len(export.frame):,} uids)",
-        data=lambda: render(export, fmt),
+        data=lambda: render(export, fmt, file_name),
         file_name=file_name,
         mime=MIME.get(fmt, "text/plain"),
         key=f"{key}-file",
@@ -112,9 +172,9 @@ def export_downloads(export: Export, fmt: str, base_name: str, *, key: str) -> N
         icon=":material/download:",
     )
     right.download_button(
-        f"Download {base_name}.manifest.json",
+        f"Download {file_name}.manifest.json",
         data=json.dumps(manifest, indent=1),
-        file_name=f"{base_name}.manifest.json",
+        file_name=f"{file_name}.manifest.json",
         mime="application/json",
         key=f"{key}-manifest",
         on_click="ignore",

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from prune_core import __version__
-from prune_core.export import Export
+from prune_core.export import Export, dataset_columns
 from prune_core.results import MapSource
 from prune_core.store import StageRecord
 from prune_core.store.keys import parse_stage
@@ -110,7 +110,12 @@ def stage_table(stages: Mapping[str, StageRecord]) -> pd.DataFrame:
         return _position(parsed.kind, kinds), epoch, name
 
     rows = [
-        {"stage": name, "status": info.status, "seconds": info.seconds, "error": info.error or ""}
+        {
+            "stage": name,
+            "status": info.status,
+            "seconds": None if info.seconds is None else round(float(info.seconds), 1),
+            "error": info.error or "",
+        }
         for name, info in sorted(stages.items(), key=lambda kv: order(kv[0]))
     ]
     return pd.DataFrame(rows, columns=["stage", "status", "seconds", "error"])
@@ -180,6 +185,7 @@ def selection_export(
     run_id: str,
     fingerprint: str | None,
     source: Mapping[str, object],
+    dataset_spec: Mapping[str, object] | None = None,
 ) -> Export:
     """An export of arbitrary selected rows in the shape ``prune_core.export.build_export`` gives a method.
 
@@ -217,6 +223,7 @@ def selection_export(
         "label_histogram": histogram,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "prunescope": __version__,
+        "dataset_columns": dataset_columns(dict(dataset_spec or {})),
     }
     return Export(frame, manifest)
 
@@ -367,3 +374,32 @@ def gradient_checkpoints_used(method: str, info: Mapping, checkpoints: list[dict
     if method == "grand":
         return 1
     return sum(1 for c in checkpoints if c.get("gradients")) or None
+
+
+def run_state(stages: dict) -> str:
+    """A run's state in a few words, from its manifest stages: what is computed, running or failed
+    (instead of a count of finished stages that means nothing to a user)."""
+
+    def done(prefix: str) -> list[str]:
+        return [k for k, v in stages.items() if k.startswith(prefix) and v.get("status") == "done"]
+
+    running = [k for k, v in stages.items() if v.get("status") == "running"]
+    failed = [k for k, v in stages.items() if v.get("status") == "failed"]
+    if running:
+        return f"computing {running[0]}"
+    computed = bool(done("represent:")) and bool(done("train"))
+    if not computed:
+        return f"compute failed at {failed[0]}" if failed else "compute not finished"
+    parts = ["computed"]
+    methods = [k for k in done("select:") if k != "select:summary"]
+    parts.append(f"{len(methods)} methods selected" if methods else "not selected yet")
+    maps = sorted({k.rsplit(":", 1)[-1] for k in done("map:")})
+    if maps:
+        parts.append("maps " + "/".join(maps))
+    evaluations = sorted(k.split(":", 1)[1] for k in done("evaluate:"))
+    if evaluations:
+        parts.append("evaluated (" + ", ".join(evaluations) + ")")
+    failures = [k for k in failed if k.startswith("select:")]
+    if failures:
+        parts.append(f"{len(failures)} methods failed")
+    return " · ".join(parts)

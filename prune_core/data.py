@@ -36,6 +36,9 @@ __all__ = ["DataError", "Dataset", "DatasetSpec", "load_dataset", "read_table", 
 SPLITS = ("train", "validation", "test")
 _SPLIT_STEMS = {"train": ("train",), "validation": ("validation", "dev", "val"), "test": ("test",)}
 _WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+# Cells that mean "no label" in the files people export from pandas, R, SQL or spreadsheets; one is a
+# class only when labels.json names it.
+_MISSING_LABELS = ("nan", "null", "none")
 # One random stream per purpose, so changing one split's limit never changes another split's sample.
 _STREAMS = {"hold_out": 0, "train": 1, "validation": 2, "test": 3}
 
@@ -63,19 +66,20 @@ class DatasetSpec:
             if value is not None:
                 object.__setattr__(self, name, os.fspath(value))
         if not self.train:
-            raise ValueError("DatasetSpec.train: expected a file, a directory or 'hf:<id>', found ''")
+            raise ValueError("--data: expected a file, a directory or 'hf:<id>', found ''")
         for name in ("limit", "limit_validation", "limit_test"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ValueError(f"DatasetSpec.{name}: expected a whole number >= 1 or None, found {value!r}")
+                flag = "--" + name.replace("_", "-")
+                raise ValueError(f"{flag}: expected a whole number of examples >= 1, found {value!r}")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(
-                "DatasetSpec.validation_fraction: expected a number between 0 and 1 "
+                "--validation-fraction: expected a number between 0 and 1 "
                 f"(exclusive), found {self.validation_fraction!r}"
             )
         if self.text_pair_column is not None and self.text_pair_column == self.text_column:
             raise ValueError(
-                f"DatasetSpec.text_pair_column: expected a column other than text_column, "
+                f"--text-pair-column: expected a column other than --text-column, "
                 f"found {self.text_pair_column!r} for both"
             )
 
@@ -119,7 +123,7 @@ class _SplitColumns:
 def load_dataset(spec: DatasetSpec) -> Dataset:
     """Read, validate, label-index, uid, split and sample a dataset as ``spec`` describes; deterministic."""
     tables, sources, names_hint = _locate_sources(spec)
-    columns = {split: _read_columns(tables[split], spec) for split in SPLITS if split in tables}
+    columns = {split: _read_columns(tables[split], spec, names_hint) for split in SPLITS if split in tables}
     label_names, index_of = _label_index(
         columns["train"].labels, tables["train"], spec.label_column, names_hint
     )
@@ -256,7 +260,9 @@ def _find_split_file(directory: Path, split: str) -> Path | None:
     return found[0] if found else None
 
 
-def _read_columns(table: SourceTable, spec: DatasetSpec) -> _SplitColumns:
+def _read_columns(
+    table: SourceTable, spec: DatasetSpec, names_hint: list[str] | None = None
+) -> _SplitColumns:
     frame = table.frame
     if len(frame) == 0:
         raise table.error(None, None, "no data rows; expected a header and at least one example")
@@ -270,7 +276,7 @@ def _read_columns(table: SourceTable, spec: DatasetSpec) -> _SplitColumns:
         if column is not None and column not in frame.columns:
             found = ", ".join(map(str, frame.columns))
             raise DataError(
-                f"missing column; found columns {found} (set {field} to use another)",
+                f"missing column; found columns {found} (name another with --{field.replace('_', '-')})",
                 path=table.name,
                 line=table.header_line,
                 column=column,
@@ -279,7 +285,7 @@ def _read_columns(table: SourceTable, spec: DatasetSpec) -> _SplitColumns:
     return _SplitColumns(
         texts=_texts(table, spec.text_column),
         pairs=_texts(table, spec.text_pair_column) if spec.text_pair_column else None,
-        labels=_labels_as_written(table, spec.label_column),
+        labels=_labels_as_written(table, spec.label_column, names_hint),
         ids=_ids(table, id_column) if id_column else None,
         id_column=id_column,
     )
@@ -304,12 +310,24 @@ def _texts(table: SourceTable, column: str) -> list[str]:
     return values
 
 
-def _labels_as_written(table: SourceTable, column: str) -> list[str]:
-    """Labels as strings; whole numbers (int, 3.0, "03") in canonical form so CSV and JSON agree."""
+def _labels_as_written(table: SourceTable, column: str, names_hint: list[str] | None = None) -> list[str]:
+    """Labels as strings; whole numbers (int, 3.0, "03") in canonical form so CSV and JSON agree.
+
+    An empty cell, JSON null or NaN, and the texts NaN / null / None (any case) are missing labels, not
+    a class of their own, unless labels.json names that text as a class.
+    """
     out = []
+    named = set(names_hint or ())
     for row, value in enumerate(table.frame[column].tolist(), 1):
         if isinstance(value, str) and value.strip():
             text = value.strip()
+            if text.lower() in _MISSING_LABELS and text not in named:
+                raise table.error(
+                    row,
+                    column,
+                    f"missing label ({text!r} means no value); every example needs a label "
+                    f"(if {text!r} is a real class, name it in labels.json)",
+                )
             out.append(str(int(text)) if _WHOLE_NUMBER.fullmatch(text) else text)
         elif isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
             out.append(str(int(value)))
@@ -359,7 +377,10 @@ def _label_index(
             path=train.name,
             column=column,
         )
-    if all(_WHOLE_NUMBER.fullmatch(v) for v in distinct):
+    numeric = [bool(_WHOLE_NUMBER.fullmatch(v)) for v in labels]
+    if any(numeric) and not all(numeric):
+        return _mixed_label_index(labels, numeric, train, column, names_hint)
+    if all(numeric):
         indices = [int(v) for v in labels]
         names = names_hint or [str(i) for i in range(max(indices) + 1)]
         for row, index in enumerate(indices, 1):
@@ -380,6 +401,28 @@ def _label_index(
         return names, {v: int(v) for v in distinct}
     names = names_hint if names_hint and set(distinct) <= set(names_hint) else distinct
     return list(names), {v: names.index(v) for v in distinct}
+
+
+def _mixed_label_index(
+    labels: list[str], numeric: list[bool], train: SourceTable, column: str, names_hint: list[str] | None
+) -> tuple[list[str], dict[str, int]]:
+    """Class indices and names in one column: allowed only when labels.json maps both to one class list."""
+    first_number = numeric.index(True) + 1
+    first_name = numeric.index(False) + 1
+    names_ok = names_hint is not None and all(
+        (int(v) < len(names_hint) and int(v) >= 0) if is_number else v in names_hint
+        for v, is_number in zip(labels, numeric)
+    )
+    if not names_ok:
+        raise train.error(
+            first_number,
+            column,
+            f"mixed label types: row {first_number} has the class index {labels[first_number - 1]!r} "
+            f"and row {first_name} the label name {labels[first_name - 1]!r}; use one kind in the whole "
+            "column, or a labels.json that names every class (index -> name) to map both",
+        )
+    index_of = {v: (int(v) if is_number else names_hint.index(v)) for v, is_number in zip(labels, numeric)}
+    return list(names_hint), index_of
 
 
 def _label_indices(

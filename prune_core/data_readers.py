@@ -153,6 +153,8 @@ def _parse_delimited(raw: bytes, path: Path, delimiter: str) -> SourceTable:
     )
     if header is None:
         raise DataError("the file is empty; expected a header row naming the columns", path=path)
+    if len(header) == 1:
+        _refuse_other_delimiter(header[0], delimiter, path)
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise DataError(
@@ -173,6 +175,24 @@ def _parse_delimited(raw: bytes, path: Path, delimiter: str) -> SourceTable:
     except (pd.errors.ParserError, pd.errors.ParserWarning) as err:
         raise _locate_malformed_record(text, delimiter, len(header), path, err) from err
     return SourceTable(frame, str(path), _line_finder(text, delimiter), header_line=1)
+
+
+_DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+
+
+def _refuse_other_delimiter(header: str, delimiter: str, path: Path) -> None:
+    """A one-column header that holds another delimiter: the file is not separated the way its
+    extension says (a ';' CSV from a European-locale spreadsheet, or tabs in a .csv)."""
+    found = [d for d in _DELIMITER_NAMES if d != delimiter and d in header]
+    if found:
+        other = found[0]
+        fix = "save it as .tsv" if other == "\t" else f"save it with {_DELIMITER_NAMES[delimiter]}s"
+        raise DataError(
+            f"the header {header[:80]!r} is one column split by {_DELIMITER_NAMES[other]}s ({other!r}), "
+            f"but a {path.suffix} file is read as {_DELIMITER_NAMES[delimiter]}-separated; {fix}",
+            path=path,
+            line=1,
+        )
 
 
 def _record_lines(text: str, delimiter: str) -> list[int]:

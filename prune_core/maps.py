@@ -59,6 +59,7 @@ def umap_2d(features: np.ndarray, params: MapParams, metric: str) -> np.ndarray:
         min_dist=params.min_dist,
         metric=metric,
         random_state=params.seed,
+        n_jobs=1,  # a seed makes UMAP single-threaded anyway; saying so keeps its warning off the terminal
     )
     if n <= params.fit_limit:
         return reducer.fit_transform(features).astype(np.float32)

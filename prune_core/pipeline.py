@@ -29,6 +29,7 @@ from prune_core.models import (
     resolve_precision,
 )
 from prune_core.progress import StageProgress
+from prune_core.reference import validation_scores
 from prune_core.represent.features import forward_features, gradient_features
 from prune_core.represent.gradients import gradient_parameter_names
 from prune_core.represent.projection import make_projector
@@ -341,6 +342,7 @@ class Compute:
                 state=state,
                 on_epoch_end=checkpoint,
                 progress=bar,
+                report=bar.note,
                 precision=self.precision,
             )
         for name, array in recorder.arrays().items():
@@ -435,7 +437,19 @@ class Compute:
                     self._write_outputs(split, checkpoint, feats)
         if grad_splits:
             self._gradients(model, checkpoint, {s: encoded[s] for s in grad_splits})
-        return {"examples": {s: len(encoded[s][0]) for s in encoded}}
+        extra = {"examples": {s: len(encoded[s][0]) for s in encoded}}
+        if "validation" in encoded:  # how well the reference model does here (see prune_core/reference.py)
+            scores = validation_scores(
+                run.read_array(keys.outputs("validation", checkpoint, "logits")),
+                encoded["validation"][1],
+                len(self.dataset.label_names),
+            )
+            extra["validation"] = scores
+            self.log(
+                f"[represent:{checkpoint}] reference model on validation: accuracy {scores['accuracy']:.3f}, "
+                f"macro-F1 {scores['macro_f1']:.3f}"
+            )
+        return extra
 
     def _write_outputs(self, split: str, checkpoint: str, feats: dict[str, np.ndarray]) -> None:
         run, stage = self.run_, keys.represent_stage(checkpoint)

@@ -181,7 +181,7 @@ class Results:
             known = ", ".join(self.available()) or "none"
             raise MissingSelection(
                 f"run {self.run.id} has no method {method!r} (computed: {known}); "
-                f"run `python -m prune_core select {self.run.id} --methods {method}`"
+                f"run `prunescope select {self.run.id} --methods {method}`"
             )
         info = self.methods[method]
         if info.get("status") != "done":
@@ -227,7 +227,7 @@ class Results:
             return ranking[: budget_to_k(budget, self.n)]
         raise MissingSelection(
             f"{method} at budget {budget} is not cached (cached: {cached}); run "
-            f"`python -m prune_core select {self.run.id} --methods {method} --budgets {budget}`"
+            f"`prunescope select {self.run.id} --methods {method} --budgets {budget}`"
         )
 
     def selected_uids(self, method: str, budget: float | int, balanced: bool = False) -> np.ndarray:

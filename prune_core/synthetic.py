@@ -34,8 +34,14 @@ def make_synthetic_run(
     dim: int = 32,
     seed: int = 0,
     labels: np.ndarray | None = None,
+    train_seed: int | None = None,
 ) -> Run:
-    """A complete run (data, train, represent stages) with ``n`` train and ``m`` validation examples."""
+    """A complete run (data, train, represent stages) with ``n`` train and ``m`` validation examples.
+
+    ``train_seed`` stands for the reference model's training seed: the examples stay those of ``seed``,
+    every model-derived array is perturbed by noise drawn from ``train_seed``, and the configuration
+    records it as a real run's does, so runs differing only in it form a seed group.
+    """
     rng = np.random.default_rng(seed)
     names = [f"label-{i}" for i in range(num_labels)]
     y = np.asarray(labels) if labels is not None else rng.integers(0, num_labels, n)
@@ -43,7 +49,8 @@ def make_synthetic_run(
     centers = rng.normal(0, 2.0, (num_labels, hidden))
     run = store.create(
         run_id,
-        config={"synthetic": True, "n": n},
+        config={"synthetic": True, "n": n}
+        | ({"train": {"seed": train_seed}} if train_seed is not None else {}),
         dataset=DatasetInfo(
             label_names=names, sizes={"train": n, "validation": m}, fingerprint=f"synthetic-{seed}-{n}"
         ),
@@ -65,6 +72,10 @@ def make_synthetic_run(
         return centers[labels_] + rng.normal(0, 1.5, (size, hidden))
 
     z_train, z_val = latent(y, n), latent(y_val, m)
+    if train_seed is not None:  # another training run of the same data: same examples, shifted features
+        jitter = np.random.default_rng(10_000 + train_seed)
+        z_train = z_train + jitter.normal(0, 0.75, z_train.shape)
+        z_val = z_val + jitter.normal(0, 0.75, z_val.shape)
     readout = rng.normal(0, 0.5, (hidden, num_labels))
     readout[:, :] += (centers / 4).T
     with run.stage(keys.TRAIN_STAGE):

@@ -149,6 +149,7 @@ def train_reference(
     on_epoch_end: Callable[[EpochEnd, torch.optim.Optimizer], None] | None = None,
     progress: Callable[[int], None] | None = None,
     max_steps: int | None = None,
+    report: Callable[..., None] | None = None,
     precision: str = "auto",
 ) -> TrainState:
     """Fine-tune ``model`` in place for ``config.epochs`` epochs (from ``state.epoch`` when resuming).
@@ -156,6 +157,8 @@ def train_reference(
     With ``recorder=None`` this is a plain fine-tune (the benchmark's baseline and the evaluate stage).
     ``max_steps`` trains for exactly that many optimizer steps instead, repeating epochs over the data
     as often as needed (the last one cut short); the learning-rate schedule spans those steps.
+    ``progress(examples)`` counts examples trained; ``report(epoch=, epochs=, loss=)`` gets the 1-based
+    epoch and the running mean loss of that epoch after every step (a progress bar's title and postfix).
     ``precision`` (``auto``/``fp32``/``bf16``, see ``models.resolve_precision``) sets the forward pass's
     autocast; the loss, the optimizer and the recorded dynamics are float32 either way.
     """
@@ -205,6 +208,8 @@ def train_reference(
             loss_sum += float(loss.detach())
             if progress is not None:
                 progress(len(idx))
+            if report is not None:
+                report(epoch=epoch + 1, epochs=epochs, loss=loss_sum / steps)
         state.epoch = epoch + 1
         end = EpochEnd(
             epoch=epoch + 1,

@@ -40,7 +40,7 @@ TEST_METHODS = (
     "influence",
     "random",
 )
-_BUILT: dict[str, Path] = {}
+_BUILT: dict = {}
 
 
 def cli(*args: str, env: dict | None = None) -> str:
@@ -99,6 +99,66 @@ def small_run(tmp_path_factory, tiny_model_dir, sst2_dir) -> Path:
     return _BUILT["run"]
 
 
+SEED_METHODS = (
+    "el2n",
+    "aum",
+    "random",
+    "kcenter",
+    "prototypicality",
+    "proto@grad",
+    "proto@tl",
+    "kcenter@grad",
+    "less@hs",
+    "less@grad",
+)
+SEEDS = (0, 1, 2)
+
+
+def stored_id(method: str) -> str:
+    """The id a method is stored under (the registry may spell a grid cell's selector its own way)."""
+    from prune_core.methods import get_method
+
+    return get_method(method).id
+
+
+def build_seed_group(store_dir: Path) -> list[str]:
+    """Three synthetic runs of the same examples differing only in the training seed (plus one run of
+    other data, which is no member of the group), each with SEED_METHODS selected; returns the group's ids."""
+    from prune_core.methods.select_stage import select_methods
+    from prune_core.store import RunStore
+    from prune_core.synthetic import make_synthetic_run
+
+    store = RunStore(store_dir)
+    ids = []
+    for seed in SEEDS:
+        run = make_synthetic_run(store, f"seed-{seed}", n=160, m=40, seed=3, train_seed=seed)
+        select_methods(run, list(SEED_METHODS), budgets=(0.1, 0.3, 0.5, 1.0), log=lambda _m: None)
+        ids.append(run.id)
+    other = make_synthetic_run(store, "other-data", n=120, m=40, seed=4, train_seed=0)
+    select_methods(other, ["el2n", "random"], budgets=(0.1, 0.3), log=lambda _m: None)
+    return ids
+
+
+@pytest.fixture(scope="session")
+def seed_group(tmp_path_factory) -> tuple[Path, list[str]]:
+    """(store folder, run ids) of the synthetic seed group, built once per session."""
+    if "seed_group" not in _BUILT:
+        store = tmp_path_factory.mktemp("seed-store")
+        _BUILT["seed_group"] = (store, build_seed_group(store))
+    return _BUILT["seed_group"]
+
+
+@pytest.fixture
+def seed_env(seed_group, monkeypatch):
+    """Point the app at the seed group's store, with empty Streamlit caches."""
+    from app import loaders
+
+    monkeypatch.setenv("PRUNESCOPE_RUNS_DIR", str(seed_group[0]))
+    loaders.clear()
+    yield seed_group
+    loaders.clear()
+
+
 @pytest.fixture
 def app_env(small_run, monkeypatch):
     """Point the app at the small run's store and start every test with empty Streamlit caches."""
@@ -111,6 +171,13 @@ def app_env(small_run, monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------------- AppTest helpers
+def shown(markdown: str) -> str:
+    """What a Markdown string escaped by ``app.plain.md`` displays: backslash escapes and word joiners gone."""
+    import re
+
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
+
+
 def decode(value) -> np.ndarray:
     """A plotly array from a figure spec: a plain list, or a base64 typed array {"dtype", "bdata"[, "shape"]}."""
     if isinstance(value, dict) and "bdata" in value:

@@ -138,9 +138,9 @@ def test_leaderboard_ranks_by_mean_and_shows_each_subsets_label_shares(evaluated
 def test_a_run_without_evaluations_names_the_command_that_makes_them(store):
     at = open_page()
     assert any("no evaluation yet" in i.value for i in at.info)
-    assert any(
-        f"python -m prune_core evaluate {store.id} --mode fast --seeds 0,1,2" in c.value for c in at.code
-    )
+    commands = "\n".join(c.value for c in at.code)
+    assert f"prunescope evaluate {store.id} --mode fast\n" in commands + "\n"
+    assert f"prunescope evaluate {store.id} --mode finetune --seeds 0,1,2" in commands
 
 
 def test_a_damaged_evaluation_table_names_the_command_that_rebuilds_it(store):
@@ -158,7 +158,19 @@ def test_a_damaged_evaluation_table_names_the_command_that_rebuilds_it(store):
     (store.path / store.file_info("evaluations").path).write_bytes(b"not a parquet file")
     at = open_page()
     assert any("evaluation table" in e.value and "damaged" in e.value for e in at.error)
-    assert any(f"python -m prune_core evaluate {store.id} --mode fast" in c.value for c in at.code)
+    assert any("not a parquet" in c.value or "unusable" in c.value for c in at.code)
+    assert any(f"prunescope evaluate {store.id} --mode fast" in c.value for c in at.code)
+
+
+def test_fast_mode_shows_one_score_per_method_and_labels_the_random_band_spread(evaluated):
+    at = open_page()
+    assert any("only series with a spread" in i.value for i in at.info)
+    at.select_slider(key="evaluation_budget").set_value(0.3).run()
+    board = next(d.value for d in at.dataframe if "series" in d.value)
+    rows = board.set_index("series")
+    metric = next(c for c in board.columns if c in ("accuracy", "macro-F1"))
+    assert "±" not in rows.loc["el2n", metric] and rows.loc["el2n", "runs"] == "1 (deterministic)"
+    assert "±" in rows.loc["random band", metric] and rows.loc["random band", "runs"] == "3 random draws"
 
 
 def test_paired_comparison_with_the_random_band_is_shown_per_method_and_budget(evaluated):

@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app import navigation
-from app.figures_lab import LabPanel, html_title, lab_panels
+from app.figures.lab import LabPanel, html_title, lab_panels
 from prune_core.simulate import (
     LabConfig,
     build_world,

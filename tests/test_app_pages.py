@@ -16,7 +16,7 @@ from prune_core.analysis import jaccard_matrix, label_balance_table, overlap_mat
 from prune_core.results import Results
 from prune_core.scores.dynamics import datamap
 from prune_core.store import RunStore
-from tests.run_fixtures import app_env, chart_specs, decode, small_run  # noqa: F401  (shared fixtures)
+from tests.run_fixtures import app_env, chart_specs, decode, shown, small_run  # noqa: F401  (shared fixtures)
 
 HOME = str(__import__("app.navigation", fromlist=["APP_DIR"]).APP_DIR / "Home.py")
 
@@ -49,9 +49,9 @@ def test_runs_page_lists_the_run_and_offers_a_new_run_form(app_env):  # noqa: F8
 
 def test_new_run_form_refuses_a_dataset_path_that_does_not_exist(app_env, tmp_path):  # noqa: F811
     at = open_page("app_pages/runs.py")
-    at.text_input[0].input(str(tmp_path / "missing.csv"))
-    at.button[0].click().run()
-    assert any("No dataset at" in e.value for e in at.error)
+    at.text_input(key="new_run_path").input(str(tmp_path / "missing.csv")).run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert any("no file or folder at" in e.value and "missing.csv" in e.value for e in at.error)
 
 
 def test_overview_shows_sizes_label_counts_and_stage_timings_from_the_manifest(app_env, results):  # noqa: F811
@@ -68,7 +68,7 @@ def test_overview_shows_sizes_label_counts_and_stage_timings_from_the_manifest(a
         ]
     stages = decode(specs["stage_timings"]["data"][0]["y"]).tolist()
     assert stages[:3] == ["data", "train", "represent:pretrained"] and stages[-2].startswith("select (")
-    needs = at.dataframe[1].value
+    needs = next(d.value for d in at.dataframe if "ready" in d.value.columns)
     assert needs["ready"].all()  # the small run has every stage a page needs
 
 
@@ -278,7 +278,11 @@ def test_a_job_followed_through_the_url_shows_its_stages_and_error_after_a_reloa
     while job_status(job).active and time.monotonic() < deadline:
         time.sleep(0.2)
     at = open_page("app_pages/runs.py", job=job.id)  # a fresh session: only the URL remembers the job
-    assert any(f"Job {job.id}" in m.value and "failed" in m.value for m in at.markdown)
+    assert any(f"Job {job.id}" in shown(m.value) and "failed" in m.value for m in at.markdown)
     bars = [p.proto.text for p in at.get("progress")]
-    assert bars[:2] == ["data: pending", "train: pending"] and any(b.startswith("select") for b in bars)
-    assert any("compute failed" in e.value and "absent.csv" in e.value for e in at.error)
+    # the stage that failed and why, not "data: pending"
+    bars = [shown(b) for b in bars]
+    assert bars[0].startswith("data: failed") and "absent.csv" in bars[0]
+    assert bars[1] == "train: not started" and any(b.startswith("select: skipped") for b in bars)
+    assert any("stopped with this error" in e.value for e in at.error)
+    assert any("compute failed" in c.value and "absent.csv" in c.value for c in at.code)

@@ -3,6 +3,7 @@ cache file gives a clear message, never a traceback."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
 
 import numpy as np
@@ -11,8 +12,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.navigation import APP_DIR
+from prune_core.cli import main
 from prune_core.store import RunStore
-from tests.run_fixtures import chart_specs, small_run  # noqa: F401  (shared session fixture)
+from tests.run_fixtures import chart_specs, shown, small_run  # noqa: F401  (shared session fixture)
 
 HOME = str(APP_DIR / "Home.py")
 
@@ -95,12 +97,11 @@ def damage(run, key: str) -> None:
 
 def test_pages_needing_methods_name_the_select_command_and_the_failed_stage(compute_only_store):
     at = open_page("app_pages/correlations.py")
-    warning = at.warning[0].value
+    warning = shown(at.warning[0].value)
     assert "scores of at least two score-based methods" in warning
     assert "select:less: MissingRepresentation" in warning
     assert any(
-        f"python -m prune_core select half --runs-dir {compute_only_store.path.parent}" in c.value
-        for c in at.code
+        f"prunescope select half --runs-dir {compute_only_store.path.parent}" in c.value for c in at.code
     )
     for script in (
         "app_pages/overlap.py",
@@ -134,15 +135,16 @@ def test_data_map_and_overview_work_from_compute_alone(compute_only_store):
 def test_a_damaged_map_file_gives_a_clear_message_and_the_command_that_rewrites_it(copied_run):
     damage(copied_run, "maps/hs/pca")
     at = open_page("app_pages/embedding_map.py")
-    assert any("is damaged and was not used" in e.value and "maps/hs/pca" in e.value for e in at.error)
+    assert any("is damaged and was not used" in e.value for e in at.error)
+    assert any("maps/hs/pca" in c.value for c in at.code)  # the damage, verbatim under the message
     assert any("--representations hs --method pca" in c.value for c in at.code)
 
 
 def test_a_damaged_score_table_points_at_select(copied_run):
     damage(copied_run, "scores")
     at = open_page("app_pages/correlations.py")
-    assert any("'scores' is unusable" in e.value for e in at.error)
-    assert any(c.value.startswith(f"python -m prune_core select {copied_run.id}") for c in at.code)
+    assert at.error and any("'scores' is unusable" in c.value for c in at.code)
+    assert any(c.value.startswith(f"prunescope select {copied_run.id}") for c in at.code)
 
 
 def test_an_unreadable_manifest_is_reported_on_every_page(copied_run):
@@ -150,4 +152,26 @@ def test_an_unreadable_manifest_is_reported_on_every_page(copied_run):
     at = open_page("app_pages/runs.py")
     assert "unreadable" in at.dataframe[0].value["dataset"].iloc[0]
     at = open_page("app_pages/overview.py")
-    assert any("not valid JSON" in e.value for e in at.error)
+    assert at.error and any("not valid JSON" in c.value for c in at.code)
+
+
+def test_one_damaged_method_leaves_the_others_on_every_comparison_page(copied_run):
+    damage(copied_run, "rankings/kcenter/plain")
+    for script in ("app_pages/overlap.py", "app_pages/label_balance.py", "app_pages/inspector.py"):
+        at = open_page(script)
+        assert not at.error, (script, [e.value for e in at.error])
+        warning = next(w.value for w in at.warning if "Left out because" in w.value)
+        assert "kcenter" in shown(warning), script
+        assert any(
+            c.value.startswith(f"prunescope select {copied_run.id}") and "--methods kcenter" in c.value
+            for c in at.code
+        ), script
+    at = open_page("app_pages/overlap.py")
+    chosen = at.multiselect(key="overlap_methods").value
+    assert "kcenter" not in chosen and {"aum", "el2n", "random"} <= set(chosen)
+    command = next(c.value for c in at.code if "--methods kcenter" in c.value)
+    words = shlex.split(command)
+    assert words[0] == "prunescope" and main(words[1:]) == 0  # the named command heals it
+    at = open_page("app_pages/overlap.py")
+    assert not any("Left out because" in w.value for w in at.warning)
+    assert "kcenter" in at.multiselect(key="overlap_methods").value

@@ -243,12 +243,12 @@ def test_a_run_with_examples_only_lacks_scores_selections_and_maps_with_the_comm
     assert [n.key for n in lacking] == ["scores", "selections", "maps", "dynamics"]
     assert (
         page_needs.command_for(page_needs.NEEDS["scores"], run)
-        == f"python -m prune_core select bare --runs-dir {tmp_path.resolve()}"
+        == f"prunescope select bare --runs-dir {tmp_path.resolve()}"
     )
     assert page_needs.command_for(page_needs.NEEDS["maps"], run).endswith("--method pca")
     assert (
         page_needs.command_for(page_needs.NEEDS["dynamics"], run)
-        == f"python -m prune_core compute --data /data/x.csv --model minilm --epochs 2 --limit 50 "
+        == f"prunescope compute --data /data/x.csv --model minilm --epochs 2 --limit 50 "
         f"--runs-dir {tmp_path.resolve()}"
     )
     with pytest.raises(KeyError, match="unknown page needs"):
@@ -266,10 +266,8 @@ def test_stage_notes_explain_a_gap_by_running_and_failed_stages(tmp_path):
 def test_a_damaged_file_is_recomputed_by_the_command_of_the_stage_that_wrote_it(tmp_path):
     run = _bare_run(tmp_path)
     assert page_needs.recompute_command(run, "map:hs:umap").endswith("--representations hs --method umap")
-    assert page_needs.recompute_command(run, "select:aum").startswith("python -m prune_core select bare")
-    assert page_needs.recompute_command(run, "train").startswith(
-        "python -m prune_core compute --data /data/x.csv"
-    )
+    assert page_needs.recompute_command(run, "select:aum").startswith("prunescope select bare")
+    assert page_needs.recompute_command(run, "train").startswith("prunescope compute --data /data/x.csv")
 
 
 def test_a_map_selection_exports_the_same_columns_and_manifest_keys_as_a_method_export(small_run):  # noqa: F811
@@ -289,7 +287,7 @@ def test_a_map_selection_exports_the_same_columns_and_manifest_keys_as_a_method_
     assert export.manifest["method"] == "manual-selection" and export.manifest["size"] == 3
     assert export.manifest["parameters"]["map"] == "maps/hs/pca"
     uids = results.train["uid"].to_numpy()[rows].tolist()
-    assert render(export, "txt").split() == uids
+    assert render(export, "txt").decode().split() == uids
     assert json.loads(render(export, "json")) == uids
     assert sum(export.manifest["label_histogram"].values()) == 3
 

@@ -7,8 +7,11 @@ each page lands in tests/artifacts/ (git-ignored) for a person to look at.
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pytest
@@ -19,6 +22,38 @@ from prune_core.results import Results
 from prune_core.store import RunStore
 from tests.browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, streamlit_server
 from tests.run_fixtures import small_run  # noqa: F401  (shared session fixture)
+
+# ------------------------------------------------------------------ a hostile dataset (issue 10 items 3 and 9)
+HOSTILE_RUN = "hostile-run"
+OUTSIDE = "198.51.100.7"  # TEST-NET-2: any request to it is a leak, and it never answers
+HOSTILE_TEXTS = [
+    f"<script>alert('text')</script> ![pixel](http://{OUTSIDE}/text.png) :red[red] <b>bold</b>",
+    f"# A heading from the data\n\n| a | b |\n|---|---|\n| 1 | 2 |\n<img src=http://{OUTSIDE}/img.png onerror=alert(2)>",
+    "\u202eRTL override\u202c and zero\u200bwidth\u200d joiners :material/home: $x^2$ `code`",
+]
+HOSTILE_UIDS = ["`uid` <i>0</i>", f"![u](http://{OUTSIDE}/uid.png)", ":red[uid2]"]
+HOSTILE_LABELS = ["<b>negative</b>", f":blue[positive] ![l](http://{OUTSIDE}/label.png)"]
+
+
+def make_hostile_run(source: Path, target: Path) -> None:
+    """A copy of ``source`` whose first training examples, uids and label names are hostile text."""
+    shutil.copytree(source, target)
+    run = RunStore(target.parent).open(target.name)
+    examples = run.read_table("examples")
+    train = np.flatnonzero(examples["split"].to_numpy() == "train")
+    renamed = {}
+    for i, text in enumerate(HOSTILE_TEXTS):
+        examples.loc[train[i], "text"] = text
+    for i, uid in enumerate(HOSTILE_UIDS):
+        renamed[examples.loc[train[i], "uid"]] = uid
+        examples.loc[train[i], "uid"] = uid
+    run.write_table("examples", examples, stage="data")
+    scores = run.read_table("scores")
+    scores["uid"] = scores["uid"].map(lambda u: renamed.get(u, u))
+    run.write_table("scores", scores, stage="select:summary")
+    with run._editing() as manifest:
+        manifest.dataset.label_names = list(HOSTILE_LABELS)
+
 
 pytestmark = pytest.mark.browser
 require_browser()
@@ -55,10 +90,17 @@ def settle(page, *, charts: int = 0, quiet: float = 0.8, timeout: float = 60.0) 
 
 @pytest.fixture(scope="module")
 def server(small_run, tmp_path_factory):  # noqa: F811
-    """``streamlit run app/Home.py`` on the shared small run."""
+    """``streamlit run app/Home.py`` on a store holding a copy of the shared small run (the newest, so the
+    default) and the hostile run beside it (opened with ``?run=``)."""
+    store = tmp_path_factory.mktemp("browser-store")
+    shutil.copytree(small_run, store / small_run.name)
+    make_hostile_run(small_run, store / HOSTILE_RUN)
+    newest = time.time()
+    os.utime(store / HOSTILE_RUN / "manifest.json", (newest - 3600, newest - 3600))
+    os.utime(store / small_run.name / "manifest.json", (newest, newest))
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
     with streamlit_server(
-        REPO_ROOT / "app" / "Home.py", log_path, {"PRUNESCOPE_RUNS_DIR": str(small_run.parent)}
+        REPO_ROOT / "app" / "Home.py", log_path, {"PRUNESCOPE_RUNS_DIR": str(store)}
     ) as url:
         yield url
 
@@ -88,8 +130,11 @@ EXPECTED_CHARTS = {
     "runs": 0,
     "overview": 2,
     "correlations": 2,
-    "overlap": 2,
-    "label_balance": 2,
+    "overlap": 3,  # heatmap, largest intersections, two methods across budgets
+    "grid": 2,  # the grid, agreement per selector and per representation
+    "stability": 0,  # a lone run: the page says how to make a seed group
+    "compare_runs": 0,  # a lone run: the page says how to make another
+    "label_balance": 3,  # one method, every method, TV across budgets
     "embedding_map": 1,
     "data_map": 1,
     "inspector": 1,
@@ -191,3 +236,39 @@ def test_a_box_on_the_embedding_map_lists_and_exports_exactly_the_points_inside(
         page.locator('[data-testid="stDownloadButton"] button').first.click()
     assert download.value.suggested_filename.endswith(f"map-selection-{len(expected)}.txt")
     assert Path(download.value.path()).read_text().split() == expected
+
+
+def test_every_page_shows_hostile_data_verbatim_without_requests_or_dialogs(server, page):
+    """HTML, <script>, Markdown images and headings, directives, RTL and zero-width characters in a
+    dataset: no page fetches anything off the loopback address, opens a dialog or renders them."""
+    requests, dialogs = [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    for spec in PAGES:
+        name = url_path(spec.script)
+        page.goto(f"{server}/{'' if spec.default else name}?run={HOSTILE_RUN}")
+        page.wait_for_selector('[data-testid="stAppViewContainer"]')
+        state = settle(page)
+        assert state["exceptions"] == 0, (
+            name,
+            page.locator('[data-testid="stException"]').first.inner_text(),
+        )
+        assert (
+            page.evaluate(
+                f"() => [...document.querySelectorAll('img')].filter(i => i.src.includes('{OUTSIDE}')).length"
+            )
+            == 0
+        ), name
+        assert not page.locator("h1", has_text="A heading from the data").count(), name
+        if name == "inspector":
+            shown = page.locator('[data-testid="stText"]').all_inner_texts()
+            assert HOSTILE_TEXTS[0] in shown and HOSTILE_UIDS[0] in shown and HOSTILE_LABELS[0] in shown
+            page.screenshot(path=str(ARTIFACTS / "hostile-inspector.png"), full_page=True)
+    leaks = [
+        u
+        for u in requests
+        if urlparse(u).scheme in ("http", "https", "ws", "wss")
+        and urlparse(u).hostname not in ("127.0.0.1", "localhost")
+    ]
+    assert not leaks, leaks
+    assert not dialogs, dialogs

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from prune_core.cli import main
+from prune_core.export import read_csv_export
 from prune_core.methods import PRESETS
 from prune_core.results import Results
 
@@ -67,7 +67,7 @@ def test_export_every_preset_writes_uids_and_manifest(selected, method, tmp_path
         == 0
     )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    manifest = json.loads((out.parent / f"{method}.manifest.json").read_text())
+    manifest = json.loads((out.parent / f"{method}.jsonl.manifest.json").read_text())
     results = Results(selected)
     expected = results.selected_uids(method, 0.3, balanced=True)
     assert [r["uid"] for r in rows] == list(expected) and len(rows) == 90
@@ -99,7 +99,7 @@ def test_export_formats_hold_the_same_uids(selected, fmt, tmp_path):
         == 0
     )
     if fmt == "csv":
-        uids = pd.read_csv(out)["uid"].tolist()
+        uids = read_csv_export(out)["uid"].tolist()
     elif fmt == "json":
         uids = json.loads(out.read_text())
     else:

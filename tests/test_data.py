@@ -241,7 +241,7 @@ def test_spec_to_dict_is_json_and_rejects_bad_settings():
     assert json.loads(json.dumps(spec.to_dict()))["train"] == "data/x"
     with pytest.raises(ValueError, match="limit"):
         DatasetSpec("x", limit=0)
-    with pytest.raises(ValueError, match="validation_fraction"):
+    with pytest.raises(ValueError, match="--validation-fraction"):
         DatasetSpec("x", validation_fraction=1.0)
 
 
@@ -324,7 +324,7 @@ def test_missing_column_lists_the_columns_found(tmp_path):
     with pytest.raises(DataError) as caught:
         load_dataset(DatasetSpec(str(path)))
     message = assert_points_at(caught.value, path, None, "text", line=1)
-    assert "found columns id, sentence, label" in message and "text_column" in message
+    assert "found columns id, sentence, label" in message and "--text-column" in message
 
 
 def test_empty_text_names_file_row_line_and_column(tmp_path):
@@ -449,3 +449,61 @@ def test_unsupported_extension_lists_the_supported_ones(tmp_path):
     path.write_bytes(b"not a table")
     with pytest.raises(DataError, match=r"unsupported file type '\.xlsx'; expected one of \.csv, \.tsv"):
         read_table(path)
+
+
+# ---------------------------------------------------------------- labels: one type per column, no silent NaN
+
+
+@pytest.mark.parametrize("token", ["NaN", "nan", "null", "None", "NONE", ""])
+def test_a_missing_label_token_in_csv_is_an_error_not_a_class(tmp_path, token):
+    rows = [["a1", "fine", "1"], ["a2", "poor", "0"], ["a3", "meh", token], ["a4", "ok", "1"]]
+    path = write_csv(tmp_path / "train.csv", ["id", "text", "label"], rows)
+    with pytest.raises(DataError, match="missing label") as caught:
+        load_dataset(DatasetSpec(str(path)))
+    assert_points_at(caught.value, path, 3, "label", line=4)
+
+
+def test_a_missing_label_token_is_a_class_when_labels_json_names_it(tmp_path):
+    rows = [["a1", "fine", "none"], ["a2", "poor", "some"], ["a3", "meh", "none"], ["a4", "ok", "some"]]
+    write_csv(tmp_path / "train.csv", ["id", "text", "label"], rows)
+    (tmp_path / "labels.json").write_text('["none", "some"]', encoding="utf-8")
+    ds = load_dataset(DatasetSpec(str(tmp_path / "train.csv"), validation_fraction=0.5))
+    assert ds.label_names == ["none", "some"]
+
+
+def test_ints_and_strings_in_one_jsonl_label_column_name_the_first_row_of_each(tmp_path):
+    records = [
+        {"text": "a", "label": "negative"},
+        {"text": "b", "label": 0},
+        {"text": "c", "label": "positive"},
+        {"text": "d", "label": 1},
+    ]
+    path = write_jsonl(tmp_path / "train.jsonl", records)
+    with pytest.raises(DataError, match="mixed label types") as caught:
+        load_dataset(DatasetSpec(str(path)))
+    message = assert_points_at(caught.value, path, 2, "label", line=2)
+    assert "row 2 has the class index '0'" in message and "row 1 the label name 'negative'" in message
+
+
+def test_a_csv_with_a_name_and_an_index_is_an_error(tmp_path):
+    rows = [["a1", "fine", "negative"], ["a2", "poor", "1"], ["a3", "meh", "negative"], ["a4", "ok", "1"]]
+    path = write_csv(tmp_path / "train.csv", ["id", "text", "label"], rows)
+    with pytest.raises(DataError, match="mixed label types"):
+        load_dataset(DatasetSpec(str(path)))
+
+
+def test_labels_json_maps_mixed_indices_and_names_to_one_class_list(tmp_path):
+    records = [
+        {"text": "a", "label": "negative"},
+        {"text": "b", "label": 1},
+        {"text": "c", "label": 0},
+        {"text": "d", "label": "positive"},
+        {"text": "e", "label": "negative"},
+        {"text": "f", "label": 1},
+    ]
+    write_jsonl(tmp_path / "train.jsonl", records)
+    (tmp_path / "labels.json").write_text('{"0": "negative", "1": "positive"}', encoding="utf-8")
+    ds = load_dataset(DatasetSpec(str(tmp_path / "train.jsonl"), validation_fraction=0.34))
+    assert ds.label_names == ["negative", "positive"]
+    by_text = dict(zip(ds.examples["text"], ds.examples["label"]))
+    assert by_text == {"a": 0, "b": 1, "c": 0, "d": 1, "e": 0, "f": 1}

@@ -89,7 +89,7 @@ def test_probe_config_refuses_bad_settings():
 
 # ---------------------------------------------------------------------------------------------- jobs
 def test_a_request_expands_to_methods_random_band_and_full_data():
-    jobs = plan_jobs(["el2n", "less"], [0.3, 0.1], [1, 0], "fast")
+    jobs = plan_jobs(["el2n", "less"], [0.3, 0.1], [1, 0], "finetune")
     methods = [j for j in jobs if j.method in ("el2n", "less")]
     assert len(methods) == 2 * 2 * 2 * 2  # methods x budgets x plain/balanced x seeds
     band = [j for j in jobs if j.method == RANDOM_BAND]
@@ -97,9 +97,13 @@ def test_a_request_expands_to_methods_random_band_and_full_data():
         (b, v, s) for b in (0.1, 0.3) for v in (False, True) for s in (0, 1)
     }
     assert [j for j in jobs if j.method == FULL_DATA] == [
-        EvalJob(FULL_DATA, 1.0, False, s, "fast") for s in (0, 1)
+        EvalJob(FULL_DATA, 1.0, False, s, "finetune") for s in (0, 1)
     ]
     assert len(plan_jobs(["el2n"], [0.1], [0], "fast", variants=["plain"], baselines=False)) == 1
+    fast = plan_jobs(["el2n", "less"], [0.3, 0.1], [1, 0], "fast")
+    assert len([j for j in fast if j.method in ("el2n", "less")]) == 2 * 2 * 2  # deterministic: once
+    assert {j.seed for j in fast if j.method == RANDOM_BAND} == {0, 1, 2}  # at least 3 draws
+    assert [j for j in fast if j.method == FULL_DATA] == [EvalJob(FULL_DATA, 1.0, False, 0, "fast")]
 
 
 def test_random_band_draws_with_the_evaluation_seed_and_balanced_keeps_label_shares():
@@ -168,7 +172,8 @@ def test_fast_mode_matches_scikit_learn_run_directly_on_the_same_features(run):
 
 def test_rerun_computes_nothing_and_rewrites_nothing(run):
     first = evaluate_run(run, ["el2n", "random"], [0.1, 0.3], [0, 1], mode="fast", **QUIET)
-    assert len(first.computed) == len(first.jobs) == 2 * 2 * 2 * 2 + 2 * 2 * 2 + 2
+    # fast mode: each method once per budget and variant, the random band over 3 draws, the full data once
+    assert len(first.computed) == len(first.jobs) == 2 * 2 * 2 * 1 + 2 * 2 * 3 + 1
     files, table_sha = evaluated_files(run), run.file_info("evaluations").sha256
     again = evaluate_run(run.reload(), ["el2n", "random"], [0.1, 0.3], [0, 1], mode="fast", **QUIET)
     assert again.computed == [] and sorted(again.cached) == sorted(first.jobs)
@@ -304,10 +309,10 @@ def test_cli_evaluates_in_fast_mode_and_prints_mean_and_spread(run, cli, capsys)
     ]
     assert cli(args) == 0
     out = capsys.readouterr().out
-    assert "10 computed, 0 cached; validation split" in out
+    assert "9 computed, 0 cached; validation split" in out
     assert "el2n (balanced)" in out and "random band" in out and "full data" in out
     assert cli(args) == 0
-    assert "0 computed, 10 cached" in capsys.readouterr().out
+    assert "0 computed, 9 cached" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -315,7 +320,7 @@ def test_cli_evaluates_in_fast_mode_and_prints_mean_and_spread(run, cli, capsys)
     [
         (["--methods", "no-such-method"], "unknown method 'no-such-method'"),
         (["--methods", "el2n", "--budgets", "1.5"], "outside (0, 1]"),
-        (["--methods", "el2n", "--budgets", "0.1,x"], "--budgets expects comma-separated values"),
+        (["--methods", "el2n", "--budgets", "0.1,x"], "--budgets expects a fraction in (0, 1]"),
         (["--methods", "el2n", "--seeds", "-1"], "seeds must be whole numbers >= 0"),
         (["--methods", "el2n", "--variants", "plain,skewed"], "variants must be a non-empty subset"),
         (["--methods", "el2n", "--mode", "finetune"], "no model or training config"),
@@ -368,3 +373,60 @@ def test_matched_steps_is_the_full_data_run_with_a_floor():
     config = TrainConfig(epochs=3, batch_size=32)
     assert matched_steps(2000, config) == 63 * 3
     assert matched_steps(100, config) == MIN_STEPS  # 4 batches x 3 epochs = 12 < the floor
+
+
+# ---------------------------------------------------------------------------------------------- fast mode
+def test_fast_mode_runs_each_method_once_and_only_the_random_band_over_draws(run):
+    report = evaluate_run(run, ["el2n"], [0.3], [0, 1, 2], mode="fast", variants=["plain"], **QUIET)
+    seeds = {m: sorted(report.table.loc[report.table["method"] == m, "seed"]) for m in ("el2n", RANDOM_BAND)}
+    assert seeds == {"el2n": [0], RANDOM_BAND: [0, 1, 2]}
+    assert sorted(report.table.loc[report.table["method"] == "full-data", "seed"]) == [0]
+
+
+def test_fast_mode_with_one_seed_still_draws_a_random_band_with_a_spread(run):
+    report = evaluate_run(run, ["el2n"], [0.3], [0], mode="fast", variants=["plain"], **QUIET)
+    band = report.table[report.table["method"] == RANDOM_BAND]
+    assert sorted(band["seed"]) == [0, 1, 2]
+
+
+def test_fast_report_prints_one_value_per_method_and_labels_the_band_spread(run, cli, capsys):
+    args = ["evaluate", str(run.path), "--methods", "el2n,random", "--budgets", "0.3", "--seeds", "0,1,2"]
+    assert cli([*args, "--mode", "fast", "--quiet", "--variants", "plain"]) == 0
+    out = capsys.readouterr().out
+    lines = {
+        line.split()[1]: line
+        for line in out.splitlines()
+        if line.startswith("fast") and "random band" not in line
+    }
+    assert "±" not in lines["el2n"] and "1 (deterministic)" in lines["el2n"]
+    assert "±" not in lines["random"]  # the method "random": one fixed subset, not the band
+    band = next(line for line in out.splitlines() if line.startswith("fast") and "random band" in line)
+    assert "±" in band and "3 random draws" in band
+    assert "± 0.000" not in out.replace(band, "")
+    assert "the random band is the only row with a spread" in out
+
+
+def test_old_tables_with_a_fast_result_per_seed_count_it_once():
+    rows = [
+        {"mode": "fast", "method": "el2n", "balanced": False, "budget": 0.3, "seed": s, "size": 3, "x": 0.8}
+        for s in (0, 1, 2)
+    ]
+    rows += [
+        {
+            "mode": "fast",
+            "method": RANDOM_BAND,
+            "balanced": False,
+            "budget": 0.3,
+            "seed": s,
+            "size": 3,
+            "x": v,
+        }
+        for s, v in ((0, 0.7), (1, 0.9))
+    ]
+    for row in rows:
+        row.update(tv_from_full=0.0)
+    summary = aggregate(pd.DataFrame(rows), "x", [])
+    el2n = summary[summary["method"] == "el2n"].iloc[0]
+    band = summary[summary["method"] == RANDOM_BAND].iloc[0]
+    assert el2n["seeds"] == 1 and el2n["std"] == 0
+    assert band["seeds"] == 2 and band["std"] == pytest.approx(np.std([0.7, 0.9], ddof=1))

@@ -4,6 +4,7 @@ survives a "reload" (re-reading its record), reports a failure with its error, a
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -148,8 +149,13 @@ def test_a_failing_job_reports_the_error_of_its_step(tmp_path):
     assert "compute failed" in final.error and "no-such-data.csv" in final.error
     assert any(line.startswith("error:") for line in final.log_tail)
     record = job.record()
-    assert [s["status"] for s in record["steps"]] == ["failed", "pending", "pending"]
+    assert [s["status"] for s in record["steps"]] == ["failed", "skipped", "skipped"]
     assert final.run_id is None
+    views = {v.name: v for v in final.stages}
+    # the stage that failed says so and why; nothing reads "pending" in a job that has ended
+    assert views["data"].status == "failed" and "no-such-data.csv" in views["data"].detail
+    assert views["train"].status == "not started" and views["select"].status == "skipped"
+    assert not [v for v in final.stages if v.status == "pending"]
 
 
 def test_a_job_can_be_cancelled(tmp_path, tiny_model_dir, sst2_dir):
@@ -189,3 +195,32 @@ def test_the_demo_run_starts_once_only_when_the_store_is_empty(tmp_path, tiny_mo
     finally:
         cancel_job(job)
         wait_until_finished(job, timeout=60)
+
+
+def test_a_running_bar_shows_epoch_running_loss_and_time_left():
+    record = {"request": {"epochs": 3}, "steps": [{"name": "compute", "status": "running"}]}
+    stages = {"data": {"status": "done", "seconds": 0.1}, "train": {"status": "running"}}
+    progress = {
+        "stage": "train",
+        "done": 600,
+        "total": 1500,
+        "epoch": 2,
+        "epochs": 3,
+        "loss": 0.41234,
+        "eta": 150,
+    }
+    view = {v.name: v for v in stage_views(record, stages, progress)}["train"]
+    assert view.fraction == 0.4
+    assert view.detail == "epoch 2/3 · loss 0.412 · 600 / 1,500 · about 2 min left"
+
+
+def test_the_finished_driver_is_reaped_without_anyone_polling_it(tmp_path):
+    job = start_job(JobRequest(data=str(tmp_path / "no-such-data.csv"), epochs=1, maps=("pca",)), tmp_path)
+    pid = job.driver_pid()
+    deadline = time.monotonic() + 120
+    while job.record().get("status") in ("starting", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)  # reads the record only: job_status() would reap the driver itself
+    time.sleep(1.0)
+    stat = Path(f"/proc/{pid}/stat")
+    state = stat.read_text().rsplit(")", 1)[1].split()[0] if stat.exists() else "gone"
+    assert state == "gone", f"driver {pid} is in state {state} (Z = zombie)"

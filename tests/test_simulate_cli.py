@@ -52,7 +52,7 @@ def test_options_reach_the_data_model_and_selection(capsys):
                 "mlp",
                 "--epochs",
                 "10",
-                "--budget",
+                "--count",
                 "50",
                 "--clusters",
                 "3",

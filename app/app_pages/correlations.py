@@ -43,8 +43,26 @@ if len(chosen) < 2:
     st.info("Choose at least two methods.")
     st.stop()
 chosen = order_methods(methods, chosen)
+group = loaders.seed_runs(run)
+scope = "this run"
+if len(group) >= 2:
+    scope = st.radio(
+        "Compare",
+        ["this run", "across seeds"],
+        horizontal=True,
+        key="corr_scope",
+        help="Across seeds: method A's scores under one training seed against B's under another, averaged "
+        f"over the {len(group)} runs of this seed group; the diagonal is each method's seed stability.",
+    )
 with ui.guard(run):
-    corr = loaders.correlations(run, measure, chosen)
+    if scope == "across seeds":
+        chosen = [m for m in chosen if all(m in loaders.scores(r).columns for r in group)]
+        if len(chosen) < 2:
+            st.info("Fewer than two of these methods have scores on every run of the seed group.")
+            st.stop()
+        corr = loaders.seeds_correlation(group, chosen, measure)
+    else:
+        corr = loaders.correlations(run, measure, chosen)
 
 
 @st.fragment

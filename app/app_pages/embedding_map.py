@@ -3,13 +3,17 @@ with a box or lasso to read those examples and export exactly them."""
 
 from __future__ import annotations
 
+import shlex
+
 import numpy as np
 import streamlit as st
 
 from app import loaders, ui
 from app.figures import Colouring, downsample_notice, embedding_map, plot_positions
+from app.plain import md
 from app.views import (
     budget_text,
+    common_budgets,
     map_choices,
     order_methods,
     selected_rows,
@@ -22,12 +26,17 @@ from prune_core.results import Results
 from prune_core.store import stable_hash
 
 MAP_ORDER = ("hs", "hs-pre", "grad", "grad-sgd", "tl", "dyn")  # hidden states first: the usual "embedding"
-COLOUR_MODES = {"label": "Label", "score": "A method's score", "member": "Kept by a method"}
+COLOUR_MODES = {
+    "label": "Label",
+    "score": "A method's score",
+    "member": "Kept by a method",
+    "pair": "Two methods",
+}
 
 run = ui.page(
     "Embedding map",
     ("examples", "maps"),
-    caption="UMAP (or PCA) coordinates are computed once by `python -m prune_core maps` and cached; this page "
+    caption="UMAP (or PCA) coordinates are computed once by `prunescope maps` and cached; this page "
     "only reads them. Drag a box, or pick the lasso in the chart's toolbar, to select examples.",
 )
 with ui.guard(run):
@@ -40,24 +49,26 @@ choices = map_choices(
 if not any(source.kind == "cached" for source in choices.values()):
     st.info(
         "No cached map yet: the hidden states are projected with PCA here. For UMAP maps run "
-        f"`python -m prune_core maps {run.id}`."
+        "the `maps` command below."
     )
+    st.code(f"prunescope maps {shlex.quote(run.id)}", language="bash")
 
 
 @st.fragment
 def explorer() -> None:
     top = st.columns([2, 1, 2])
     source = top[0].selectbox("Map", list(choices), key="map_source")
-    modes = [m for m in COLOUR_MODES if m == "label" or methods]
+    modes = [m for m in COLOUR_MODES if m == "label" or len(methods) >= (2 if m == "pair" else 1)]
     mode = top[1].radio("Colour by", modes, format_func=COLOUR_MODES.get, key="map_colour")
     chosen = choices[source]
     with ui.guard(run):
         coords = loaders.map_coords(run, chosen)
     if len(coords) != len(train):
         st.error(
-            f"The map {chosen.key!r} has {len(coords):,} points but the run has {len(train):,} training examples; "
-            f"recompute it with `python -m prune_core maps {run.id}`."
+            f"The map {md(chosen.key)} has {len(coords):,} points but the run has {len(train):,} training "
+            "examples; recompute it with the command below."
         )
+        st.code(f"prunescope maps {shlex.quote(run.id)}", language="bash")
         return
     colouring, on_top, extra, described = (
         Colouring.by_label(train["label"].to_numpy(), run.label_names),
@@ -65,7 +76,27 @@ def explorer() -> None:
         {},
         "label",
     )
-    if mode != "label":
+    if mode == "pair":
+        ids = order_methods(methods)
+        if st.session_state.get("map_pair_b") not in ids:
+            st.session_state["map_pair_b"] = ids[1]  # a default B that differs from A
+        with top[2]:
+            a = ui.method_picker("Method A", ids, methods, key="map_pair_a")
+            b = ui.method_picker("Method B", ids, methods, key="map_pair_b")
+            balanced = st.toggle("Label-balanced subsets", key="map_pair_balanced")
+        budget = ui.budget_picker(
+            common_budgets(loaders.budgets(run, m, balanced) for m in (a, b)), key="map_pair_budget"
+        )
+        with ui.guard(run):
+            kept_a = loaders.membership(run, a, budget, balanced)
+            kept_b = loaders.membership(run, b, budget, balanced)
+        described = f"{a} and {b} at {budget_text(budget)}" + (" (label-balanced)" if balanced else "")
+        colouring, on_top, extra = (
+            Colouring.by_pair(kept_a, kept_b, a, b),
+            kept_a | kept_b,
+            {f"kept by {a}": kept_a, f"kept by {b}": kept_b},
+        )
+    elif mode != "label":
         ids = order_methods(
             methods, [m for m, info in methods.items() if mode == "member" or info.get("kind") == "score"]
         )
@@ -124,6 +155,7 @@ def explorer() -> None:
         run.label_names,
         run_id=run.id,
         fingerprint=Results(run).fingerprint,
+        dataset_spec=Results(run).config.get("dataset"),
         source={
             "map": chosen.key,
             "representation": chosen.representation or chosen.key,

@@ -1,7 +1,7 @@
 """Subset evaluation: how well a model trained on each method's subset performs, against budget, beside
 the random band and the full-data ceiling, with the label balance that may explain a failure.
 
-Reads only the run's ``evaluations`` table, written by ``python -m prune_core evaluate`` (never trains
+Reads only the run's ``evaluations`` table, written by ``prunescope evaluate`` (never trains
 here). Du et al. (2025) found gradient-based methods generally best, hidden-state methods weak, and LESS
 failing on an imbalanced dataset until its selection was label-balanced: the curve, the leaderboard and
 the grid below are the views that show whether a run agrees.
@@ -14,10 +14,19 @@ import pandas as pd
 import streamlit as st
 
 from app import loaders, ui
-from app.figures_evaluation import budget_curves, leaderboard_chart
+from app.figures.evaluation import budget_curves, leaderboard_chart
+from app.plain import alert, md
 from app.views import budget_text, default_budget
 from prune_core.evaluate import FULL_DATA, RANDOM_BAND, aggregate, leaderboard, metric_column
-from prune_core.evaluate.summary import METRICS, grid_table, mean_std_text, paired_text, paired_vs_random
+from prune_core.evaluate.plan import is_deterministic
+from prune_core.evaluate.summary import (
+    METRICS,
+    grid_table,
+    paired_text,
+    paired_vs_random,
+    runs_text,
+    score_text,
+)
 from prune_core.paths import runs_dir
 from prune_core.store import CorruptFileError, Run
 
@@ -27,7 +36,8 @@ BASELINE_INFO = {"family": "baseline", "objective": "baseline"}
 
 def evaluate_command(run: Run, mode: str) -> str:
     where = "" if run.path.parent == runs_dir() else f" --runs-dir {run.path.parent}"
-    return f"python -m prune_core evaluate {run.id}{where} --mode {mode} --seeds 0,1,2"
+    seeds = " --seeds 0,1,2" if mode == "finetune" else ""  # the fast probe is deterministic
+    return f"prunescope evaluate {run.id}{where} --mode {mode}{seeds}"
 
 
 def evaluation_table(run: Run) -> pd.DataFrame:
@@ -38,23 +48,28 @@ def evaluation_table(run: Run) -> pd.DataFrame:
 run = ui.page(
     "Subset evaluation",
     ("examples",),
-    caption="Each subset trains a model from scratch (or a linear probe in fast mode); scores are means "
-    "over seeds with one standard deviation. The grey band is random subsets of the same size.",
+    caption="Each subset trains a model from scratch (or a linear probe in fast mode); fine-tuned scores "
+    "are means over seeds with one standard deviation. The grey band is random subsets of the same size.",
 )
 try:
     table = evaluation_table(run)
 except CorruptFileError as err:  # the table is a summary of the per-result files: any evaluate rebuilds it
-    st.error(
-        f"The evaluation table of run `{run.id}` is damaged and was not used.\n\n{err}\n\nAny `evaluate` "
-        "run rebuilds it from the stored results (computing only what is missing), for example:"
+    alert(
+        "error",
+        f"The evaluation table of run {md(run.id)} is damaged and was not used. Any `evaluate` run "
+        "rebuilds it from the stored results (computing only what is missing), for example the command "
+        "below the details.",
+        err,
     )
     st.code(evaluate_command(run, "fast"), language="bash")
     st.stop()
 with ui.guard(run):
     methods = loaders.methods(run)
+if table.empty and ui.job_will_produce(run, ["evaluate"]):
+    st.stop()
 if table.empty:
     st.info(
-        f"Run `{run.id}` has no evaluation yet. A quick first look (seconds): fit a probe on frozen "
+        f"Run {md(run.id)} has no evaluation yet. A quick first look (seconds): fit a probe on frozen "
         "pre-trained hidden states; the real test fine-tunes the model on every subset (minutes each)."
     )
     st.code(f"{evaluate_command(run, 'fast')}\n{evaluate_command(run, 'finetune')}", language="bash")
@@ -72,6 +87,13 @@ mode = top[0].radio(
 metric = top[1].radio("Metric", list(METRICS), format_func=METRICS.get, key="evaluation_metric")
 split = top[2].radio("Split", splits, key="evaluation_split")
 column, metric_title = metric_column(split, metric), METRICS[metric]
+if mode == "fast":
+    st.info(
+        "**Fast mode**: one deterministic probe per method — its subset is fixed and the probe has no "
+        "randomness, so there is one score and no spread. The **random band** is the only series with a "
+        "spread: mean ± one standard deviation over random subsets of the same size.",
+        icon=":material/info:",
+    )
 
 evaluated = [
     m for m in dict.fromkeys(table.loc[table["mode"] == mode, "method"]) if m not in (RANDOM_BAND, FULL_DATA)
@@ -179,10 +201,13 @@ def ranking() -> None:
         {
             "rank": board["rank"],
             "series": board["series"],
-            metric_title: [mean_std_text(m, s) for m, s in zip(board["mean"], board["std"])],
+            metric_title: [
+                score_text(m, s, is_deterministic(method, mode))
+                for m, s, method in zip(board["mean"], board["std"], board["method"])
+            ],
             "vs random band": board["vs_random"].round(3),
             "vs full data": board["vs_full"].round(3),
-            "seeds": board["seeds"].astype(int),
+            "runs": [runs_text(mode, method, int(n)) for method, n in zip(board["method"], board["seeds"])],
             "subset size": board["size"].round().astype(int),
             "label TV from full": board["tv_from_full"].round(3),
             **{title: board[col].round(3) for col, title in shares.items()},

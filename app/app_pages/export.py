@@ -1,5 +1,5 @@
 """Export: a method's subset at a budget (or its whole keep order) as the same file and manifest that
-``python -m prune_core export`` writes."""
+``prunescope export`` writes."""
 
 from __future__ import annotations
 
@@ -7,14 +7,18 @@ import pandas as pd
 import streamlit as st
 
 from app import loaders, ui
+from app.plain import md
 from app.views import budget_text, gradient_checkpoints_used, method_label, order_methods, tie_note
-from prune_core.export import FORMATS
+from prune_core.export import EXTENSIONS, FORMATS, file_manifest
+from prune_core.select.budget import count_to_fraction, fraction_text
 
 FORMAT_HELP = {
     "txt": "one uid per line",
     "csv": "uid, rank, label, label_name",
     "json": "a list of uids",
     "jsonl": "uid, rank, label, text: ready to train on",
+    "parquet": "uid, rank, label, text as a Parquet table",
+    "datasets": "a keep(example) filter for Hugging Face datasets",
 }
 
 run = ui.page(
@@ -37,33 +41,53 @@ ranking = middle.toggle(
     help="Every uid in the method's keep order (for curricula), instead of a subset.",
 )
 fmt = right.selectbox("Format", FORMATS, key="export_format", format_func=lambda f: f"{f}: {FORMAT_HELP[f]}")
-budget = None if ranking else ui.budget_picker(loaders.budgets(run, method, balanced), key="export_budget")
+by_count = middle.toggle(
+    "A number of examples",
+    key="export_by_count",
+    disabled=ranking,
+    help="Keep exactly this many examples (the CLI's --count) instead of a share of the data (--budget).",
+)
+count = None
+if ranking:
+    budget = None
+elif by_count:
+    n = len(loaders.train_examples(run))
+    count = int(
+        st.number_input("Examples to keep", min_value=1, max_value=n, value=min(100, n), key="export_count")
+    )
+    budget = count_to_fraction(count, n)
+else:
+    budget = ui.budget_picker(loaders.budgets(run, method, balanced), key="export_budget")
 
 with ui.guard(run):
     export = loaders.export(run, method, budget, balanced, ranking)
 manifest = export.manifest
 cols = st.columns([1, 1, 2])
 cols[0].metric("Examples", f"{manifest['size']:,} of {manifest['of']:,}")
-cols[1].metric("Budget", "whole order" if ranking else budget_text(budget))
+cols[1].metric(
+    "Budget", "whole order" if ranking else f"{count:,} examples" if count else budget_text(budget)
+)
 cols[2].markdown(
     "**Labels kept**  \n"
     + "  \n".join(
-        f"{k}: {v:,} ({v / max(manifest['size'], 1):.0%})" for k, v in manifest["label_histogram"].items()
+        f"{md(k)}: {v:,} ({v / max(manifest['size'], 1):.0%})" for k, v in manifest["label_histogram"].items()
     )
 )
 
-what = "ranking" if ranking else f"{round(budget * 100, 4):g}pct"
+what = "ranking" if ranking else (f"{count}ex" if count else f"{round(budget * 100, 4):g}pct")
 base = f"{run.id}-{method}-{what}" + ("-balanced" if balanced else "")
 ui.export_downloads(export, fmt, base, key="export")
-flags = ("--ranking" if ranking else f"--budget {budget:g}") + (" --balanced" if balanced else "")
+flags = ("--ranking" if ranking else f"--count {count}" if count else f"--budget {fraction_text(budget)}") + (
+    " --balanced" if balanced else ""
+)
 st.caption("The same files from a terminal:")
 st.code(
-    f"python -m prune_core export {run.id} --method {method} {flags} --format {fmt} --output {base}.{fmt}",
+    f"prunescope export {run.id} --method {method} {flags} --output {base}{EXTENSIONS[fmt]}",
     language="bash",
 )
 st.markdown(
-    f"**{method_label(method, methods)}**: {methods[method].get('description', '')}  \n"
-    f"*{methods[method].get('citation', '')}*"
+    f"**{md(method_label(method, methods))}**: {md(methods[method].get('description', ''))}  \n"
+    f"*{md(methods[method].get('citation', ''))}*"
 )
 used = gradient_checkpoints_used(method, methods[method], [c.to_dict() for c in run.checkpoints])
 if used:
@@ -80,4 +104,4 @@ if budget is not None and not balanced and method in score_table:
         st.warning(note)
 st.dataframe(pd.DataFrame(export.frame.head(50)), hide_index=True, width="stretch")
 with st.expander("Manifest"):
-    st.json({**manifest, "format": fmt, "file": f"{base}.{fmt}"})
+    st.json(file_manifest(export, fmt, f"{base}{EXTENSIONS[fmt]}"))

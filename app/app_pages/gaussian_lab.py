@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app.figures_lab import LabPanel, lab_panels
+from app.figures.lab import LabPanel, lab_panels
 from prune_core.select import budget_to_k
 from prune_core.simulate import (
     PAPER_SELECTORS,

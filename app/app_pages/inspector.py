@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import loaders, ui
+from app import loaders, plain, ui
 from app.figures import method_ranks_bar
+from app.plain import md
 from app.views import budget_text, common_budgets, order_methods, rank_profile, search_examples
 
 run = ui.page(
@@ -19,7 +20,7 @@ with ui.guard(run):
     train = loaders.train_examples(run)
     methods = loaders.done_methods(run)
     scores = loaders.scores(run)
-ids = order_methods(methods)
+ids = ui.without_damaged(run, order_methods(methods))
 
 query = st.text_input(
     "Search by uid or text", key="inspect_query", placeholder="a uid, or words from the text"
@@ -28,7 +29,7 @@ matches = (
     search_examples(train, query) if query.strip() else train.head(20).assign(row=range(min(20, len(train))))
 )
 if query.strip() and matches.empty:
-    st.warning(f"No training example has uid {query!r} or contains it in its text.")
+    st.warning(f"No training example has the uid {md(query)} or contains it in its text.")
     st.stop()
 if not query.strip():
     st.caption("Showing the first 20 training examples; search to find others.")
@@ -43,8 +44,17 @@ row = st.selectbox(
     ),
 )
 uid = train["uid"].iloc[row]
-st.markdown(f"**uid** `{uid}` · **label** {names[train['label'].iloc[row]]}")
-st.markdown(f"> {train['text'].iloc[row]}")
+# Data is shown with st.text only: a dataset's Markdown, HTML or directives must not render (app/plain.py).
+head = st.columns([1, 1, 2])
+head[0].caption("uid")
+plain.text(uid, head[0])
+head[1].caption("label")
+plain.text(names[train["label"].iloc[row]], head[1])
+st.caption("text")
+plain.text(train["text"].iloc[row])
+if "text_pair" in train:
+    st.caption("text pair")
+    plain.text(train["text_pair"].iloc[row])
 
 budget = ui.budget_picker(common_budgets(loaders.budgets(run, m) for m in ids), key="inspect_budget")
 with ui.guard(run):

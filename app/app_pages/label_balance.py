@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app import loaders, ui
-from app.figures import label_balance_bar, tv_by_method_bar
+from app.figures import budget_lines, label_balance_bar, tv_by_method_bar
 from app.views import budget_text, common_budgets, method_label, order_methods
 from prune_core.analysis import label_balance_table
 
@@ -21,7 +21,7 @@ run = ui.page(
 with ui.guard(run):
     methods = loaders.done_methods(run)
     train = loaders.train_examples(run)
-ids = order_methods(methods)
+ids = ui.without_damaged(run, order_methods(methods))
 labels, names = train["label"].to_numpy(), run.label_names
 budget = ui.budget_picker(
     common_budgets([loaders.budgets(run, m, b) for m in ids for b in (False, True)]), key="balance_budget"
@@ -69,3 +69,26 @@ st.dataframe(
     ),
     width="stretch",
 )
+
+st.subheader("Label balance across budgets")
+st.caption("Small subsets drift furthest from the full data's label shares; 100 % is always 0.")
+sweep_balanced = st.toggle("Label-balanced subsets", key="balance_sweep_balanced")
+picked = st.multiselect(
+    "Methods",
+    ids,
+    default=ids[: min(6, len(ids))],
+    key="balance_sweep_methods",
+    format_func=lambda m: method_label(m, methods),
+)
+if picked:
+    with ui.guard(run):
+        sweep = loaders.balance_sweep(run, order_methods(methods, picked), sweep_balanced)
+    st.plotly_chart(
+        budget_lines(
+            sweep,
+            title="TV distance from the full data's label shares by budget",
+            y_title="TV distance",
+            y_range=None,
+        ),
+        key="balance_tv_sweep",
+    )

@@ -3,15 +3,20 @@ run can already show (with the command for each missing piece)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
 from app import loaders, ui
 from app import needs as page_needs
-from app.figures import label_counts_bar, stage_timings_bar
+from app.figures import label_counts_bar, reference_curve_chart, stage_timings_bar
 from app.navigation import PAGES
+from app.plain import md
 from app.views import label_counts, order_methods, stage_summary, stage_table
+from prune_core.reference import reference_curve
 from prune_core.results import Results
+from prune_core.store.verify import stage_states
 
 run = ui.page("Run overview", ("examples",))
 results = Results(run)
@@ -37,21 +42,52 @@ with left:
 with right:
     config = results.config
     st.markdown(
-        "**Dataset**  \n" + "  \n".join(f"{split}: `{path}`" for split, path in dataset.sources.items())
+        "**Dataset**  \n" + "  \n".join(f"{md(split)}: {md(path)}" for split, path in dataset.sources.items())
     )
     st.markdown(
-        f"**Model** `{model.get('name') or config.get('model')}` ({model.get('class', '?')}, "
-        f"device {model.get('device', '?')})  \n"
+        f"**Model** {md(model.get('name') or config.get('model'))} ({md(model.get('class', '?'))}, "
+        f"device {md(model.get('device', '?'))})  \n"
         f"**Training** {config.get('train', {}).get('epochs', '?')} epochs, lr {config.get('train', {}).get('lr', '?')}, "
         f"batch {config.get('train', {}).get('batch_size', '?')}"
         + (", LoRA" if config.get("train", {}).get("lora") else ", full fine-tune")
         + "  \n"
-        f"**Checkpoints** {', '.join(c.id for c in results.checkpoints) or 'none yet'}  \n"
-        f"**Created** {results.created or '?'}  ·  **run folder** `{run.path}`"
+        f"**Checkpoints** {md(', '.join(c.id for c in results.checkpoints) or 'none yet')}  \n"
+        f"**Created** {md(results.created or '?')}  ·  **run folder** {md(run.path)}"
     )
 
+st.subheader("Reference model")
+curve = reference_curve(run)
+if curve:
+    last = curve[-1]
+    st.caption(
+        f"Every score is read off this model: after {last['checkpoint']} it reaches validation accuracy "
+        f"**{last['accuracy']:.3f}** and macro-F1 **{last['macro_f1']:.3f}**. A model near chance scores "
+        "examples by noise."
+    )
+    left, right = st.columns([2, 3])
+    left.dataframe(
+        pd.DataFrame(curve).rename(
+            columns={"macro_f1": "macro-F1", "loss": "validation loss", "train_loss": "training loss"}
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            c: st.column_config.NumberColumn(format="%.3f")
+            for c in ("accuracy", "macro-F1", "validation loss", "training loss")
+        },
+    )
+    right.plotly_chart(reference_curve_chart(curve, len(run.label_names)), key="reference_curve")
+else:
+    st.info("No validation outputs yet: the curve appears as the compute stages finish.")
+
 st.subheader("Stages")
-stages = stage_table(results.stages())
+states = stage_states(run)  # a "running" stage whose process is gone shows as "interrupted"
+stages = stage_table(
+    {
+        name: replace(record, status=states.get(name, record.status))
+        for name, record in results.stages().items()
+    }
+)
 if len(stages):
     left, right = st.columns([2, 3])
     left.dataframe(stages, hide_index=True, width="stretch", height=min(400, 36 * len(stages) + 40))

@@ -6,8 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from app.job_panel import job_progress, new_run_form
+from app.job_panel import demo_ready_note, job_progress, new_run_form
+from app.views import run_state
 from prune_core.jobs import job_status, list_jobs, load_job
+from prune_core.reference import reference_curve
 from prune_core.results import Results
 from prune_core.store import StoreError, keys
 
@@ -26,6 +28,7 @@ if followed and followed not in {j.id for j in shown}:
         state.follow_job(None)
 for job in shown:
     job_progress(job)
+demo_ready_note(jobs, runs)
 
 if not runs:
     st.info(
@@ -33,9 +36,9 @@ if not runs:
         "scores every pruning method. Start one with the form below, or from a terminal:"
     )
     st.code(
-        "python -m prune_core compute --data PATH/TO/DATASET --limit 2000 --epochs 3\n"
-        "python -m prune_core select RUN\n"
-        "python -m prune_core maps RUN --method pca",
+        "prunescope compute --data PATH/TO/DATASET --limit 2000 --epochs 3\n"
+        "prunescope select RUN\n"
+        "prunescope maps RUN --method pca",
         language="bash",
     )
 else:
@@ -47,13 +50,15 @@ else:
         except StoreError as err:
             rows.append({"run": run.id, "dataset": f"unreadable: {err}"})
             continue
+        curve = reference_curve(run)
         rows.append(
             {
                 "run": run.id,
                 "dataset": ", ".join(f"{k} {v:,}" for k, v in results.dataset.sizes.items()),
                 "labels": len(results.dataset.label_names),
                 "model": results.model.get("name") or results.config.get("model"),
-                "stages done": sum(s.status == "done" for s in stages.values()),
+                "state": run_state({k: s.to_dict() for k, s in stages.items()}),
+                "validation accuracy": curve[-1]["accuracy"] if curve else None,
                 "methods": sum(
                     keys.parse_stage(k).kind == "select"
                     and not keys.parse_stage(k).is_summary
@@ -64,7 +69,17 @@ else:
             }
         )
     st.subheader("Runs in the store")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "validation accuracy": st.column_config.NumberColumn(
+                help="The reference model's accuracy on the validation split after its last epoch",
+                format="%.3f",
+            )
+        },
+    )
     st.caption("Pick the run to look at in the sidebar; every page shows that run.")
 
 new_run_form(store, expanded=not runs)

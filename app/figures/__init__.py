@@ -1,5 +1,6 @@
 """Plot builders: plain arrays and tables in, ``plotly.graph_objects.Figure`` out, no Streamlit, no I/O."""
 
+from app.figures.agreement import budget_lines, factor_agreement_bars, grid_heatmap, method_value_bars
 from app.figures.bars import (
     intersections_bar,
     label_balance_bar,
@@ -9,6 +10,7 @@ from app.figures.bars import (
     tv_by_method_bar,
 )
 from app.figures.heatmaps import correlation_heatmap, overlap_heatmap
+from app.figures.reference import reference_curve_chart
 from app.figures.scatter import (
     MAX_POINTS,
     Colouring,
@@ -20,6 +22,10 @@ from app.figures.scatter import (
 )
 
 __all__ = [
+    "budget_lines",
+    "factor_agreement_bars",
+    "grid_heatmap",
+    "method_value_bars",
     "MAX_POINTS",
     "Colouring",
     "correlation_heatmap",
@@ -32,6 +38,7 @@ __all__ = [
     "method_ranks_bar",
     "overlap_heatmap",
     "plot_positions",
+    "reference_curve_chart",
     "score_scatter",
     "stage_timings_bar",
     "tv_by_method_bar",

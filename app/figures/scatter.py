@@ -20,6 +20,8 @@ from app.figures.style import (
     CONTINUOUS,
     DROPPED_COLOUR,
     KEPT_COLOUR,
+    PAIR_A_COLOUR,
+    PAIR_B_COLOUR,
     finish,
     label_colour,
     stepped_colorscale,
@@ -62,6 +64,17 @@ class Colouring:
             subset_name,
             ("not kept", f"kept by {subset_name}"),
             (DROPPED_COLOUR, KEPT_COLOUR),
+        )
+
+    @classmethod
+    def by_pair(cls, kept_a: np.ndarray, kept_b: np.ndarray, name_a: str, name_b: str) -> Colouring:
+        """Two subsets on one map: code 0 neither, 1 only B, 2 only A, 3 both (drawn last, on top)."""
+        codes = 2 * np.asarray(kept_a, dtype=bool).astype(np.int64) + np.asarray(kept_b, dtype=bool)
+        return cls(
+            codes,
+            f"{name_a} and {name_b}",
+            ("kept by neither", f"only {name_b}", f"only {name_a}", "kept by both"),
+            (DROPPED_COLOUR, PAIR_B_COLOUR, PAIR_A_COLOUR, KEPT_COLOUR),
         )
 
     @classmethod

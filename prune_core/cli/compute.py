@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 
-from prune_core.cli.common import add_common
+from prune_core.cli.common import (
+    UsageError,
+    add_common,
+    non_negative_float,
+    non_negative_int,
+    open_fraction,
+    positive_float,
+    positive_int,
+    unit_interval,
+)
 
 
 def add_compute(sub) -> None:
@@ -29,35 +39,43 @@ def add_compute(sub) -> None:
     d.add_argument("--text-pair-column", default=None, help="second text column of a sentence pair")
     d.add_argument("--label-column", default="label")
     d.add_argument("--id-column", default=None, help="uid column (default: 'id' if present, else a row hash)")
-    d.add_argument("--limit", type=int, help="seeded, label-stratified sample of N training examples")
-    d.add_argument("--limit-validation", type=int)
-    d.add_argument("--limit-test", type=int)
-    d.add_argument("--validation-fraction", type=float, default=0.1)
+    d.add_argument(
+        "--limit", type=positive_int, help="seeded, label-stratified sample of N training examples"
+    )
+    d.add_argument("--limit-validation", type=positive_int)
+    d.add_argument("--limit-test", type=positive_int)
+    d.add_argument("--validation-fraction", type=open_fraction, default=0.1)
     m = p.add_argument_group("model and training")
     m.add_argument(
         "--model",
         default="minilm",
         help="hub id or local path of a sequence classifier (default: the packaged MiniLM-L6)",
     )
-    m.add_argument("--epochs", type=int, default=3)
+    m.add_argument("--epochs", type=positive_int, default=3)
     m.add_argument(
-        "--lr", type=float, default=None, help="peak learning rate (default 5e-5; 5e-4 with --lora)"
+        "--lr", type=positive_float, default=None, help="peak learning rate (default 5e-5; 5e-4 with --lora)"
     )
-    m.add_argument("--batch-size", type=int, default=32)
-    m.add_argument("--max-length", type=int, default=128)
-    m.add_argument("--warmup-ratio", type=float, default=0.1)
-    m.add_argument("--weight-decay", type=float, default=0.0)
-    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--batch-size", type=positive_int, default=32)
+    m.add_argument("--max-length", type=positive_int, default=128)
+    m.add_argument("--warmup-ratio", type=unit_interval, default=0.1)
+    m.add_argument("--weight-decay", type=non_negative_float, default=0.0)
+    m.add_argument("--seed", type=non_negative_int, default=0)
+    m.add_argument(
+        "--seeds",
+        default=None,
+        help="comma-separated training seeds (e.g. 0,1,2): one run per seed on the same data sample "
+        "(drawn with --seed), for `analyze --stability`",
+    )
     m.add_argument("--lora", action="store_true", help="train LoRA adapters (peft) instead of all weights")
-    m.add_argument("--lora-r", type=int, default=8)
-    m.add_argument("--lora-alpha", type=int, default=16)
-    m.add_argument("--lora-dropout", type=float, default=0.1)
+    m.add_argument("--lora-r", type=positive_int, default=8)
+    m.add_argument("--lora-alpha", type=positive_int, default=16)
+    m.add_argument("--lora-dropout", type=unit_interval, default=0.1)
     m.add_argument(
         "--lora-targets", default=None, help="comma-separated module names (default: peft's choice)"
     )
     r = p.add_argument_group("representations")
-    r.add_argument("--proj-dim", type=int, default=1024, help="dimension of projected gradients")
-    r.add_argument("--proj-seed", type=int, default=0)
+    r.add_argument("--proj-dim", type=positive_int, default=1024, help="dimension of projected gradients")
+    r.add_argument("--proj-seed", type=non_negative_int, default=0)
     r.add_argument("--projector", choices=["auto", "dense", "sparse"], default="auto")
     r.add_argument(
         "--grad-scope",
@@ -84,11 +102,15 @@ def add_compute(sub) -> None:
         help="training precision (auto: bf16 autocast on GPUs with native bf16, else fp32); "
         "stored representations are always computed in fp32",
     )
-    x.add_argument("--forward-batch-size", type=int, default=None, help="examples per eval forward batch")
     x.add_argument(
-        "--grad-batch-size", type=int, default=None, help="examples per per-example-gradient batch"
+        "--forward-batch-size", type=positive_int, default=None, help="examples per eval forward batch"
     )
-    x.add_argument("--proj-chunk", type=int, default=None, help="gradient columns projected per step")
+    x.add_argument(
+        "--grad-batch-size", type=positive_int, default=None, help="examples per per-example-gradient batch"
+    )
+    x.add_argument(
+        "--proj-chunk", type=positive_int, default=None, help="gradient columns projected per step"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_compute)
 
@@ -150,38 +172,138 @@ def compute_config_from_args(args):
     )
 
 
+def check_compute_args(args) -> None:
+    """Checks that need more than one flag, before any data is read or any model loaded."""
+    spec = args.grad_checkpoints.strip().lower()
+    if spec not in ("all", "last"):
+        try:
+            epochs = [int(x) for x in spec.split(",") if x.strip()]
+        except ValueError:
+            epochs = []
+        if not epochs or any(not 1 <= e <= args.epochs for e in epochs):
+            raise UsageError(
+                f"--grad-checkpoints must be 'all', 'last' or epochs between 1 and --epochs {args.epochs} "
+                f"(e.g. '1,{args.epochs}'); got {args.grad_checkpoints!r}"
+            )
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    """--seeds "0,1,2" -> [0, 1, 2] (distinct, in order); None when the flag is absent."""
+    if text is None:
+        return None
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError as err:
+        raise UsageError(f"--seeds must be comma-separated integers such as 0,1,2; got {text!r}") from err
+    if not seeds:
+        raise UsageError(f"--seeds must name at least one seed; got {text!r}")
+    return list(dict.fromkeys(seeds))
+
+
 def cmd_compute(args) -> int:
     from prune_core.pipeline import Compute
+    from prune_core.reference import curve_lines, reference_curve
     from prune_core.store import RunStore
 
+    check_compute_args(args)
     config = compute_config_from_args(args)
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-    run = Compute(config, RunStore(args.runs_dir), show_progress=not args.quiet, log=log).run()
-    print(run.path)
+    # Several seeds: the same data sample (DatasetSpec keeps --seed), one training run per seed.
+    seeds = parse_seeds(args.seeds)
+    configs = [replace(config, train=replace(config.train, seed=s)) for s in seeds] if seeds else [config]
+    for one in configs:
+        run = Compute(one, RunStore(args.runs_dir), show_progress=not args.quiet, log=log).run()
+        curve = reference_curve(run.reload())
+        if (
+            curve and not args.quiet
+        ):  # on stderr: stdout is the run's folder alone (RUN=$(prunescope compute ...))
+            print("reference model, per checkpoint:", file=sys.stderr)
+            for line in curve_lines(curve):
+                print(f"  {line}", file=sys.stderr)
+        print(run.path)
     return 0
 
 
 def add_info(sub) -> None:
-    p = sub.add_parser("info", help="summarise a run: dataset, model, stages, stored arrays")
+    p = sub.add_parser(
+        "info",
+        help="summarise a run and check its files: dataset, model, stages, arrays, damage",
+        description="Summarise a run and report damaged files (missing or wrong size) and interrupted "
+        "stages, each with the command that repairs it. --verify also compares every file's sha256 "
+        "with the manifest: it reads the whole run (slow on large runs) and exits 1 if anything is "
+        "damaged.",
+    )
     add_common(p)
     p.add_argument("run", help="run id (folder name in the run store) or path")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="checksum every file (reads the whole run); exit 1 when the run is damaged",
+    )
     p.set_defaults(func=cmd_info)
 
 
 def cmd_info(args) -> int:
+    from prune_core.reference import curve_lines, reference_curve
     from prune_core.store import RunStore
+    from prune_core.store.verify import check_run, stage_states
 
-    summary = RunStore(args.runs_dir).open(args.run).describe()
+    run = RunStore(args.runs_dir).open(args.run)
+    health = check_run(run, checksum=args.verify)
+    summary = run.describe()
+    summary["reference"] = reference_curve(run)
+    states = stage_states(run)
+    for name, stage in summary["stages"].items():
+        stage["status"] = states.get(name, stage.get("status"))
+    summary["health"] = health.to_dict()
+    code = 1 if args.verify and not health.ok else 0
     if args.json:
         print(json.dumps(summary, indent=1, default=str))
-        return 0
+        return code
     ds = summary["dataset"]
     print(f"run      {summary['run_id']}  ({summary['path']})")
     print(f"dataset  sizes {ds.get('sizes')}  labels {ds.get('label_names')}")
     print(f"model    {summary['model'].get('name')}  {summary['model'].get('parameters')} parameters")
+    for line in curve_lines(summary["reference"]):
+        print(f"model    {line}")
     for name, stage in summary["stages"].items():
-        print(f"stage    {name:<28} {stage.get('status'):<8} {stage.get('seconds', '')}")
+        seconds = stage.get("seconds")
+        took = "" if seconds is None else f"{seconds:.1f} s"
+        print(f"stage    {name:<28} {stage.get('status'):<11} {took}")
     for array in summary["arrays"]:
         print(f"array    {array['key']:<44} {str(tuple(array['shape'])):<16} {array['dtype']}")
-    return 0
+    checked = "sizes and sha256 checksums" if args.verify else "sizes only (--verify adds checksums)"
+    if health.ok:
+        print(f"health   ok: {health.files} files, {checked}")
+    for problem in health.problems:
+        print(f"{problem.kind:<8} {problem.what}: {problem.reason}")
+        print(f"         repair: {problem.command}")
+    if health.problems:
+        print(f"health   {len(health.problems)} problem(s) in {health.files} files ({checked})")
+    return code
+
+
+def add_repair(sub) -> None:
+    p = sub.add_parser(
+        "repair",
+        help="rebuild a damaged manifest.json from the files on disk",
+        description="When a run's manifest.json is damaged, rebuild it from the run's files: records "
+        "that can still be read from the damaged manifest keep their sha256 and are checked against the "
+        "files; files that fail it are left out (their stage recomputes). The damaged manifest is kept "
+        "beside it. With an intact manifest, report what `info --verify` reports.",
+    )
+    add_common(p)
+    p.add_argument("run", help="run id (folder name in the run store) or path")
+    p.set_defaults(func=cmd_repair)
+
+
+def cmd_repair(args) -> int:
+    from prune_core.store import RunStore
+    from prune_core.store.repair import locate_run, rebuild_manifest
+
+    path = locate_run(RunStore(args.runs_dir), args.run)
+    report = rebuild_manifest(path)
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from prune_core.cli.common import UsageError, add_common
+from prune_core.cli.common import UsageError, add_common, budget_list, positive_float
 
 # The accuracy-vs-budget curve of the evaluation page: 5 % to 50 %.
 CURVE_BUDGETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
@@ -30,11 +30,21 @@ def add_evaluate(sub) -> None:
     )
     p.add_argument(
         "--budgets",
-        default="0.1,0.3",
-        help="comma-separated fractions in (0, 1] (default 0.1,0.3), or 'curve' for the evaluation page's "
-        "accuracy-vs-budget curve: " + ",".join(f"{b:g}" for b in CURVE_BUDGETS),
+        default=None,
+        help="comma-separated fractions of the training examples (0.1,0.3 or 10%%,30%%; default 0.1,0.3), "
+        "or 'curve' for the evaluation page's accuracy-vs-budget curve: "
+        + ",".join(f"{b:g}" for b in CURVE_BUDGETS),
     )
-    p.add_argument("--seeds", default="0", help="comma-separated training seeds, e.g. 0,1,2 (default 0)")
+    p.add_argument(
+        "--counts",
+        help="comma-separated numbers of training examples (500,1000), instead of or beside --budgets",
+    )
+    p.add_argument(
+        "--seeds",
+        default="0",
+        help="comma-separated seeds, e.g. 0,1,2 (default 0): training seeds in finetune mode; in fast "
+        "mode the probe is deterministic, so only the random band uses them (at least 3 draws)",
+    )
     p.add_argument(
         "--mode",
         choices=["finetune", "fast"],
@@ -58,7 +68,9 @@ def add_evaluate(sub) -> None:
     p.add_argument(
         "--no-baselines", action="store_true", help="skip the random band and the full-data ceiling"
     )
-    p.add_argument("--probe-c", type=float, default=1.0, help="fast mode: inverse L2 strength of the probe")
+    p.add_argument(
+        "--probe-c", type=positive_float, default=1.0, help="fast mode: inverse L2 strength of the probe"
+    )
     p.add_argument(
         "--probe-pooling",
         choices=["cls", "mean"],
@@ -91,18 +103,33 @@ def _items(text: str | None, option: str, convert):
 
 def cmd_evaluate(args) -> int:
     from prune_core.evaluate import ProbeConfig, evaluate_run
-    from prune_core.evaluate.summary import metric_column, paired_text, paired_vs_random, report_frame
+    from prune_core.evaluate.summary import (
+        metric_column,
+        paired_text,
+        paired_vs_random,
+        report_frame,
+        report_heading,
+    )
+    from prune_core.results import Results
     from prune_core.store import RunStore
 
-    run = RunStore(args.runs_dir).open(args.run)
+    # Flags are checked before the run is opened (budgets given as counts need the run's size).
     methods = _items(args.methods, "--methods", str)
-    budgets = (
-        list(CURVE_BUDGETS)
-        if (args.budgets or "").strip() == "curve"
-        else _items(args.budgets, "--budgets", float)
-    )
     seeds = _items(args.seeds, "--seeds", int)
     variants = _items(args.variants, "--variants", str)
+    unknown = [v for v in variants or [] if v not in ("plain", "balanced")]
+    if unknown:
+        raise UsageError(
+            f"--variants: variants must be a non-empty subset of plain, balanced; found {', '.join(unknown)}"
+        )
+    curve = (args.budgets or "").strip() == "curve"
+    if curve:  # the evaluation page's accuracy-vs-budget curve
+        budgets = list(CURVE_BUDGETS)
+    elif not args.counts:
+        budgets = budget_list(args.budgets or "0.1,0.3", None, 0)
+    run = RunStore(args.runs_dir).open(args.run)
+    if args.counts and not curve:
+        budgets = budget_list(args.budgets, args.counts, Results(run).n)
     probe = ProbeConfig(C=args.probe_c, pooling=args.probe_pooling)
     log = (lambda _m: None) if args.quiet or args.json else (lambda m: print(m, file=sys.stderr))
     with run.lock("evaluate"):
@@ -127,7 +154,7 @@ def cmd_evaluate(args) -> int:
     split = "test" if report.table["test_accuracy"].notna().any() else "validation"
     print(
         f"run {run.id}: {len(report.computed)} computed, {len(report.cached)} cached; "
-        f"{split} split, mean ± std over seeds"
+        + report_heading(report.table, split)
     )
     print(report_frame(report.table, run.label_names, split).to_string(index=False))
     paired = paired_vs_random(report.table, metric_column(split, "accuracy"))

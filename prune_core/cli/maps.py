@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from prune_core.cli.common import add_common
+from prune_core.cli.common import add_common, non_negative_int
 
 
 def add_maps(sub) -> None:
@@ -13,7 +13,7 @@ def add_maps(sub) -> None:
     p.add_argument("run", help="run id or path")
     p.add_argument("--representations", help="comma-separated names (default: all the run has)")
     p.add_argument("--method", choices=["umap", "pca"], default="umap")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.set_defaults(func=cmd_maps)
 
 

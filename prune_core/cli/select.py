@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 import sys
 
-from prune_core.cli.common import add_common, parse_budgets
+from prune_core.cli.common import (
+    UsageError,
+    add_budget_list_options,
+    add_budget_option,
+    add_common,
+    budget_list,
+    one_budget,
+)
 
 
 def add_select(sub) -> None:
@@ -22,7 +29,7 @@ def add_select(sub) -> None:
         help="comma-separated method ids (presets or <selector>@<representation>); "
         "default: every preset; 'grid' adds every grid cell",
     )
-    p.add_argument("--budgets", help="comma-separated fractions (0.1,0.3) or counts (500); default 0.05..1.0")
+    add_budget_list_options(p, "0.05,0.1,...,1.0")
     p.add_argument(
         "--rule",
         choices=["exact", "quantile"],
@@ -56,10 +63,12 @@ def method_list(text: str | None) -> list[str] | None:
 
 def cmd_select(args) -> int:
     from prune_core.methods.select_stage import select_methods
+    from prune_core.results import Results
     from prune_core.store import RunStore
 
     run = RunStore(args.runs_dir).open(args.run)
-    methods, budgets = method_list(args.methods), parse_budgets(args.budgets)
+    methods = method_list(args.methods)
+    budgets = budget_list(args.budgets, args.counts, Results(run).n if args.counts else 0)
     log = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
     with run.lock("select"):
         report = select_methods(
@@ -108,28 +117,62 @@ def cmd_methods(args) -> int:
 
 
 def add_export(sub) -> None:
-    p = sub.add_parser("export", help="write the uids a method keeps, with a manifest beside them")
+    from prune_core.export import EXTENSIONS, FORMATS
+
+    extensions = ", ".join(f"{ext} {fmt}" for fmt, ext in EXTENSIONS.items())
+    p = sub.add_parser(
+        "export",
+        help="write the uids a method keeps, with a manifest beside them",
+        description="Write a method's subset (or whole keep order) to a file and its manifest to "
+        "<file>.manifest.json. The format follows the output's extension "
+        f"({extensions}); an existing file is never replaced without --overwrite.",
+    )
     add_common(p)
     p.add_argument("run", help="run id or path")
     p.add_argument("--method", required=True)
-    p.add_argument("--budget", help="fraction in (0, 1] or a count of examples")
+    add_budget_option(p)
     p.add_argument("--balanced", action="store_true", help="the label-balanced subset")
     p.add_argument("--ranking", action="store_true", help="every uid in the method's keep order (curricula)")
-    p.add_argument("--format", choices=["csv", "json", "txt", "jsonl"], default="txt")
-    p.add_argument("--output", required=True, help="output file (its manifest goes beside it)")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="file format (default: from the output's extension; a contradicting extension is an error)",
+    )
+    p.add_argument(
+        "--output", required=True, help="output file (its manifest goes to <output>.manifest.json)"
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace the output (and its manifest) if they exist"
+    )
     p.set_defaults(func=cmd_export)
 
 
 def cmd_export(args) -> int:
-    from prune_core.export import build_export, write_export
+    from prune_core.export import build_export, check_output, write_export
     from prune_core.results import Results
     from prune_core.store import RunStore
 
-    budget = None
-    if args.budget is not None:
-        budget = parse_budgets(args.budget)[0]
+    # Every argument is checked before the run is opened or anything is computed.
+    if args.budget is not None and "," in args.budget:
+        raise UsageError(
+            f"--budget takes one value on export, got {args.budget!r}; export each budget separately"
+        )
+    one_budget(args.budget, args.count)  # a bad --budget / --count fails here, before the run is read
+    if args.budget is None and args.count is None and not args.ranking:
+        raise UsageError(
+            "an export needs --budget (a fraction such as 0.3 or 30%), --count (a number of examples) "
+            "or --ranking (the whole keep order)"
+        )
+    fmt, _ = check_output(args.output, args.format, overwrite=args.overwrite)
     results = Results(RunStore(args.runs_dir).open(args.run))
+    budget = one_budget(args.budget, args.count, results.n if args.count else None)
+    if budget is None and not args.ranking:
+        raise UsageError(
+            "an export needs --budget (a fraction such as 0.3 or 30%), --count (a number of examples) "
+            "or --ranking (the whole keep order)"
+        )
     export = build_export(results, args.method, budget, balanced=args.balanced, ranking=args.ranking)
-    path, manifest = write_export(export, args.format, args.output)
-    print(f"{len(export.frame)} uids -> {path} (manifest {manifest.name})")
+    path, manifest = write_export(export, fmt, args.output, overwrite=args.overwrite)
+    print(f"{len(export.frame)} uids -> {path} ({fmt}; manifest {manifest.name})")
     return 0

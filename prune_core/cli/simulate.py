@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from prune_core.cli.common import UsageError, parse_budgets
+from prune_core.cli.common import UsageError, add_budget_option, one_budget
 
 # Option -> LabConfig field. Options left out keep LabConfig's defaults (the paper's set-up); reading
 # them here instead would import sklearn every time any subcommand's parser is built.
@@ -53,7 +53,7 @@ def add_simulate(sub) -> None:
     for field, kind in CONFIG_OPTIONS.items():
         p.add_argument("--" + field.replace("_", "-"), dest=field, type=kind, default=None, help=HELP[field])
     p.add_argument("--gradient-bias", action="store_true", help="append the bias term to the gradient")
-    p.add_argument("--budget", default="0.3", help="fraction in (0, 1] or a count of training examples (0.3)")
+    add_budget_option(p, default="0.3")
     p.add_argument("--clusters", type=int, default=2, help="K for the k-means based selectors (default 2)")
     p.add_argument("--balanced", action="store_true", help="label-balanced (stratified) selection")
     p.add_argument(
@@ -85,7 +85,7 @@ def _selectors(text: str) -> list[str]:
 def cmd_simulate(args) -> int:
     from prune_core.simulate import LabConfig, build_world, grid_cells, lab_report, select_grid
 
-    budget = parse_budgets(args.budget)[0]
+    budget = one_budget(args.budget, args.count)
     given = {field: getattr(args, field) for field in CONFIG_OPTIONS if getattr(args, field) is not None}
     config = LabConfig(**given, gradient_bias=args.gradient_bias)
     world = build_world(config)

@@ -41,7 +41,7 @@ def _missing_stage_message(run: Run, key: str, stage: str) -> str:
     status = run.stage_status(stage)
     return (
         f"run {run.id} lacks {key!r}, written by the stage {stage!r} (status: {status}); run "
-        f"`python -m prune_core compute --data {run.config.get('dataset', {}).get('train', 'PATH')} ...` "
+        f"`prunescope compute --data {run.config.get('dataset', {}).get('train', 'PATH')} ...` "
         f"with this run's settings to compute it"
     )
 
@@ -102,7 +102,7 @@ class FinetuneEvaluation:
         if "train" not in config or "model" not in config:
             raise EvaluationError(
                 f"run {run.id} has no model or training config in its manifest (config.model, "
-                "config.train); only runs made by `python -m prune_core compute` can be "
+                "config.train); only runs made by `prunescope compute` can be "
                 "evaluated in fine-tune mode (fast mode needs only hidden states)"
             )
         self.train_config = TrainConfig(**config["train"])

@@ -31,6 +31,7 @@ VARIANTS = ("plain", "balanced")
 RANDOM_BAND = "random-band"
 FULL_DATA = "full-data"
 BASELINES = (RANDOM_BAND, FULL_DATA)
+FAST_BAND_DRAWS = 3  # random subsets behind the random band of a fast evaluation, at the least
 RESULT_FORMAT = 1  # bump when a result's meaning changes, so older cached results are recomputed
 
 
@@ -78,8 +79,10 @@ def _is_fraction(budget: object) -> bool:
 
 
 def check_budgets(budgets) -> list[float]:
-    """Fractions in (0, 1], ascending and without repeats (counts are refused: a fraction means the same
-    share of every dataset, which is what curves over budgets compare)."""
+    """Fractions in (0, 1], ascending and without repeats (counts are refused here: a fraction means the
+    same share of every dataset, which is what curves over budgets compare; the CLI's ``--counts`` turns a
+    count into the fraction that keeps exactly that many). Rounded to 12 digits, so such a fraction still
+    gives back its count."""
     checked = []
     for budget in budgets:
         if not _is_fraction(budget):
@@ -87,7 +90,7 @@ def check_budgets(budgets) -> list[float]:
                 f"evaluate: budget {budget!r} is outside (0, 1]; give the share of training "
                 "examples to keep, e.g. 0.1 or 0.3"
             )
-        checked.append(round(float(budget), 6))
+        checked.append(round(float(budget), 12))
     if not checked:
         raise BudgetError("evaluate: expected at least one budget in (0, 1], found none")
     return sorted(set(checked))
@@ -131,16 +134,34 @@ def plan_jobs(
         names += [b for b in BASELINES if b not in names]
     jobs = []
     for method in names:
+        runs = job_seeds(method, mode, seeds)
         if method == FULL_DATA:
-            jobs += [EvalJob(FULL_DATA, 1.0, False, seed, mode) for seed in seeds]
+            jobs += [EvalJob(FULL_DATA, 1.0, False, seed, mode) for seed in runs]
             continue
         jobs += [
             EvalJob(method, budget, variant == "balanced", seed, mode)
             for budget in budgets
             for variant in wanted
-            for seed in seeds
+            for seed in runs
         ]
     return list(dict.fromkeys(jobs))
+
+
+def is_deterministic(method: str, mode: str) -> bool:
+    """Whether a job's result cannot depend on its seed: in fast mode the probe (lbfgs logistic
+    regression) is deterministic and a method's subset is fixed, so only the random band varies."""
+    return mode == "fast" and method != RANDOM_BAND
+
+
+def job_seeds(method: str, mode: str, seeds: list[int]) -> list[int]:
+    """The seeds a method is evaluated with. Fast mode: one run of every deterministic series (more
+    seeds would only repeat it and print a fake ``± 0.000``), and at least ``FAST_BAND_DRAWS`` random
+    draws for the random band, the one series whose spread means something."""
+    if not is_deterministic(method, mode):
+        if mode == "fast" and len(seeds) < FAST_BAND_DRAWS:
+            return [seeds[0] + i for i in range(FAST_BAND_DRAWS)]
+        return list(seeds)
+    return [seeds[0]]
 
 
 def baseline_subset(job: EvalJob, labels: np.ndarray, *, balance_mode: str = "stratified") -> np.ndarray:

@@ -145,7 +145,7 @@ def evaluate_run(
         if not methods:
             raise EvaluationError(
                 f"run {run.id} has no selected method to evaluate; pass methods or run "
-                f"`python -m prune_core select {run.id}` first"
+                f"`prunescope select {run.id}` first"
             )
     jobs = plan_jobs(methods, budgets, seeds, mode, variants=variants, baselines=baselines)
     evaluator = (

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from prune_core.analysis import total_variation
-from prune_core.evaluate.plan import FULL_DATA, RANDOM_BAND
+from prune_core.evaluate.plan import FULL_DATA, RANDOM_BAND, is_deterministic
 
 SPLITS = ("validation", "test")
 METRICS = {"accuracy": "accuracy", "macro_f1": "macro-F1"}
@@ -93,9 +93,21 @@ def result_rows(records: Iterable[Mapping], label_names: list[str], full_counts:
     return table.sort_values(["mode", "method", "balanced", "budget", "seed"], ignore_index=True)
 
 
+def one_run_of_deterministic_series(table: pd.DataFrame) -> pd.DataFrame:
+    """Drop repeats of a result that cannot vary with the seed (fast mode, every series but the random
+    band), keeping the lowest seed: tables written before fast mode ran such series once still hold one
+    copy per seed, which would read as a spread of exactly 0 over several seeds."""
+    if table.empty:
+        return table
+    fixed = np.array([is_deterministic(m, mode) for m, mode in zip(table["method"], table["mode"])])
+    repeat = table[fixed].sort_values("seed").duplicated(KEYS)
+    return table.drop(index=repeat[repeat].index)
+
+
 def aggregate(table: pd.DataFrame, column: str, label_names: list[str]) -> pd.DataFrame:
     """Mean, sample standard deviation (ddof 1; 0 for one seed), min and max of ``column`` over seeds for
-    every (mode, method, balanced, budget), with the mean subset size, label shares and TV distance."""
+    every (mode, method, balanced, budget), with the mean subset size, label shares and TV distance.
+    Deterministic series (fast mode) count once whatever seeds were asked for."""
     names = [str(n) for n in label_names]
     count_columns = [f"count_{n}" for n in names]
     if table.empty:
@@ -113,6 +125,7 @@ def aggregate(table: pd.DataFrame, column: str, label_names: list[str]) -> pd.Da
                 "tv_from_full",
             ]
         )
+    table = one_run_of_deterministic_series(table)
     grouped = table.groupby(KEYS, sort=True)
     out = grouped[column].agg(["mean", "std", "min", "max", "count"]).rename(columns={"count": "seeds"})
     out["std"] = out["std"].fillna(0.0)
@@ -211,16 +224,34 @@ def mean_std_text(mean: float, std: float) -> str:
     return "—" if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}"
 
 
+def score_text(mean: float, std: float, deterministic: bool) -> str:
+    """``0.934`` for a deterministic result (no spread to show), ``0.944 ± 0.007`` otherwise."""
+    if deterministic:
+        return "—" if np.isnan(mean) else f"{mean:.3f}"
+    return mean_std_text(mean, std)
+
+
+def runs_text(mode: str, method: str, runs: int) -> str:
+    """What a score is an average of: seeds of training, random draws of the band, or one fixed run."""
+    if is_deterministic(method, mode):
+        return "1 (deterministic)"
+    if mode == "fast":  # only the random band varies in fast mode: by the subset drawn
+        return f"{runs} random draws"
+    return f"{runs} seed{'s' if runs != 1 else ''}"
+
+
 def report_frame(table: pd.DataFrame, label_names: list[str], split: str = "test") -> pd.DataFrame:
-    """One line per (mode, series, budget): mean ± std of accuracy and macro-F1 over seeds on ``split``,
-    seeds, mean subset size and TV distance of its labels from the full data (the CLI's printout)."""
+    """One line per (mode, series, budget) of ``split``: accuracy and macro-F1 (mean ± std over seeds,
+    or over random draws for the fast mode's random band, or the one value of a deterministic series),
+    what the score averages, the mean subset size and the TV distance of its labels from the full data
+    (the CLI's printout)."""
     columns = [
         "mode",
         "series",
         "budget",
         "accuracy",
         "macro-F1",
-        "seeds",
+        "runs",
         "size",
         "label TV",
         "labels predicted",
@@ -229,14 +260,18 @@ def report_frame(table: pd.DataFrame, label_names: list[str], split: str = "test
         return pd.DataFrame(columns=columns)
     accuracy = aggregate(table, metric_column(split, "accuracy"), label_names)
     f1 = aggregate(table, metric_column(split, "macro_f1"), label_names)
+    fixed = [is_deterministic(m, mode) for m, mode in zip(accuracy["method"], accuracy["mode"])]
     frame = pd.DataFrame(
         {
             "mode": accuracy["mode"],
             "series": accuracy["series"],
             "budget": accuracy["budget"],
-            "accuracy": [mean_std_text(m, s) for m, s in zip(accuracy["mean"], accuracy["std"])],
-            "macro-F1": [mean_std_text(m, s) for m, s in zip(f1["mean"], f1["std"])],
-            "seeds": accuracy["seeds"].astype(int),
+            "accuracy": [score_text(m, s, d) for m, s, d in zip(accuracy["mean"], accuracy["std"], fixed)],
+            "macro-F1": [score_text(m, s, d) for m, s, d in zip(f1["mean"], f1["std"], fixed)],
+            "runs": [
+                runs_text(mode, m, int(n))
+                for mode, m, n in zip(accuracy["mode"], accuracy["method"], accuracy["seeds"])
+            ],
             "size": accuracy["size"].round().astype(int),
             "label TV": accuracy["tv_from_full"].round(3),
             "labels predicted": accuracy.get("labels_predicted", pd.Series(np.nan, index=accuracy.index)),
@@ -249,6 +284,19 @@ def report_frame(table: pd.DataFrame, label_names: list[str], split: str = "test
         key=lambda i: (frame["mode"][i], *baseline_last[i], frame["series"][i], frame["budget"][i]),
     )
     return frame.iloc[order].reset_index(drop=True)
+
+
+def report_heading(table: pd.DataFrame, split: str) -> str:
+    """The line above the CLI's table: what the ± means in each mode the table holds."""
+    notes = []
+    if (table["mode"] == "fast").any():
+        notes.append(
+            "fast mode: one deterministic probe per method (seeds cannot change it); the random band is "
+            "the only row with a spread: mean ± std over random subsets of the same size"
+        )
+    if (table["mode"] == "finetune").any():
+        notes.append("fine-tune mode: mean ± std over training seeds")
+    return f"{split} split; " + "; ".join(notes)
 
 
 def grid_table(board: pd.DataFrame, methods: Mapping[str, Mapping]) -> pd.DataFrame:

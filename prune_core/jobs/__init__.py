@@ -13,7 +13,7 @@ step's exit status. Anyone can re-read the record later: ``job_status`` combines
 from prune_core.jobs.control import cancel_job, ensure_demo_run, list_jobs, load_job, start_job
 from prune_core.jobs.driver import run_job
 from prune_core.jobs.records import ACTIVE, JOBS_FOLDER, Job, JobRequest, JobStatus, StageView, jobs_dir
-from prune_core.jobs.status import compute_stage_names, job_status, log_tail, stage_views
+from prune_core.jobs.status import compute_stage_names, job_producing, job_status, log_tail, stage_views
 
 __all__ = [
     "ACTIVE",
@@ -25,6 +25,7 @@ __all__ = [
     "cancel_job",
     "compute_stage_names",
     "ensure_demo_run",
+    "job_producing",
     "job_status",
     "jobs_dir",
     "list_jobs",

@@ -47,6 +47,9 @@ def run_job(job_dir: str | Path) -> int:
         for step in record["steps"]:
             if not _run_step(job, record, step):
                 break
+        for step in record["steps"]:  # what a failed compute left undone never ran: say so
+            if step["status"] == "pending":
+                step.update(status="skipped", note="not run: compute failed")
         failed = [s for s in record["steps"] if s["status"] == "failed"]
         record["status"] = "failed" if failed else "done"
         if failed and not record.get("error"):

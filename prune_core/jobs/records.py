@@ -27,6 +27,14 @@ class JobRequest:
     maps: tuple[str, ...] = ("pca", "umap")  # PCA first: a quick map while UMAP is still fitting
     methods: tuple[str, ...] = ()  # empty: every preset
     label: str = ""
+    text_column: str = "text"
+    text_pair_column: str | None = None
+    label_column: str = "label"
+    id_column: str | None = None
+    lr: float | None = None  # None: compute's default (5e-5, or 5e-4 with LoRA)
+    batch_size: int | None = None  # None: compute's default (32)
+    lora: bool = False
+    evaluate_fast: bool = False  # end with a fast evaluation, so the Subset evaluation page has content
 
     def steps(self, python: str, runs_dir: Path) -> list[dict]:
         """The commands the driver runs in order; ``{run}`` is replaced by the run that compute wrote."""
@@ -42,6 +50,20 @@ class JobRequest:
             "--runs-dir",
             str(runs_dir),
         ]
+        for flag, value, default in (
+            ("--text-column", self.text_column, "text"),
+            ("--text-pair-column", self.text_pair_column, None),
+            ("--label-column", self.label_column, "label"),
+            ("--id-column", self.id_column, None),
+        ):
+            if value and value != default:
+                compute += [flag, value]
+        if self.lr:
+            compute += ["--lr", repr(float(self.lr))]
+        if self.batch_size:
+            compute += ["--batch-size", str(int(self.batch_size))]
+        if self.lora:
+            compute.append("--lora")
         if self.limit:
             compute += ["--limit", str(self.limit)]
         if self.limit_validation:
@@ -54,6 +76,15 @@ class JobRequest:
             (f"maps:{m}", cli + ["maps", "{run}", "--runs-dir", str(runs_dir), "--method", m])
             for m in self.maps
         ]
+        if self.evaluate_fast:
+            steps.append(
+                (
+                    "evaluate:fast",
+                    cli
+                    + ["evaluate", "{run}", "--runs-dir", str(runs_dir), "--mode", "fast"]
+                    + ["--budgets", "0.1,0.3", "--quiet"],
+                )
+            )
         return [
             {
                 "name": name,

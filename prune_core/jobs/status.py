@@ -69,14 +69,20 @@ def stage_views(
     """
     steps = {s["name"]: s for s in record.get("steps", [])}
     views = []
+    compute_step = steps.get("compute", {})
     for name in compute_stage_names(int(record.get("request", {}).get("epochs", 1))):
-        views.append(_manifest_stage_view(name, stages.get(name, {}), progress, steps.get("compute", {})))
+        views.append(_manifest_stage_view(name, stages.get(name, {}), progress, compute_step))
+    if compute_step.get("status") in ("failed", "cancelled"):
+        views = _after_a_failed_compute(views, compute_step)
     select_step = steps.get("select")
     if select_step:
         found = [k for k in stages if k.startswith("select:") and k != "select:summary"]
         finished = [k for k in found if stages[k].get("status") in ("done", "failed")]
         total = max(expected_methods or 0, len(found), 1)
         views.append(_counted_view("select", select_step, len(finished), total, "methods"))
+    evaluate_step = steps.get("evaluate:fast")
+    if evaluate_step:
+        views.append(_evaluate_view(evaluate_step, stages.get("evaluate:fast", {}), progress))
     for name, step in steps.items():
         if name.startswith("maps:"):
             method = name.split(":", 1)[1]
@@ -84,6 +90,30 @@ def stage_views(
             finished = [k for k in found if stages[k].get("status") in ("done", "failed")]
             views.append(_counted_view(name, step, len(finished), max(len(found), 1), "representations"))
     return views
+
+
+def _after_a_failed_compute(views: list[StageView], step: dict) -> list[StageView]:
+    """A compute that stopped before its stages said so (bad data fails before the run exists): the
+    first unfinished stage is the one that failed, with the step's last log line as the reason, and
+    the ones after it never started (instead of every stage reading "pending")."""
+    if any(v.status == "failed" for v in views):
+        failed_seen = False
+    else:
+        failed_seen = None
+    out = []
+    for view in views:
+        if view.status in ("done", "cached"):
+            out.append(view)
+        elif failed_seen is None:
+            why = "cancelled" if step.get("status") == "cancelled" else step.get("note") or "failed"
+            out.append(StageView(view.name, "failed", view.fraction, why))
+            failed_seen = True
+        elif view.status == "failed":
+            out.append(view)
+            failed_seen = True
+        else:
+            out.append(StageView(view.name, "not started", 0.0, ""))
+    return out
 
 
 def _manifest_stage_view(name: str, record: dict, progress: dict | None, step: dict) -> StageView:
@@ -95,15 +125,52 @@ def _manifest_stage_view(name: str, record: dict, progress: dict | None, step: d
     if status == "running" and progress and str(progress.get("stage", "")).startswith(name):
         total = max(int(progress.get("total") or 0), 1)
         done = min(int(progress.get("done") or 0), total)
-        part = str(progress["stage"])[
-            len(name) :
-        ].strip()  # e.g. "gradients" of "represent:epoch-1 gradients"
-        return StageView(name, "running", done / total, f"{part + ': ' if part else ''}{done:,} / {total:,}")
+        return StageView(name, "running", done / total, progress_detail(name, progress, done, total))
     if status == "running":
         return StageView(name, "running", 0.0, "starting")
     if step.get("status") == "done":
         return StageView(name, "cached", 1.0, "already computed")
     return StageView(name, "pending", 0.0, "")
+
+
+def duration_text(seconds: float) -> str:
+    """``45 s``, ``3 min``, ``1 h 05 min``: an ETA at the precision it deserves."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def progress_detail(name: str, progress: dict, done: int, total: int) -> str:
+    """The line under a running bar: the part of the stage, epoch and running loss when training,
+    examples done, and the time left at the rate so far."""
+    part = str(progress.get("stage", ""))[len(name) :].strip()  # "gradients" of "represent:epoch-1 gradients"
+    pieces = []
+    if progress.get("epoch"):
+        pieces.append(f"epoch {progress['epoch']}/{progress.get('epochs', progress['epoch'])}")
+    if progress.get("loss") is not None:
+        pieces.append(f"loss {float(progress['loss']):.3f}")
+    pieces.append(f"{done:,} / {total:,}")
+    if progress.get("eta") is not None and done < total:
+        pieces.append(f"about {duration_text(progress['eta'])} left")
+    return (f"{part}: " if part else "") + " · ".join(pieces)
+
+
+def _evaluate_view(step: dict, stage: dict, progress: dict | None) -> StageView:
+    """The fast evaluation at a job's end: jobs done from ``progress.json`` while it runs."""
+    status = step.get("status", "pending")
+    if status == "running" and progress and str(progress.get("stage", "")) == "evaluate:fast":
+        total = max(int(progress.get("total") or 0), 1)
+        done = min(int(progress.get("done") or 0), total)
+        return StageView(
+            "evaluate:fast", "running", done / total, progress_detail("evaluate:fast", progress, done, total)
+        )
+    if status == "done":
+        took = stage.get("seconds")
+        return StageView("evaluate:fast", "done", 1.0, "" if took is None else f"{took:.1f} s")
+    return _counted_view("evaluate:fast", step, 0, 1, "")
 
 
 def _counted_view(name: str, step: dict, finished: int, total: int, unit: str) -> StageView:
@@ -116,6 +183,8 @@ def _counted_view(name: str, step: dict, finished: int, total: int, unit: str) -
         )
     if status == "running":
         return StageView(name, "running", min(finished / total, 1.0), f"{finished} / {total} {unit}")
+    if status == "skipped":
+        return StageView(name, "skipped", 0.0, step.get("note", ""))
     return StageView(name, status, 0.0, "")
 
 
@@ -153,3 +222,34 @@ def job_status(job: Job) -> JobStatus:
         log_tail(job.log_path),
         record.get("created", ""),
     )
+
+
+# Which job steps produce what a page needs (the ``verb`` of app/needs.py's Need).
+STEPS_OF_VERB = {
+    "compute": ("compute",),
+    "select": ("select",),
+    "maps": ("maps:",),
+    "evaluate": ("evaluate:",),
+}
+
+
+def job_producing(runs_dir, run_id: str, verbs) -> tuple[Job, JobStatus, str] | None:
+    """The active job that is writing ``run_id`` and has yet to finish a step making one of ``verbs``,
+    with its status and that step's name; None when no job will produce it (then the user must)."""
+    from prune_core.jobs.control import list_jobs
+
+    prefixes = tuple(p for verb in verbs for p in STEPS_OF_VERB.get(verb, ()))
+    for job in list_jobs(runs_dir)[:20]:
+        try:
+            record = job.record()
+        except StoreError:
+            continue
+        if record.get("run_id") != run_id or record.get("status") not in ACTIVE:
+            continue
+        status = job_status(job)
+        if not status.active:
+            continue
+        for step in record.get("steps", []):
+            if step.get("status") in ("pending", "running") and step["name"].startswith(prefixes):
+                return job, status, step["name"]
+    return None

@@ -15,10 +15,12 @@ class CorruptFileError(StoreError):
     """A stored file does not match what the manifest recorded (truncated, altered or missing)."""
 
     def __init__(self, run, key: str, reason: str):
+        from prune_core.store.remedy import file_command, files_of  # the one place remedies are worked out
+
         self.key = key
-        record = run.manifest.files.get(key)
-        self.stage = record.stage if record else None
+        self.stage = (files_of(run).get(key) or {}).get("stage")
+        self.command = file_command(run, key)
         super().__init__(
             f"run {run.id}: stored file {key!r} is unusable ({reason}); "
-            f"stage {self.stage!r} will recompute it on the next `compute`"
+            f"stage {self.stage!r} rewrites it: run `{self.command}`"
         )

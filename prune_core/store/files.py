@@ -28,13 +28,34 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where /proc allows (os.umask can only set it)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read by setting, then restore at once
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write) -> None:
-    """Write through ``write(tmp_path)`` then rename: a crash never leaves half a file that looks whole."""
+    """Write through ``write(tmp_path)`` then rename: a crash never leaves half a file that looks whole.
+
+    mkstemp creates its file ``-rw-------`` whatever the umask; the file gets the mode an ordinary
+    ``open()`` would give it (0o666 minus the umask), so a shared store or a dashboard run as another
+    user can read what compute wrote.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(Path(tmp))
+        # After writing: some writers (safetensors) replace the file rather than reuse it.
+        os.chmod(tmp, 0o666 & ~current_umask())
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)

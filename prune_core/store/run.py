@@ -504,7 +504,10 @@ class Run:
                 for a in self.arrays()
             ],
             "tables": {t.key: {"rows": t.rows, "columns": t.columns} for t in self.files(kind="table")},
-            "methods": self.read_json(keys.METHODS) if self.has(keys.METHODS) else {},
+            # a damaged methods file is reported by `info`'s health check, not raised from here
+            "methods": self.read_json(keys.METHODS)
+            if self.has(keys.METHODS) and not self.problems([keys.METHODS])
+            else {},
             "versions": m.versions,
             "size_bytes": self.size_bytes(),
         }
