@@ -171,16 +171,3 @@ def test_fast_mode_shows_one_score_per_method_and_labels_the_random_band_spread(
     metric = next(c for c in board.columns if c in ("accuracy", "macro-F1"))
     assert "±" not in rows.loc["el2n", metric] and rows.loc["el2n", "runs"] == "1 (deterministic)"
     assert "±" in rows.loc["random band", metric] and rows.loc["random band", "runs"] == "3 random draws"
-
-
-def test_paired_comparison_with_the_random_band_is_shown_per_method_and_budget(evaluated):
-    at = open_page()
-    shown = next(d.value for d in at.dataframe if "vs random (paired)" in d.value.columns)
-    table = evaluated.read_table("evaluations")
-    column = "test_accuracy"
-    el2n = table.query("mode == 'fast' and method == 'el2n' and not balanced and budget == 0.1")
-    band = table.query(f"mode == 'fast' and method == '{RANDOM_BAND}' and not balanced and budget == 0.1")
-    diffs = el2n.set_index("seed")[column] - band.set_index("seed")[column]
-    row = shown[(shown["series"] == "el2n") & (np.isclose(shown["budget"], 0.1))].iloc[0]
-    assert row["vs random (paired)"].startswith(f"{diffs.mean():+.3f}")
-    assert row["wins"] == f"{int((diffs > 0).sum())}/2"

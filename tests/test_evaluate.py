@@ -359,8 +359,9 @@ def test_paired_comparison_subtracts_the_random_band_of_the_same_seed():
     rows.append(
         {"mode": "finetune", "method": RANDOM_BAND, "balanced": True, "budget": 0.1, "seed": 0, "acc": 0.1}
     )
-    paired = paired_vs_random(pd.DataFrame(rows), "acc")
-    assert len(paired) == 1
+    fast = [{**r, "mode": "fast"} for r in rows]  # fast mode is deterministic: nothing to pair
+    paired = paired_vs_random(pd.DataFrame(rows + fast), "acc")
+    assert len(paired) == 1 and set(paired["mode"]) == {"finetune"}
     row = paired.iloc[0]
     diffs = np.array([0.10, 0.01, -0.05])
     assert row["pairs"] == 3 and row["wins"] == 2

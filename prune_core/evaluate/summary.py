@@ -165,8 +165,11 @@ def paired_vs_random(table: pd.DataFrame, column: str) -> pd.DataFrame:
     order, dropout), so their difference removes that source of noise. Per series and budget: the
     number of paired seeds, the mean and sample std of the differences, how many seeds beat the band,
     and a two-sided paired t-test p-value (NaN below two seeds or when every difference is equal).
+    Fine-tune rows only: in fast mode a method's probe is deterministic (one row, no training seed),
+    so there is nothing to pair with the band's random draws.
     """
     columns = [*KEYS, "series", "pairs", "mean_diff", "std_diff", "wins", "p_value"]
+    table = table[table["mode"] == "finetune"] if "mode" in table else table
     if table.empty:
         return pd.DataFrame(columns=columns)
     band = table[table["method"] == RANDOM_BAND].set_index(["mode", "balanced", "budget", "seed"])[column]
