@@ -128,7 +128,7 @@ def url_path(script: str) -> str:
 
 EXPECTED_CHARTS = {
     "runs": 0,
-    "overview": 3,  # label counts, lengths, the reference model's validation curve per epoch
+    "overview": 3,  # label counts, the reference model's validation curve, stage timings
     "correlations": 2,
     "overlap": 3,  # heatmap, largest intersections, two methods across budgets
     "grid": 2,  # the grid, agreement per selector and per representation
