@@ -128,12 +128,13 @@ def url_path(script: str) -> str:
 
 EXPECTED_CHARTS = {
     "runs": 0,
-    "overview": 2,
+    "overview": 3,  # label counts, the reference model's validation curve, stage timings
     "correlations": 2,
     "overlap": 3,  # heatmap, largest intersections, two methods across budgets
     "grid": 2,  # the grid, agreement per selector and per representation
-    "stability": 0,  # a lone run: the page says how to make a seed group
-    "compare_runs": 0,  # a lone run: the page says how to make another
+    # The hostile run is a copy of the small run (same config), so the two form a seed group and a pair.
+    "stability": 2,
+    "compare_runs": 1,
     "label_balance": 3,  # one method, every method, TV across budgets
     "embedding_map": 1,
     "data_map": 1,

@@ -86,7 +86,8 @@ def synthetic(tmp_path_factory):
 
 
 def _export(run, tmp_path, *flags):
-    out = tmp_path / "subset.txt"
+    # A new file per call: export never replaces an existing one (without --overwrite).
+    out = tmp_path / f"subset-{len(list(tmp_path.glob('subset-*.txt')))}.txt"
     code = main(
         ["export", str(run.path), "--method", "el2n", *flags, "--format", "txt", "--output", str(out)]
     )

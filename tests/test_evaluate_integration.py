@@ -36,7 +36,11 @@ def fast_evaluated(minilm_run):
 def test_three_methods_at_two_budgets_on_the_small_sst2_run(fast_evaluated):
     run, report = fast_evaluated
     table = report.table
-    assert len(report.jobs) == len(table) == 3 * 2 * 2 * 2 + 2 * 2 * 2 + 2
+    # Fast mode: the probe is deterministic, so each method is one row per budget and variant whatever
+    # the seeds; the random band takes at least three draws; the full-data probe is one row.
+    assert len(report.jobs) == len(table) == 3 * 2 * 2 + 3 * 2 * 2 + 1
+    assert (table.groupby("method").size().drop([RANDOM_BAND, FULL_DATA]) == 2 * 2).all()
+    assert (table["method"] == RANDOM_BAND).sum() == 3 * 2 * 2
     assert set(table["method"]) == {*METHODS, RANDOM_BAND, FULL_DATA}
     assert set(table.loc[table["method"] != FULL_DATA, "size"]) == {30, 90}
     assert set(table.loc[table["method"] == FULL_DATA, "size"]) == {300}
@@ -63,7 +67,7 @@ def test_fast_numbers_on_the_test_split_match_scikit_learn_directly(fast_evaluat
         .fit(x[chosen], y[chosen])
         .predict(x_test)
     )
-    row = report.table.query("method == 'less' and budget == 0.1 and balanced and seed == 1").iloc[0]
+    row = report.table.query("method == 'less' and budget == 0.1 and balanced").iloc[0]
     assert row["test_accuracy"] == accuracy_score(y_test, predicted)
     assert row["test_macro_f1"] == f1_score(y_test, predicted, average="macro")
 
