@@ -202,6 +202,8 @@ def paged_table(
     """
     pages = max(1, -(-n_rows // page_rows))
     page = 1
+    if st.session_state.get(f"{key}_page", 1) > pages:  # a smaller table than the page kept from before
+        st.session_state[f"{key}_page"] = pages
     if pages > 1:
         left, right = st.columns([1, 3])
         page = left.number_input(
