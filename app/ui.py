@@ -214,3 +214,8 @@ def paged_table(
         right.caption(f"Rows {rows.start + 1:,}–{rows.stop:,} of {n_rows:,}; one page at a time is sent.")
     st.dataframe(build(rows), key=key, **dataframe_args)
     return rows
+
+
+def table(frame: pd.DataFrame, *, key: str, page_rows: int = PAGE_ROWS, **dataframe_args) -> None:
+    """``st.dataframe`` of a whole frame, paged on the server like ``paged_table`` (one page is sent)."""
+    paged_table(len(frame), lambda rows: frame.iloc[rows], key=key, page_rows=page_rows, **dataframe_args)

@@ -224,6 +224,9 @@ def test_export_page_previews_the_same_uids_as_the_cli_export(app_env, results):
     method = at.selectbox(key="export_method").value
     expected = results.selected_uids(method, 0.3)
     assert at.dataframe[0].value["uid"].tolist() == expected[:50].tolist()
+    at.number_input(key="export_preview_page").set_value(2).run()  # paged on the server, 50 rows a page
+    assert at.dataframe[0].value["uid"].tolist() == expected[50:100].tolist()
+    at.number_input(key="export_preview_page").set_value(1).run()
     assert at.metric[0].value == f"{len(expected):,} of {results.n:,}"
     at.toggle(key="export_balanced").set_value(True).run()
     assert (

@@ -58,4 +58,4 @@ st.plotly_chart(
     ),
     key="compare_jaccard",
 )
-st.dataframe(table, width="stretch", key="compare_table")
+ui.table(table, width="stretch", key="compare_table")

@@ -170,7 +170,7 @@ def paired() -> None:
         f"{metric_title}): the same training seed on both sides, so the difference is about the subset. "
         "Wins = seeds that beat the band; p = two-sided paired t-test (blank below two seeds)."
     )
-    st.dataframe(
+    ui.table(
         paired_text(pairs).drop(columns=["mode"]), hide_index=True, width="stretch", key="evaluation_paired"
     )
 
@@ -217,7 +217,7 @@ def ranking() -> None:
         "labels_predicted" in board
     ):  # tables written before this column existed lack it until the next evaluate
         shown_table["labels predicted (fewest over seeds)"] = board["labels_predicted"]
-    st.dataframe(shown_table, hide_index=True, width="stretch")
+    ui.table(shown_table, key="evaluation_board", hide_index=True, width="stretch")
     st.caption(
         "Label TV from full = total-variation distance between the subset's label shares and the full "
         "data's (0 = same shares). A low score beside a high TV points at imbalance, not at the examples; "
@@ -232,13 +232,14 @@ def ranking() -> None:
             f"The best evaluated method in each cell of Du et al.'s grid at {budget_text(budget)} "
             f"({split} {metric_title})."
         )
-        st.dataframe(grid, width="stretch")
+        ui.table(grid, key="evaluation_grid", width="stretch")
 
 
 ranking()
 with st.expander("Every stored result"):
-    st.dataframe(
+    ui.table(
         rows.drop(columns=["key_hash"]).assign(budget=lambda f: np.round(f["budget"], 4)),
+        key="evaluation_results",
         hide_index=True,
         width="stretch",
     )

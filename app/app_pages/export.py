@@ -102,6 +102,6 @@ if budget is not None and not balanced and method in score_table:
     note = tie_note(score_table[method].to_numpy(), manifest["size"])
     if note:
         st.warning(note)
-st.dataframe(pd.DataFrame(export.frame.head(50)), hide_index=True, width="stretch")
+ui.table(pd.DataFrame(export.frame), key="export_preview", page_rows=50, hide_index=True, width="stretch")
 with st.expander("Manifest"):
     st.json(file_manifest(export, fmt, f"{base}{EXTENSIONS[fmt]}"))

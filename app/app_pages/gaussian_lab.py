@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
+from app import ui
 from app.figures.lab import LabPanel, lab_panels
 from prune_core.select import budget_to_k
 from prune_core.simulate import (
@@ -183,14 +184,15 @@ else:
         c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="%.2f")
         for c in table.columns
     }
-    st.dataframe(table, width="stretch", column_config=bars)
+    ui.table(table, key="lab_scores", width="stretch", column_config=bars)
 
 st.subheader("Who keeps the flipped labels?")
 st.caption(
     "A rule that keeps many more than the budget's share of the flipped labels is chasing label noise."
 )
-st.dataframe(
+ui.table(
     noise_table(kept, train.flipped).drop(columns=["selector", "representation"]),
+    key="lab_noise",
     hide_index=True,
     width="stretch",
     column_config={

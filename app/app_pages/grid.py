@@ -113,7 +113,7 @@ else:
         ),
         key="grid_factors",
     )
-    st.dataframe(table, hide_index=True, width="stretch", key="grid_table")
+    ui.table(table, hide_index=True, width="stretch", key="grid_table")
 
 # ---------------------------------------------------------------------------------------------- two cells
 st.subheader("Two cells on the embedding map")
@@ -152,7 +152,7 @@ counts = pd.DataFrame(
 jac = float(jaccard_matrix({"a": kept_a, "b": kept_b}).loc["a", "b"])
 random_text = "n/a" if chance is None else f"{chance:.3f}"
 st.text(f"{a} and {b} at {budget_text(budget)}: Jaccard {jac:.3f} (random subsets {random_text}).")
-st.dataframe(counts, width="stretch", key="grid_pair_counts")
+ui.table(counts, width="stretch", key="grid_pair_counts")
 if st.button("Show both on the embedding map", key="grid_open_map", icon=":material/scatter_plot:"):
     st.session_state.update(
         map_colour="pair", map_pair_a=a, map_pair_b=b, map_pair_budget=budget, map_pair_balanced=balanced

@@ -52,7 +52,7 @@ def one_method() -> None:
     cols[2].metric("TV distance, label-balanced", f"{tv['label-balanced']:.3f}")
     st.plotly_chart(label_balance_bar(shares, tv), key="balance_bars")
     counts = table[["size", *[f"count_{n}" for n in names], "tv_from_full"]]
-    st.dataframe(counts.rename(columns=lambda c: c.removeprefix("count_")), width="stretch")
+    ui.table(counts.rename(columns=lambda c: c.removeprefix("count_")), key="balance_counts", width="stretch")
 
 
 one_method()
@@ -63,10 +63,11 @@ with ui.guard(run):
     balanced = label_balance_table(loaders.selections(run, ids, budget, True), labels, names)
 tv_table = pd.DataFrame({"plain": plain["tv_from_full"], "balanced": balanced["tv_from_full"]}).loc[ids]
 st.plotly_chart(tv_by_method_bar(tv_table), key="balance_tv_all")
-st.dataframe(
+ui.table(
     tv_table.assign(title=[method_label(m, methods) for m in ids]).rename(
         columns={"plain": "TV plain", "balanced": "TV label-balanced"}
     ),
+    key="balance_tv",
     width="stretch",
 )
 

@@ -100,8 +100,9 @@ def charts() -> None:
         st.info("No example is kept by a combination of that many methods or fewer.")
         return
     st.plotly_chart(intersections_bar(table), key="overlap_intersections")
-    st.dataframe(
+    ui.table(
         table[["label", "order", "size"]].rename(columns={"label": "methods", "order": "how many"}),
+        key="overlap_intersections",
         hide_index=True,
         width="stretch",
     )

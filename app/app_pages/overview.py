@@ -107,8 +107,9 @@ for spec in PAGES:
             "to compute": "; ".join(dict.fromkeys(page_needs.command_for(n, run) for n in lacking)),
         }
     )
-st.dataframe(
+ui.table(
     pd.DataFrame(rows),
+    key="overview_stages",
     hide_index=True,
     width="stretch",
     column_config={"ready": st.column_config.CheckboxColumn("ready")},
@@ -134,4 +135,4 @@ if methods:
             for m in order_methods(methods)
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    ui.table(table, key="overview_methods", hide_index=True, width="stretch")

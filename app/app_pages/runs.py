@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import state, ui
 from app.job_panel import demo_ready_note, job_progress, new_run_form
 from app.views import run_state
 from prune_core.jobs import job_status, list_jobs, load_job
@@ -69,8 +69,9 @@ else:
             }
         )
     st.subheader("Runs in the store")
-    st.dataframe(
+    ui.table(
         pd.DataFrame(rows),
+        key="runs_table",
         hide_index=True,
         width="stretch",
         column_config={

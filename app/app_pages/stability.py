@@ -89,7 +89,7 @@ budget = st.select_slider(
     format_func=budget_text,
 )
 at = table[table["budget"] == budget].set_index("method").reindex(ids).dropna(how="all")
-st.dataframe(
+ui.table(
     pd.DataFrame(at).drop(columns=["budget"]),
     width="stretch",
     key="stability_table",
