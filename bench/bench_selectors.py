@@ -5,8 +5,8 @@ Usage: python bench/bench_selectors.py [--n 1000000 --d 1024 --k-frac 0.1 --omp-
 
 Every selector of the one table (prune_core/select/registry.py) runs with its declared parameters in
 its own subprocess, which reads the features memory-mapped from ``--data-dir`` (as a run's stored
-arrays are read) and reports its seconds and its own peak resident set size (``ru_maxrss``: the
-process's high-water mark, memory-mapped pages it touched included). A selector still running after
+arrays are read) and reports its seconds and its own peak resident set size (VmHWM: the process's
+high-water mark, memory-mapped pages it touched included). A selector still running after
 ``--limit`` seconds is stopped and shown as such. Targets (issue 13): <= 5 min each on 2 cores, peak
 RSS <= 8 GB.
 
@@ -88,7 +88,16 @@ def load(folder: Path) -> dict[str, np.ndarray]:
 
 
 def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux reports KiB
+    """This process's peak resident set (VmHWM), memory-mapped pages it touched included.
+
+    Not ``getrusage``'s ru_maxrss: Linux carries the forking parent's high-water mark across exec into
+    it, so a child of a parent that had just written the 4 GB features would report 4 GB for top_k.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def relative_residual(
