@@ -118,7 +118,9 @@ def synthetic_method(method: Method, priority: np.ndarray) -> Method:
     def select(reps, params, positions: np.ndarray, k: int) -> np.ndarray:
         return positions[np.argsort(-priority[positions], kind="stable")[:k]]
 
-    return dataclasses.replace(method, select=select)
+    replaced = dataclasses.replace(method)  # a copy (``select`` is derived in __post_init__, not an argument)
+    object.__setattr__(replaced, "select", select)
+    return replaced
 
 
 def write_dynamics(
