@@ -266,7 +266,9 @@ def test_without_the_causal_mask_the_gradients_would_see_future_tokens(decoder_d
 def demo_decoder_dir(tmp_path_factory):
     from prune_core.tiny_decoder import _texts_of
 
-    return build_tiny_decoder(tmp_path_factory.mktemp("demo-gpt2"), _texts_of(DEMO / "train.jsonl"), hidden=16)
+    return build_tiny_decoder(
+        tmp_path_factory.mktemp("demo-gpt2"), _texts_of(DEMO / "train.jsonl"), hidden=16
+    )
 
 
 @pytest.fixture(scope="module")
