@@ -16,7 +16,7 @@ import streamlit as st
 from app import loaders, ui
 from app.figures.evaluation import budget_curves, leaderboard_chart
 from app.plain import alert, md
-from app.views import budget_text, default_budget
+from app.views import budget_text, default_budget, group_noun
 from prune_core.evaluate import FULL_DATA, RANDOM_BAND, aggregate, leaderboard, metric_column
 from prune_core.evaluate.plan import is_deterministic
 from prune_core.evaluate.summary import (
@@ -115,7 +115,9 @@ chosen_objectives = filters[1].multiselect(
     key="evaluation_objectives",
     help="Du et al.'s second axis: what the selection aims for.",
 )
-show_balanced = filters[2].toggle("Label-balanced variants", value=True, key="evaluation_balanced")
+show_balanced = filters[2].toggle(
+    f"{group_noun(run).capitalize()}-balanced variants", value=True, key="evaluation_balanced"
+)
 shown = [
     m
     for m in evaluated

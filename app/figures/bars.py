@@ -22,8 +22,9 @@ from app.figures.style import (
 STATUS_COLOURS = {"done": "#54A24B", "running": "#4C78A8", "failed": "#E45756", "missing": "#BAB0AC"}
 
 
-def label_counts_bar(counts: pd.DataFrame) -> go.Figure:
-    """Examples per label (index) and split (columns), one group of bars per split."""
+def label_counts_bar(counts: pd.DataFrame, noun: str = "label") -> go.Figure:
+    """Examples per label (index) and split (columns), one group of bars per split (``noun``: what the
+    groups are, ``source`` for generation runs)."""
     fig = go.Figure()
     for i, label in enumerate(counts.index):
         fig.add_trace(
@@ -35,7 +36,7 @@ def label_counts_bar(counts: pd.DataFrame) -> go.Figure:
                 hovertemplate=f"{label}: %{{y:,}}<extra>%{{x}}</extra>",
             )
         )
-    finish(fig, title="Examples per label and split", height=320, barmode="group", legend={"title": "label"})
+    finish(fig, title=f"Examples per {noun} and split", height=320, barmode="group", legend={"title": noun})
     fig.update_yaxes(title="examples", gridcolor="#eee")
     return fig
 
