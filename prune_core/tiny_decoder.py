@@ -5,12 +5,11 @@ For tests and offline demos: nothing is downloaded. The tokenizer is a byte-leve
 ``transformers`` config with a few small layers. ``--model <folder>`` then loads it through the same
 ``AutoModelForCausalLM`` path as ``facebook/opt-125m`` or ``EleutherAI/pythia-70m``.
 
-    python -m prune_core.tiny_decoder OUT_DIR DATA.jsonl [--arch gpt2|llama]
+    prunescope tiny-decoder OUT_DIR DATA.jsonl [--arch gpt2|llama]
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -87,22 +86,3 @@ def _texts_of(path: Path) -> list[str]:
     frame = read_table(path)
     columns = [c for c in ("prompt", "response", "text") if c in frame.columns]
     return [str(v) for c in columns for v in frame[c].tolist()]
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", help="folder to write the model and tokenizer to")
-    parser.add_argument(
-        "data", nargs="+", help="files whose prompt/response/text columns train the tokenizer"
-    )
-    parser.add_argument("--arch", choices=["gpt2", "llama"], default="gpt2")
-    parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--layers", type=int, default=2)
-    args = parser.parse_args(argv)
-    texts = [t for path in args.data for t in _texts_of(Path(path))]
-    path = build_tiny_decoder(args.out, texts, arch=args.arch, hidden=args.hidden, layers=args.layers)
-    print(f"wrote {args.arch} decoder to {path}")
-
-
-if __name__ == "__main__":
-    main()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -20,9 +21,7 @@ _BUILT: dict = {}
 
 def build_generation_run(root: Path) -> Path:
     model = root / "tiny-decoder"
-    from prune_core.tiny_decoder import main as tiny
-
-    tiny([str(model), str(DEMO / "train.jsonl"), "--hidden", "16"])
+    cli("tiny-decoder", str(model), str(DEMO / "train.jsonl"), "--hidden", "16")
     store = root / "runs"
     out = cli(
         "compute",
@@ -62,6 +61,19 @@ def build_generation_run(root: Path) -> Path:
         "0.1,0.3,0.5,1.0",
     )
     cli("maps", str(run_path), "--runs-dir", str(store), "--method", "pca")
+    cli(
+        "evaluate",
+        str(run_path),
+        "--runs-dir",
+        str(store),
+        "--mode",
+        "fast",
+        "--methods",
+        "less",
+        "--budgets",
+        "0.3",
+        "--quiet",
+    )
     return run_path
 
 
@@ -111,6 +123,21 @@ def test_select_skips_class_logit_methods_and_export_writes_prompt_and_response(
     assert first["label_name"] in {"arithmetic", "classify", "qa", "summarize", "uppercase"}  # the source
     manifest = json.loads(Path(str(written) + ".manifest.json").read_text())
     assert manifest["task"] == "generation"
+
+
+def test_fast_evaluation_scores_subsets_by_response_perplexity(generation_run):
+    from prune_core.evaluate import evaluations
+    from prune_core.store import RunStore
+
+    run = RunStore(generation_run.parent).open(generation_run.name)
+    table = evaluations(run)
+    assert {"test_perplexity", "test_loss", "validation_perplexity"} <= set(table.columns)
+    assert "test_accuracy" not in table.columns
+    assert set(table["method"]) == {"less", "random-band", "full-data"}
+    rows = table[table["method"] == "less"]
+    assert len(rows) == 2  # plain and source-balanced
+    np.testing.assert_allclose(rows["test_perplexity"], np.exp(rows["test_loss"]), rtol=1e-6)
+    assert (rows["size"] == 12).all()
 
 
 PAGES = [

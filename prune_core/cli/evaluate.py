@@ -151,14 +151,15 @@ def cmd_evaluate(args) -> int:
     if args.json:
         print(report.table.to_json(orient="records", indent=1))
         return 0
-    split = "test" if report.table["test_accuracy"].notna().any() else "validation"
+    metric = "perplexity" if run.task == "generation" else "accuracy"  # generation: lower is better
+    split = "test" if report.table[f"test_{metric}"].notna().any() else "validation"
     print(
         f"run {run.id}: {len(report.computed)} computed, {len(report.cached)} cached; "
         + report_heading(report.table, split)
     )
     print(report_frame(report.table, run.label_names, split).to_string(index=False))
-    paired = paired_vs_random(report.table, metric_column(split, "accuracy"))
+    paired = paired_vs_random(report.table, metric_column(split, metric))
     if not paired.empty:
-        print(f"\npaired with the random band of the same seed, budget and variant ({split} accuracy):")
+        print(f"\npaired with the random band of the same seed, budget and variant ({split} {metric}):")
         print(paired_text(paired).to_string(index=False))
     return 0
