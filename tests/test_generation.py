@@ -310,3 +310,52 @@ def test_compute_records_response_token_dynamics_and_representations(generation_
     assert run.has(keys.grads("train", "epoch-1", "adam"))
     scores = run.stages()["represent:epoch-2"].to_dict()["validation"]
     assert scores["perplexity"] == pytest.approx(np.exp(scores["loss"]), rel=1e-3)
+
+
+# ------------------------------------------------------------------------------------------------ evaluation
+def test_rouge_l_and_lower_is_better_rankings():
+    import pandas as pd
+
+    from prune_core.evaluate.generation import response_scores, rouge_l
+    from prune_core.evaluate.summary import leaderboard
+
+    assert rouge_l(["the cat sat"], ["the cat sat"]) == pytest.approx(1.0)
+    assert rouge_l(["a dog ran"], ["the cat sat"]) == 0.0
+    assert rouge_l(["cats sitting"], ["cat sits"]) == pytest.approx(1.0)  # stemmed, as rouge-score does
+    scores = response_scores(np.array([1.0, 3.0]), np.array([3, 1]))
+    assert scores["loss"] == pytest.approx(1.5) and scores["perplexity"] == pytest.approx(np.exp(1.5))
+    summary = pd.DataFrame(
+        {
+            "mode": "fast",
+            "method": ["less", "random-band", "full-data"],
+            "series": ["less", "random band", "full data"],
+            "balanced": False,
+            "budget": [0.3, 0.3, 1.0],
+            "mean": [5.0, 9.0, 4.0],
+        }
+    )
+    board = leaderboard(summary, 0.3, lower_is_better=True)
+    assert board["method"].tolist() == ["full-data", "less", "random-band"]
+    assert board.loc[board["method"] == "less", "vs_random"].item() == -4.0
+
+
+def test_evaluation_fine_tunes_each_subset_and_scores_held_out_responses(generation_run):
+    from prune_core.evaluate import evaluate_run
+
+    report = evaluate_run(
+        generation_run,
+        ["less"],
+        [0.5],
+        mode="fast",
+        variants=("plain",),
+        baselines=False,
+        device="cpu",
+        rouge_sample=3,
+        show_progress=False,
+        log=lambda _m: None,
+    )
+    row = report.table.iloc[0]
+    assert row["size"] == 15 and row["steps"] == 2 * 2  # two epochs of two batches of 8
+    for split in ("validation", "test"):
+        assert row[f"{split}_perplexity"] == pytest.approx(np.exp(row[f"{split}_loss"]))
+        assert 0.0 <= row[f"{split}_rouge_l"] <= 1.0

@@ -10,82 +10,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from prune_core.paths import REPO_ROOT
-from tests.run_fixtures import cli
+from tests.run_fixtures import cli, generation_run  # noqa: F401  (shared session fixture)
 
-DEMO = REPO_ROOT / "data" / "demo_instruct"
 HOME = str(__import__("app.navigation", fromlist=["APP_DIR"]).APP_DIR / "Home.py")
-GEN_METHODS = ("less", "datamap-hard", "s2l", "kcenter", "tracin", "random", "el2n")
-_BUILT: dict = {}
-
-
-def build_generation_run(root: Path) -> Path:
-    model = root / "tiny-decoder"
-    cli("tiny-decoder", str(model), str(DEMO / "train.jsonl"), "--hidden", "16")
-    store = root / "runs"
-    out = cli(
-        "compute",
-        "--data",
-        str(DEMO),
-        "--task",
-        "generation",
-        "--model",
-        str(model),
-        "--limit",
-        "40",
-        "--limit-validation",
-        "12",
-        "--limit-test",
-        "12",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "8",
-        "--max-length",
-        "96",
-        "--proj-dim",
-        "32",
-        "--runs-dir",
-        str(store),
-        "--quiet",
-    )
-    run_path = Path(out.strip().splitlines()[-1])
-    cli(
-        "select",
-        str(run_path),
-        "--runs-dir",
-        str(store),
-        "--methods",
-        ",".join(GEN_METHODS),
-        "--budgets",
-        "0.1,0.3,0.5,1.0",
-    )
-    cli("maps", str(run_path), "--runs-dir", str(store), "--method", "pca")
-    cli(
-        "evaluate",
-        str(run_path),
-        "--runs-dir",
-        str(store),
-        "--mode",
-        "fast",
-        "--methods",
-        "less",
-        "--budgets",
-        "0.3",
-        "--quiet",
-    )
-    return run_path
-
-
-@pytest.fixture(scope="module")
-def generation_run(tmp_path_factory) -> Path:
-    if "run" not in _BUILT:
-        _BUILT["run"] = build_generation_run(tmp_path_factory.mktemp("generation-app"))
-    return _BUILT["run"]
 
 
 @pytest.fixture
-def gen_env(generation_run, monkeypatch):
+def gen_env(generation_run, monkeypatch):  # noqa: F811
     from app import loaders
 
     monkeypatch.setenv("PRUNESCOPE_RUNS_DIR", str(generation_run.parent))
@@ -94,7 +25,7 @@ def gen_env(generation_run, monkeypatch):
     loaders.clear()
 
 
-def test_select_skips_class_logit_methods_and_export_writes_prompt_and_response(generation_run, tmp_path):
+def test_select_skips_class_logit_methods_and_export_writes_prompt_and_response(generation_run, tmp_path):  # noqa: F811
     from prune_core.store import RunStore
 
     run = RunStore(generation_run.parent).open(generation_run.name)
@@ -125,7 +56,7 @@ def test_select_skips_class_logit_methods_and_export_writes_prompt_and_response(
     assert manifest["task"] == "generation"
 
 
-def test_fast_evaluation_scores_subsets_by_response_perplexity(generation_run):
+def test_fast_evaluation_scores_subsets_by_response_perplexity(generation_run):  # noqa: F811
     from prune_core.evaluate import evaluations
     from prune_core.store import RunStore
 

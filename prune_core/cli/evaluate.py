@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from prune_core.cli.common import UsageError, add_common, budget_list, positive_float
+from prune_core.cli.common import UsageError, add_common, budget_list, non_negative_int, positive_float
 
 # The accuracy-vs-budget curve of the evaluation page: 5 % to 50 %.
 CURVE_BUDGETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
@@ -79,6 +79,13 @@ def add_evaluate(sub) -> None:
     )
     p.add_argument("--device", default="auto", help="fine-tune mode: auto, cpu, cuda, cuda:1, mps")
     p.add_argument(
+        "--rouge-sample",
+        type=non_negative_int,
+        default=0,
+        help="generation runs: also score ROUGE-L of greedy generations on this many validation and test "
+        "examples (needs the rouge-score package; default 0: perplexity only)",
+    )
+    p.add_argument(
         "--precision",
         choices=["auto", "fp32", "bf16"],
         default="auto",
@@ -145,6 +152,7 @@ def cmd_evaluate(args) -> int:
             device=args.device,
             schedule=args.schedule,
             precision=args.precision,
+            rouge_sample=args.rouge_sample,
             show_progress=not args.quiet,
             log=log,
         )

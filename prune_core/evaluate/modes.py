@@ -97,7 +97,15 @@ class GenerationEvaluation:
 
     direct_metrics = True
 
-    def __init__(self, run: Run, mode: str, device: str, precision: str = "auto", schedule: str = "steps"):
+    def __init__(
+        self,
+        run: Run,
+        mode: str,
+        device: str,
+        precision: str = "auto",
+        schedule: str = "steps",
+        rouge_sample: int = 0,
+    ):
         from prune_core.models import choose_device, resolve_precision
         from prune_core.pipeline import model_identity
         from prune_core.train import TrainConfig
@@ -127,6 +135,9 @@ class GenerationEvaluation:
             "precision": self.precision,
             "schedule": {"kind": self.schedule, "steps": self.max_steps, "floor": MIN_STEPS},
         }
+        self.rouge_sample = int(rouge_sample)
+        if self.rouge_sample:
+            self.settings["rouge_sample"] = self.rouge_sample
         self.last_steps: int | None = None
 
     def work(self, size: int) -> int:
@@ -153,6 +164,7 @@ class GenerationEvaluation:
                 progress=progress,
                 precision=self.precision,
                 max_steps=self.max_steps,
+                rouge_sample=self.rouge_sample,
             )
         return scores
 

@@ -136,6 +136,7 @@ def evaluate_run(
     device: str = "auto",
     schedule: str = "steps",
     precision: str = "auto",
+    rouge_sample: int = 0,
     show_progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> EvaluationReport:
@@ -154,7 +155,11 @@ def evaluate_run(
             )
     jobs = plan_jobs(methods, budgets, seeds, mode, variants=variants, baselines=baselines)
     if run.task == "generation":
-        evaluator = GenerationEvaluation(run, mode, device, precision, schedule=schedule)
+        evaluator = GenerationEvaluation(
+            run, mode, device, precision, schedule=schedule, rouge_sample=rouge_sample
+        )
+    elif rouge_sample:
+        raise EvaluationError("--rouge-sample scores generated responses: it needs a generation run")
     elif mode == "fast":
         evaluator = ProbeEvaluation(run, probe or ProbeConfig())
     else:

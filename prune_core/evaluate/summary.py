@@ -20,8 +20,8 @@ from prune_core.evaluate.plan import FULL_DATA, RANDOM_BAND, is_deterministic
 SPLITS = ("validation", "test")
 METRICS = {"accuracy": "accuracy", "macro_f1": "macro-F1"}
 # Generation runs (prune_core/evaluate/generation.py): response-token perplexity and loss, lower is better.
-GENERATION_METRICS = {"perplexity": "perplexity", "loss": "response-token loss"}
-LOWER_IS_BETTER = frozenset(GENERATION_METRICS)
+GENERATION_METRICS = {"perplexity": "perplexity", "loss": "response-token loss", "rouge_l": "ROUGE-L"}
+LOWER_IS_BETTER = frozenset({"perplexity", "loss"})
 
 
 def metrics_for(task: str) -> dict[str, str]:
