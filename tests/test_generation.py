@@ -359,3 +359,36 @@ def test_evaluation_fine_tunes_each_subset_and_scores_held_out_responses(generat
     for split in ("validation", "test"):
         assert row[f"{split}_perplexity"] == pytest.approx(np.exp(row[f"{split}_loss"]))
         assert 0.0 <= row[f"{split}_rouge_l"] <= 1.0
+
+
+def test_chats_use_the_tokenizers_chat_template_when_it_has_one(tmp_path, decoder_dir):
+    from prune_core.prompt_data import chat_template_renderer
+
+    tokenizer = load_causal_lm(str(decoder_dir)).tokenizer
+    assert chat_template_renderer(tokenizer) is None  # no template: the plain one is used
+    tokenizer.chat_template = (
+        "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}"
+        "{% if add_generation_prompt %}[assistant] {% endif %}"
+    )
+    chat = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    path = _write_jsonl(tmp_path / "train.jsonl", [{"messages": chat, "id": f"c{i}"} for i in range(4)])
+    data = load_dataset(
+        DatasetSpec(str(path), task="generation", validation_fraction=0.25), chat_template_renderer(tokenizer)
+    )
+    assert data.examples["text"].iloc[0] == "[user] Hi\n[assistant] "
+    assert data.examples["response"].iloc[0] == "Hello" and data.label_names == ["all"]
+
+
+def test_methods_json_says_for_every_method_id_whether_it_applies_to_generation(capsys):
+    from prune_core.cli import main
+
+    assert main(["methods", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    presets = {m["id"]: m for m in listing["presets"]}
+    assert presets["less"]["tasks"] == ["classification", "generation"]
+    assert (
+        presets["el2n"]["tasks"] == ["classification"]
+        and "class" in presets["el2n"]["not_applicable"]["generation"]
+    )
+    assert set(listing["grid_tasks"]) == set(listing["grid"])
+    assert "generation" in listing["grid_tasks"]["kcenter@grad"]["tasks"]
