@@ -59,7 +59,7 @@ def one_method() -> None:
     cols[0].metric("Subset size", f"{int(table.loc['plain', 'size']):,} of {len(labels):,}")
     cols[1].metric("TV distance, plain", f"{tv['plain']:.3f}")
     cols[2].metric(f"TV distance, {noun}-balanced", f"{tv[f'{noun}-balanced']:.3f}")
-    st.plotly_chart(label_balance_bar(shares, tv), key="balance_bars")
+    st.plotly_chart(label_balance_bar(shares, tv, noun), key="balance_bars")
     counts = table[["size", *[f"count_{n}" for n in names], "tv_from_full"]]
     st.dataframe(counts.rename(columns=lambda c: c.removeprefix("count_")), width="stretch")
 
@@ -71,7 +71,7 @@ with ui.guard(run):
     plain = label_balance_table(loaders.selections(run, ids, budget, False), labels, names)
     balanced = label_balance_table(loaders.selections(run, ids, budget, True), labels, names)
 tv_table = pd.DataFrame({"plain": plain["tv_from_full"], "balanced": balanced["tv_from_full"]}).loc[ids]
-st.plotly_chart(tv_by_method_bar(tv_table), key="balance_tv_all")
+st.plotly_chart(tv_by_method_bar(tv_table, noun), key="balance_tv_all")
 st.dataframe(
     tv_table.assign(title=[method_label(m, methods) for m in ids]).rename(
         columns={"plain": "TV plain", "balanced": f"TV {noun}-balanced"}
