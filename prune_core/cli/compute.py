@@ -297,7 +297,8 @@ def cmd_info(args) -> int:
         return code
     ds = summary["dataset"]
     print(f"run      {summary['run_id']}  ({summary['path']})")
-    print(f"dataset  sizes {ds.get('sizes')}  labels {ds.get('label_names')}")
+    groups = "sources" if run.task == "generation" else "labels"  # a generation run balances sources
+    print(f"dataset  sizes {ds.get('sizes')}  {groups} {ds.get('label_names')}  task {run.task}")
     print(f"model    {summary['model'].get('name')}  {summary['model'].get('parameters')} parameters")
     for line in curve_lines(summary["reference"]):
         print(f"model    {line}")
