@@ -231,6 +231,7 @@ def selection_export(
         "size": len(frame),
         "of": len(train),
         "label_histogram": histogram,
+        "task": str(dict(dataset_spec or {}).get("task") or "classification"),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "prunescope": __version__,
         "dataset_columns": dataset_columns(dict(dataset_spec or {})),

@@ -58,7 +58,8 @@ def test_every_page_works_on_a_generation_run(server, page, spec):
     page.screenshot(path=str(ARTIFACTS / f"generation-{name}.png"), full_page=True)
     assert state["exceptions"] == 0, page.locator('[data-testid="stException"]').first.inner_text()
     body = page.locator("body").inner_text()
-    assert "accuracy" not in body and "label-balanced" not in body.lower().replace("source-balanced", "")
+    if name != "gaussian_lab":  # the lab simulates its own 2-D classification task, whatever run is open
+        assert "accuracy" not in body and "label-balanced" not in body.lower()
     if name == "label_balance":
         assert page.get_by_role("heading", name="Source balance").first.is_visible()
         assert "TV distance, source-balanced" in body
