@@ -165,6 +165,7 @@ def train_reference(
     report: Callable[..., None] | None = None,
     precision: str = "auto",
     task: Task = CLASSIFICATION,
+    after_backward: Callable[[int, np.ndarray, torch.optim.Optimizer], None] | None = None,
 ) -> TrainState:
     """Fine-tune ``model`` in place for ``config.epochs`` epochs (from ``state.epoch`` when resuming).
 
@@ -177,6 +178,9 @@ def train_reference(
     autocast; the loss, the optimizer and the recorded dynamics are float32 either way.
     ``task`` (``prune_core/tasks``) supplies the batches and the per-example loss: cross-entropy on the
     label for classification, mean response-token cross-entropy for generation.
+    ``after_backward(epoch, indices, optimizer)`` runs after each step's backward pass and before its
+    clipping and update (0-based epoch, the batch's example indices): where step gradient capture reads
+    the hooks' captures and the optimizer's moments as they stand before the update.
     """
     config.validate()
     precision = resolve_precision(precision, device)
@@ -211,6 +215,8 @@ def train_reference(
             loss = losses.mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if after_backward is not None:
+                after_backward(epoch, idx, optimizer)
             if config.max_grad_norm:
                 torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
             optimizer.step()

@@ -392,3 +392,33 @@ def test_methods_json_says_for_every_method_id_whether_it_applies_to_generation(
     )
     assert set(listing["grid_tasks"]) == set(listing["grid"])
     assert "generation" in listing["grid_tasks"]["kcenter@grad"]["tasks"]
+
+
+def test_step_capture_gives_the_loops_response_token_gradients_under_lora(llama_dir):
+    """The in-training capture (represent/step_capture.py) with the generation task's loss: one batched
+    backward equals the batch-size-1 loop through the capture's own projection."""
+    from prune_core.represent.features import capture_features
+    from prune_core.represent.step_capture import StepCapture
+
+    loaded = load_causal_lm(str(llama_dir), seed=1)
+    model = apply_lora(loaded.model, r=4, alpha=8, dropout=0.0, task_type="CAUSAL_LM")
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.1)
+    model.eval()
+    names = gradient_parameter_names(model, "trainable")
+    encoded = _encoded_batch(loaded.tokenizer)
+    capture = StepCapture(model, names, dim=48, seed=5, factor_dim=8)
+    got = capture_features(
+        model, capture, encoded, np.zeros(len(encoded)), "cpu", batch_size=3, task=GENERATION
+    )
+    reference = _loop_gradients(model, names, encoded)
+    named, offset, full = dict(model.named_parameters()), 0, {}
+    for name in names:  # the flat [B, P] rows back into {name: [B, *shape]}
+        size = named[name].numel()
+        full[name] = reference[:, offset : offset + size].reshape(len(encoded), *named[name].shape)
+        offset += size
+    assert _relative_error(torch.as_tensor(got["sgd"]), capture.projection.project_full(full)) <= 1e-4
+    np.testing.assert_allclose(got["norm"], torch.linalg.vector_norm(reference, dim=1).numpy(), rtol=1e-4)
+    assert got["loss"].shape == (len(encoded),) and "logits" not in got

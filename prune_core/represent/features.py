@@ -20,6 +20,7 @@ import torch
 from prune_core.models import is_decoder_only
 from prune_core.represent.gradients import PerExampleGradients, project_with_adam
 from prune_core.represent.projection import Projector
+from prune_core.represent.step_capture import StepCapture, batched_projected_gradients
 from prune_core.tasks import CLASSIFICATION, Task
 from prune_core.tokenize import Encoded, length_sorted_batches
 
@@ -139,4 +140,71 @@ def gradient_features(
             out["adam"][idx] = adam.cpu().numpy()
         if progress is not None:
             progress(len(idx))
+    return out
+
+
+def capture_features(
+    model: torch.nn.Module,
+    capture: StepCapture,
+    encoded: Encoded,
+    labels: np.ndarray,
+    device: torch.device,
+    *,
+    batch_size: int = 32,
+    progress: Callable[[int], None] | None = None,
+    task: Task = CLASSIFICATION,
+) -> dict[str, np.ndarray]:
+    """Eval-mode outputs (as :func:`forward_features`) and the step capture's projected gradients
+    ``sgd`` [n, d] with exact norms ``norm`` [n], from one batched forward and one backward of the summed
+    per-example losses per batch (``step_capture.batched_projected_gradients``). Only the capture's scope
+    takes gradients during the pass, so for a top-of-model scope the backward stops there. The loss is the
+    task's per-example loss (``prune_core/tasks``)."""
+    model.eval().to(device)
+    named = dict(model.named_parameters())
+    scope = set(capture.param_names)
+    trainable = {name: p.requires_grad for name, p in named.items()}
+    heads: list[torch.Tensor] = []
+    head = task.head(model)
+    hook = head.register_forward_hook(lambda _m, args, _o: heads.append(args[0])) if head else None
+    decoder_only = is_decoder_only(model)
+    out: dict[str, np.ndarray] = {}
+    kept: dict[str, object] = {}
+
+    def batches():
+        for idx in reversed(length_sorted_batches(encoded, batch_size)):  # longest first: fail fast
+            yield (idx, *task.batch(encoded, labels, idx, device))
+
+    def losses(item):
+        _idx, batch, targets = item
+        heads.clear()
+        result = model(**batch, output_hidden_states=True)
+        per_example = task.per_example_loss(result.logits.float(), targets)
+        kept["values"] = task.outputs(
+            result.logits.detach(),
+            result.hidden_states[-1].detach(),
+            heads[-1].detach() if head else None,
+            batch,
+            targets,
+            decoder_only=decoder_only,
+            losses=per_example.detach(),
+        )
+        return per_example
+
+    def store(item, captured):
+        idx = item[0]
+        _put(out, len(encoded), idx, {**kept.pop("values"), "sgd": captured.sgd, "norm": captured.norm})
+        if progress is not None:
+            progress(len(idx))
+
+    try:
+        for name, p in named.items():
+            p.requires_grad_(name in scope)
+        with capture, torch.enable_grad():
+            batched_projected_gradients(capture, batches(), losses, on_batch=store)
+    finally:
+        if hook is not None:
+            hook.remove()
+        for name, p in named.items():
+            p.requires_grad_(trainable[name])
+            p.grad = None
     return out
