@@ -1,6 +1,7 @@
 """Generation runs on the shipped demo set: compute time vs a plain fine-tune, and LESS's source balance.
 
     python bench/bench_generation.py [--model tiny|minilm|PATH] [--epochs 3] [--n 280] [--device auto]
+                                     [--grad-capture checkpoint|step]
 
 1. the whole ``compute --task generation`` (train + dynamics + hidden states + per-example LoRA gradients
    at every epoch) vs a plain LoRA fine-tune of the same decoder and config (target: <= 1.5 x, the rule
@@ -31,7 +32,7 @@ from prune_core.methods import Representations, get_method  # noqa: E402
 from prune_core.methods.runner import MethodRunner  # noqa: E402
 from prune_core.models import apply_lora, choose_device  # noqa: E402
 from prune_core.paths import REPO_ROOT  # noqa: E402
-from prune_core.pipeline import Compute, ComputeConfig  # noqa: E402
+from prune_core.pipeline import Compute, ComputeConfig, RepresentConfig  # noqa: E402
 from prune_core.store import RunStore  # noqa: E402
 from prune_core.tasks import GENERATION  # noqa: E402
 from prune_core.tiny_decoder import _texts_of, build_tiny_decoder  # noqa: E402
@@ -47,6 +48,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=280)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--grad-capture",
+        choices=["checkpoint", "step"],
+        default="checkpoint",
+        help="checkpoint: per-example gradients recomputed after training; step: captured in the training step",
+    )
     args = parser.parse_args()
     device = choose_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,7 +62,13 @@ def main() -> None:
             model = str(build_tiny_decoder(Path(tmp) / "tiny", _texts_of(DEMO / "train.jsonl"), hidden=64))
         spec = DatasetSpec(train=str(DEMO), task="generation", limit=args.n)
         train_config = TrainConfig(epochs=args.epochs, lr=5e-4, lora=True, max_length=args.max_length)
-        config = ComputeConfig(dataset=spec, model=model, train=train_config, device=str(device))
+        config = ComputeConfig(
+            dataset=spec,
+            model=model,
+            train=train_config,
+            represent=RepresentConfig(grad_capture=args.grad_capture),
+            device=str(device),
+        )
 
         started = time.perf_counter()
         run = Compute(config, RunStore(Path(tmp) / "runs"), show_progress=False, log=lambda _m: None).run()
@@ -78,7 +91,10 @@ def main() -> None:
         budgets = [0.1, 0.3]
         result = MethodRunner(reps, budgets).run(get_method("less"))
         names = run.label_names
-        print(f"device {device}, model {args.model}, {reps.n} train examples, {args.epochs} epochs, LoRA")
+        print(
+            f"device {device}, model {args.model}, {reps.n} train examples, {args.epochs} epochs, LoRA, "
+            f"gradients captured at: {args.grad_capture}"
+        )
         print(
             f"plain fine-tune {finetune:.1f} s; whole compute {whole:.1f} s; ratio {whole / finetune:.2f} "
             "(target <= 1.5)"
