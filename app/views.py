@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from app.figures.text import from_plot_text
 from prune_core import __version__
 from prune_core.export import Export, dataset_columns
 from prune_core.results import MapSource
@@ -313,6 +314,7 @@ def clicked_cell(event) -> tuple[str, str] | None:
     """(row, column) of the first clicked heatmap cell in a Streamlit plotly selection event, if any.
 
     Read with dict access: the event may be a plain dict (AppTest injects one) or Streamlit's state object.
+    Categories are drawn escaped (app/figures/text.py); the method ids are returned as the data has them.
     """
     try:
         points = event["selection"]["points"]
@@ -320,7 +322,7 @@ def clicked_cell(event) -> tuple[str, str] | None:
         return None
     for point in points or []:
         if point.get("x") is not None and point.get("y") is not None:
-            return str(point["y"]), str(point["x"])
+            return from_plot_text(point["y"]), from_plot_text(point["x"])
     return None
 
 

@@ -206,8 +206,21 @@ def test_tv_by_method_bar_pairs_plain_and_balanced_per_method():
 def test_intersections_bar_lists_combinations_largest_first():
     table = pd.DataFrame({"label": ["a", "a & b"], "order": [1, 2], "size": [7, 3]})
     fig = intersections_bar(table)
-    assert list(fig.data[0].y) == ["a", "a & b"] and list(fig.data[0].x) == [7, 3]
+    assert list(fig.layout.yaxis.categoryarray) == ["a", "a &amp; b"]  # "&" escaped for plotly
+    assert [(list(t.y), list(t.x)) for t in fig.data] == [(["a"], [7]), (["a &amp; b"], [3])]
     assert fig.layout.yaxis.autorange == "reversed"
+
+
+def test_intersections_bar_colours_have_a_legend_entry_per_combination_size():
+    table = pd.DataFrame(
+        {"label": ["a", "a & b", "b", "a & b & c"], "order": [1, 2, 1, 3], "size": [9, 7, 5, 2]}
+    )
+    fig = intersections_bar(table)
+    assert [t.name for t in fig.data] == ["1 method", "2 methods", "3 methods"]
+    assert (
+        all(t.showlegend is not False for t in fig.data) and fig.layout.legend.title.text == "combination of"
+    )
+    assert len({t.marker.color for t in fig.data}) == 3
 
 
 def test_method_ranks_bar_marks_kept_methods_in_red():

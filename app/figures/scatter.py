@@ -6,7 +6,8 @@ comes back as point indices *of that trace*. So every builder draws the examples
 order of a ``positions`` array (row positions of the training split): a selection's point indices
 ``i`` are the rows ``positions[i]``. Colours are numeric codes or values, not strings; legends for
 categories come from empty SVG traces that hold no points. Above ``MAX_POINTS`` the caller draws a
-seeded sample (``plot_positions``) and says so on the page.
+seeded sample (``plot_positions``) and says so on the page. Category names, subset names and titles are
+data: each is escaped for plotly where it is drawn (app/figures/text.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from app.figures.style import (
     label_colour,
     stepped_colorscale,
 )
+from app.figures.text import plot_text, plot_texts
 
 MAX_POINTS = 200_000
 HOVER_LIMIT = 20_000  # above this, per-point hover text would dominate the payload
@@ -127,7 +129,7 @@ def _points_trace(
             color=values.astype(np.float32),
             colorscale=CONTINUOUS,
             showscale=showscale,
-            colorbar={"title": {"text": colouring.title}, "thickness": 12},
+            colorbar={"title": {"text": plot_text(colouring.title)}, "thickness": 12},
         )
     trace = go.Scattergl(
         x=np.asarray(x, dtype=np.float32)[positions],
@@ -141,12 +143,12 @@ def _points_trace(
         trace.update(hoverinfo="skip")
     elif colouring.categorical:
         trace.update(
-            text=np.asarray(colouring.categories, dtype=object)[values].tolist(),
+            text=np.asarray(plot_texts(colouring.categories), dtype=object)[values].tolist(),
             hovertemplate="%{text}<br>(%{x:.3g}, %{y:.3g})<extra></extra>",
         )
     else:
         trace.update(
-            hovertemplate=f"{colouring.title}: %{{marker.color:.3g}}<br>(%{{x:.3g}}, %{{y:.3g}})<extra></extra>"
+            hovertemplate=f"{plot_text(colouring.title)}: %{{marker.color:.3g}}<br>(%{{x:.3g}}, %{{y:.3g}})<extra></extra>"
         )
     return trace
 
@@ -163,7 +165,7 @@ def _legend_entries(fig: go.Figure, colouring: Colouring, positions: np.ndarray)
                 y=[None],
                 mode="markers",
                 marker={"color": colour, "size": 9},
-                name=f"{name} ({count:,})",
+                name=plot_text(f"{name} ({count:,})"),
                 hoverinfo="skip",
                 showlegend=True,
             )
@@ -188,8 +190,8 @@ def embedding_map(
     fig = go.Figure(_points_trace(coords[:, 0], coords[:, 1], colouring, positions))
     _legend_entries(fig, colouring, positions)
     finish(fig, title=title, height=560, dragmode="select", hovermode="closest")
-    fig.update_xaxes(title=axis_titles[0], showgrid=False, zeroline=False)
-    fig.update_yaxes(title=axis_titles[1], showgrid=False, zeroline=False)
+    fig.update_xaxes(title=plot_text(axis_titles[0]), showgrid=False, zeroline=False)
+    fig.update_yaxes(title=plot_text(axis_titles[1]), showgrid=False, zeroline=False)
     return fig
 
 
@@ -209,8 +211,8 @@ def score_scatter(
     fig = go.Figure(_points_trace(x_scores, y_scores, colouring, positions))
     _legend_entries(fig, colouring, positions)
     finish(fig, title=title, height=460, hovermode="closest")
-    fig.update_xaxes(title=x_title, gridcolor="#eee")
-    fig.update_yaxes(title=y_title, gridcolor="#eee")
+    fig.update_xaxes(title=plot_text(x_title), gridcolor="#eee")
+    fig.update_yaxes(title=plot_text(y_title), gridcolor="#eee")
     return fig
 
 
@@ -235,7 +237,7 @@ def data_map(
                 x=np.asarray(variability, dtype=np.float32)[kept],
                 y=np.asarray(confidence, dtype=np.float32)[kept],
                 mode="markers",
-                name=f"kept by {overlay_name} ({len(kept):,})",
+                name=plot_text(f"kept by {overlay_name} ({len(kept):,})"),
                 hoverinfo="skip",
                 marker={"symbol": "circle-open", "size": 7, "color": KEPT_COLOUR, "line": {"width": 1}},
             )
