@@ -239,9 +239,22 @@ def test_a_box_on_the_embedding_map_lists_and_exports_exactly_the_points_inside(
     assert Path(download.value.path()).read_text().split() == expected
 
 
+# Pages whose charts draw the label names (legend entries, category ticks).
+CHART_LABEL_PAGES = ("overview", "label_balance", "embedding_map")
+# Every text plotly drew, the links and the bold spans in it (titles are bold by the theme; a bold span
+# holding the label would be the data's "<b>" rendered).
+SVG_TEXTS = """() => {
+  const svgs = [...document.querySelectorAll('[data-testid="stPlotlyChart"] svg.main-svg')];
+  return {texts: svgs.flatMap(s => [...s.querySelectorAll('text')].map(t => t.textContent)),
+          links: svgs.flatMap(s => [...s.querySelectorAll('a')].map(a => a.outerHTML)),
+          bold: svgs.flatMap(s => [...s.querySelectorAll('tspan[style*="bold"]')].map(t => t.textContent))};
+}"""
+
+
 def test_every_page_shows_hostile_data_verbatim_without_requests_or_dialogs(server, page):
     """HTML, <script>, Markdown images and headings, directives, RTL and zero-width characters in a
-    dataset: no page fetches anything off the loopback address, opens a dialog or renders them."""
+    dataset: no page fetches anything off the loopback address, opens a dialog or renders them; charts
+    draw a label named "<b>negative</b>" as those characters (no bold, no link)."""
     requests, dialogs = [], []
     page.on("request", lambda request: requests.append(request.url))
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -261,6 +274,10 @@ def test_every_page_shows_hostile_data_verbatim_without_requests_or_dialogs(serv
             == 0
         ), name
         assert not page.locator("h1", has_text="A heading from the data").count(), name
+        if name in CHART_LABEL_PAGES:  # label names drawn by plotly: the SVG text is the name itself
+            svg = page.evaluate(SVG_TEXTS)
+            assert any(HOSTILE_LABELS[0] in t for t in svg["texts"]), (name, svg["texts"][:30])
+            assert not svg["links"] and not [t for t in svg["bold"] if "negative" in t], (name, svg)
         if name == "inspector":
             shown = page.locator('[data-testid="stText"]').all_inner_texts()
             assert HOSTILE_TEXTS[0] in shown and HOSTILE_UIDS[0] in shown and HOSTILE_LABELS[0] in shown
