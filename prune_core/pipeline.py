@@ -374,9 +374,22 @@ class Compute:
         return {"history": state.history}
 
     def _last_complete_epoch(self) -> int:
-        done = [int(c.split("-")[1]) for c in self.run_.complete_checkpoints() if c.startswith("epoch-")]
-        done = [e for e in done if self.run_.has_checkpoint_group(epoch_checkpoint(e), "optimizer")]
-        return max(done, default=0)
+        """The epoch training resumes after: its optimizer state is intact, and so is every group each
+        epoch up to it wrote (weights, dynamics, the Adam moments of gradient epochs). Resuming trains
+        only later epochs, so a damaged or deleted earlier file would otherwise never be rewritten while
+        the damage message names `compute` as its repair (store/remedy.py)."""
+        run = self.run_
+        complete = {int(c.split("-")[1]) for c in run.complete_checkpoints() if c.startswith("epoch-")}
+        grad_epochs = set(self.config.grad_epochs())
+        last = 0
+        for epoch in range(1, max(complete, default=0) + 1):
+            checkpoint = epoch_checkpoint(epoch)
+            groups = ("weights", "dynamics", *(("adam",) if epoch in grad_epochs else ()))
+            if epoch not in complete or not all(run.has_checkpoint_group(checkpoint, g) for g in groups):
+                break
+            if run.has_checkpoint_group(checkpoint, "optimizer"):
+                last = epoch
+        return last
 
     def _restore(self, epoch: int, model, optimizer, recorder) -> TrainState:
         run = self.run_
