@@ -20,7 +20,14 @@ from app.navigation import PAGES
 from prune_core.paths import REPO_ROOT
 from prune_core.results import Results
 from prune_core.store import RunStore
-from tests.browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, streamlit_server
+from tests.browser_support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    require_browser,
+    settle,
+    streamlit_server,
+)
 from tests.run_fixtures import small_run  # noqa: F401  (shared session fixture)
 
 # ------------------------------------------------------------------ a hostile dataset (issue 10 items 3 and 9)
@@ -58,34 +65,6 @@ def make_hostile_run(source: Path, target: Path) -> None:
 pytestmark = pytest.mark.browser
 require_browser()
 playwright_api = pytest.importorskip("playwright.sync_api")
-
-# What a page looks like while Streamlit still works: a running script, skeletons, charts not drawn yet.
-PAGE_STATE = """() => {
-  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-  return {charts: charts.length, drawn: charts.filter(c => c.querySelector('.main-svg')).length,
-          running: !!document.querySelector('[data-testid="stStatusWidget"]'),
-          skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
-          exceptions: document.querySelectorAll('[data-testid="stException"]').length};
-}"""
-
-
-def settle(page, *, charts: int = 0, quiet: float = 0.8, timeout: float = 60.0) -> dict:
-    """Wait until the script is idle, at least ``charts`` charts are drawn and nothing changed for ``quiet`` s."""
-    started, last, since = time.monotonic(), None, time.monotonic()
-    while time.monotonic() - started < timeout:
-        state = page.evaluate(PAGE_STATE)
-        ready = (
-            state["charts"] >= charts
-            and state["drawn"] == state["charts"]
-            and not state["running"]
-            and not state["skeletons"]
-        )
-        if state != last or not ready:
-            last, since = state, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return state
-        time.sleep(0.1)
-    raise AssertionError(f"page did not settle in {timeout} s: {last}")
 
 
 @pytest.fixture(scope="module")

@@ -244,3 +244,24 @@ def test_label_counts_bar_has_one_trace_per_label_over_splits():
     fig = label_counts_bar(counts)
     assert [t.name for t in fig.data] == ["neg", "pos"]
     assert list(fig.data[1].x) == ["train", "validation"] and list(fig.data[1].y) == [5, 2]
+
+
+def test_evaluation_curves_name_each_method_once_explain_the_dash_and_grow_to_fit_the_legend():
+    from app.figures.evaluation import LEGEND_ROW_PX, budget_curves
+    from prune_core.evaluate import FULL_DATA, RANDOM_BAND
+
+    rows = [
+        dict(method=m, balanced=b, budget=x, mean=0.7, std=0.0, seeds=1, series=f"{m} (balanced)" if b else m)
+        for m in [f"method-{i}" for i in range(30)] + [RANDOM_BAND]
+        for b in (False, True)
+        for x in (0.1, 0.3)
+    ]
+    rows.append(
+        dict(method=FULL_DATA, balanced=False, budget=1.0, mean=0.8, std=0.0, seeds=1, series="full data")
+    )
+    fig = budget_curves(pd.DataFrame(rows), metric_title="accuracy", split="test")
+    entries = [t.name for t in fig.data if t.showlegend is not False]
+    assert entries.count("full data") == 1 and "dashed ◆: label-balanced" in entries
+    assert [e for e in entries if e.startswith("method-")] == [f"method-{i}" for i in range(30)]
+    assert len(entries) == 30 + 2 + 2  # methods, two random bands, the dash, the full data
+    assert fig.layout.height >= LEGEND_ROW_PX * len(entries) + 100 and fig.layout.legend.tracegroupgap == 0

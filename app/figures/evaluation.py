@@ -24,7 +24,7 @@ BAND_LINE = {False: FULL_DATA_COLOUR, True: "#8C6D31"}
 BAND_FILL = {False: "rgba(127, 127, 127, 0.18)", True: "rgba(140, 109, 49, 0.13)"}
 SCORE_COLOUR = "#3A3A3A"
 BASELINE_COLOUR = "#A8A8A8"
-LEGEND_ROW_PX = 20  # one vertical legend entry: the chart grows so that every entry fits beside it
+LEGEND_ROW_PX = 24  # one vertical legend entry: the chart grows so that every entry fits beside it
 
 
 def _floats(values) -> np.ndarray:
@@ -75,7 +75,11 @@ def budget_curves(summary: pd.DataFrame, *, metric_title: str, split: str) -> go
                 hovertemplate=f"{name}<br>%{{x:.0%}}: %{{y:.3f}} ± %{{customdata:.3f}}<extra></extra>",
             )
         )
-    for _, row in summary[summary["method"].isin(methods)].groupby(["method", "balanced"], sort=False):
+    # One legend entry per method (its plain and balanced lines toggle together) and one for the dash,
+    # so 30 methods with both variants need 30 entries, not 60.
+    shown = summary[summary["method"].isin(methods)]
+    with_plain = set(shown.loc[~shown["balanced"].astype(bool), "method"])
+    for _, row in shown.groupby(["method", "balanced"], sort=False):
         row = row.sort_values("budget")
         method, balanced = row["method"].iloc[0], bool(row["balanced"].iloc[0])
         series = plot_text(row["series"].iloc[0])
@@ -85,12 +89,26 @@ def budget_curves(summary: pd.DataFrame, *, metric_title: str, split: str) -> go
                 y=_floats(row["mean"]),
                 mode="lines+markers",
                 name=series,
+                legendgroup=f"method {plot_text(method)}",
+                showlegend=not balanced or method not in with_plain,
                 error_y={"type": "data", "array": _floats(row["std"]), "visible": True, "thickness": 1},
                 line={"color": colour[method], "dash": "dash" if balanced else "solid"},
                 marker={"symbol": "diamond" if balanced else "circle", "size": 7},
                 customdata=np.stack([_floats(row["std"]), _floats(row["seeds"])], axis=1),
                 hovertemplate=f"{series}<br>%{{x:.0%}}: %{{y:.3f}} ± %{{customdata[0]:.3f}} "
                 "(%{customdata[1]} seeds)<extra></extra>",
+            )
+        )
+    if shown["balanced"].astype(bool).any():
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines+markers",
+                name="dashed ◆: label-balanced",
+                line={"color": "#666", "dash": "dash"},
+                marker={"symbol": "diamond", "size": 7, "color": "#666"},
+                hoverinfo="skip",
             )
         )
     budgets = _floats(summary.loc[summary["method"] != FULL_DATA, "budget"])
@@ -118,7 +136,14 @@ def budget_curves(summary: pd.DataFrame, *, metric_title: str, split: str) -> go
         title=f"{split.capitalize()} {metric_title} against budget (mean ± std over seeds)",
         height=max(460, LEGEND_ROW_PX * entries + 120),
         showlegend=True,
-        legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top", "font": {"size": 11}},
+        legend={
+            "orientation": "v",
+            "x": 1.02,
+            "y": 1,
+            "yanchor": "top",
+            "font": {"size": 11},
+            "tracegroupgap": 0,
+        },
     )
     fig.update_xaxes(
         title="budget (share of training examples kept)",
