@@ -166,6 +166,14 @@ def test_scatter_plots_escape_label_names_subset_names_and_axis_titles():
     assert_escaped(fig, [A, B, C, D])
     fig = data_map(coords[:, 0], coords[:, 1], coords[:, 0], positions, overlay=kept, overlay_name=A)
     assert_escaped(fig, [f"kept by {A}"])
+    pytest.importorskip("datashader")
+    from app.figures.density import density_map, extent
+
+    x_range, y_range = extent(coords)
+    fig = density_map(
+        coords, Colouring.by_label(labels, [A, B]), x_range, y_range, title=C, counts=np.array([3, 3])
+    )
+    assert_escaped(fig, [f"{A} (3)", f"{B} (3)", C])
 
 
 @pytest.mark.parametrize("title", [f"{A}_{B}", A])

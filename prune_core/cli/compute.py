@@ -89,6 +89,20 @@ def add_compute(sub) -> None:
         help="epochs whose checkpoints get gradient features: all (default: LESS averages over "
         "per-epoch checkpoints and GTP matches a trajectory), last, or e.g. 1,3",
     )
+    r.add_argument(
+        "--grad-capture",
+        choices=["step", "checkpoint"],
+        default="checkpoint",
+        help="step: each training example's gradient from the training step that used it (hooks, "
+        "factored projection; TracIn's original definition); checkpoint: recomputed at each "
+        "end-of-epoch checkpoint after training",
+    )
+    r.add_argument(
+        "--grad-factor-dim",
+        type=positive_int,
+        default=64,
+        help="step capture: each linear layer's gradient is projected to k x k before mixing to --proj-dim",
+    )
     x = p.add_argument_group(
         "device and speed",
         "the device kind and precision are part of the run id; batch sizes only change speed and memory "
@@ -157,6 +171,8 @@ def compute_config_from_args(args):
         projector=args.projector,
         grad_scope=args.grad_scope,
         grad_checkpoints=args.grad_checkpoints,
+        grad_capture=args.grad_capture,
+        grad_factor_dim=args.grad_factor_dim,
     )
     batches = BatchSizes(
         forward=args.forward_batch_size, gradients=args.grad_batch_size, projection_chunk=args.proj_chunk
