@@ -404,16 +404,18 @@ class Compute:
 
     def _last_complete_epoch(self) -> int:
         """The epoch training resumes after: its optimizer state is intact, and so is every group each
-        epoch up to it wrote (weights, dynamics, the Adam moments of gradient epochs). Resuming trains
-        only later epochs, so a damaged or deleted earlier file would otherwise never be rewritten while
-        the damage message names `compute` as its repair (store/remedy.py)."""
+        epoch up to it wrote (weights, dynamics, a gradient epoch's Adam moments or step-captured
+        gradients). Resuming trains only later epochs, so a damaged or deleted earlier file would
+        otherwise never be rewritten while the damage message names `compute` as its repair
+        (store/remedy.py)."""
         run = self.run_
         complete = {int(c.split("-")[1]) for c in run.complete_checkpoints() if c.startswith("epoch-")}
         grad_epochs = set(self.config.grad_epochs())
+        grad_group = STEP_GRADIENTS if self._step_capture_on() else "adam"  # what a gradient epoch adds
         last = 0
         for epoch in range(1, max(complete, default=0) + 1):
             checkpoint = epoch_checkpoint(epoch)
-            groups = ("weights", "dynamics", *(("adam",) if epoch in grad_epochs else ()))
+            groups = ("weights", "dynamics", *((grad_group,) if epoch in grad_epochs else ()))
             if epoch not in complete or not all(run.has_checkpoint_group(checkpoint, g) for g in groups):
                 break
             if run.has_checkpoint_group(checkpoint, "optimizer"):
