@@ -376,6 +376,22 @@ def gradient_checkpoints_used(method: str, info: Mapping, checkpoints: list[dict
     return sum(1 for c in checkpoints if c.get("gradients")) or None
 
 
+CAPTURE_TEXT = {
+    "step": "taken at the training step that used each example (TracIn's original definition; "
+    "validation at each epoch's end)",
+    "checkpoint": "recomputed at each end-of-epoch checkpoint after training",
+}
+
+
+def gradient_capture_text(capture: str | None, epochs: list[int]) -> str | None:
+    """One line saying how and when a run's gradient features were taken (None without gradients)."""
+    if capture is None or not epochs:
+        return None
+    how = CAPTURE_TEXT.get(capture, capture)
+    when = ", ".join(str(e) for e in epochs)
+    return f"{capture} capture: {how}; epoch{'s' if len(epochs) > 1 else ''} {when}"
+
+
 def run_state(stages: dict) -> str:
     """A run's state in a few words, from its manifest stages: what is computed, running or failed
     (instead of a count of finished stages that means nothing to a user)."""

@@ -8,8 +8,16 @@ import streamlit as st
 
 from app import loaders, ui
 from app.plain import md
-from app.views import budget_text, gradient_checkpoints_used, method_label, order_methods, tie_note
+from app.views import (
+    CAPTURE_TEXT,
+    budget_text,
+    gradient_checkpoints_used,
+    method_label,
+    order_methods,
+    tie_note,
+)
 from prune_core.export import EXTENSIONS, FORMATS, file_manifest
+from prune_core.results import Results
 from prune_core.select.budget import count_to_fraction, fraction_text
 
 FORMAT_HELP = {
@@ -91,8 +99,10 @@ st.markdown(
 )
 used = gradient_checkpoints_used(method, methods[method], [c.to_dict() for c in run.checkpoints])
 if used:
+    capture = Results(run).gradient_capture
     st.caption(
-        f"Gradient features from {used} checkpoint{'s' if used > 1 else ''} of the reference fine-tune."
+        f"Gradient features from {used} checkpoint{'s' if used > 1 else ''} of the reference fine-tune, "
+        f"{CAPTURE_TEXT.get(capture, 'recomputed at end-of-epoch checkpoints')}."
     )
 checked = methods[method].get("validation")
 if checked:  # a preset measured against a ground truth (influence: exact leave-one-out retraining)
