@@ -631,7 +631,7 @@ class Compute:
                     enc,
                     labels,
                     self.device,
-                    batch_size=self.config.train.batch_size,
+                    batch_size=self._sizes["gradients"],
                     progress=bar,
                 )
                 self._write_outputs(split, checkpoint, feats)
