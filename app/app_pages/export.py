@@ -12,6 +12,7 @@ from app.views import (
     CAPTURE_TEXT,
     budget_text,
     gradient_checkpoints_used,
+    group_noun,
     method_label,
     order_methods,
     tie_note,
@@ -42,7 +43,7 @@ ids = order_methods(methods)
 left, middle, right = st.columns([2, 1, 1])
 with left:
     method = ui.method_picker("Method", ids, methods, key="export_method")
-balanced = middle.toggle("Label-balanced", key="export_balanced")
+balanced = middle.toggle(f"{group_noun(run).capitalize()}-balanced", key="export_balanced")
 ranking = middle.toggle(
     "Whole keep order",
     key="export_ranking",
@@ -76,7 +77,7 @@ cols[1].metric(
     "Budget", "whole order" if ranking else f"{count:,} examples" if count else budget_text(budget)
 )
 cols[2].markdown(
-    "**Labels kept**  \n"
+    f"**{group_noun(run).capitalize()}s kept**  \n"
     + "  \n".join(
         f"{md(k)}: {v:,} ({v / max(manifest['size'], 1):.0%})" for k, v in manifest["label_histogram"].items()
     )
