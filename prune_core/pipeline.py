@@ -128,6 +128,69 @@ def run_id_for(config: ComputeConfig, dataset: Dataset, *, device: str, precisio
     return f"{slug}-{stable_hash(run_key(config, dataset, device=device, precision=precision))}"
 
 
+def build_model(
+    config: ComputeConfig, num_labels: int, run: Run, checkpoint: str | None, device: torch.device
+) -> tuple[torch.nn.Module, object]:
+    """The run's model (with LoRA adapters when configured) at ``checkpoint``, and its tokenizer.
+
+    Module-level so every engine builds the same model: the local one here, Ray workers in
+    ``prune_core/distributed/``."""
+    cfg = config.train
+    loaded = load_classifier(config.model, num_labels, seed=cfg.seed)
+    model = loaded.model
+    if cfg.lora:
+        model = apply_lora(
+            model,
+            r=cfg.lora_r,
+            alpha=cfg.lora_alpha,
+            dropout=cfg.lora_dropout,
+            target_modules=cfg.lora_targets,
+        )
+    if checkpoint and checkpoint != PRETRAINED:
+        weights = run.load_checkpoint_group(checkpoint, "weights")
+        named = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, value in weights.items():
+                named[name].copy_(value)
+    return model.to(device), loaded.tokenizer
+
+
+@dataclass
+class GradientSetup:
+    """What every per-example gradient pass at one checkpoint shares: the parameter subset, the seeded
+    projector, the checkpoint's Adam moments over that subset, and the metadata stored with the arrays."""
+
+    names: list[str]
+    projector: object
+    adam: tuple[torch.Tensor, torch.Tensor]
+    meta: dict
+
+
+def gradient_setup(
+    config: ComputeConfig, model: torch.nn.Module, run: Run, checkpoint: str, device, chunk: int
+) -> GradientSetup:
+    rcfg, scope = config.represent, config.resolved_grad_scope()
+    names = gradient_parameter_names(model, scope)
+    size = sum(dict(model.named_parameters())[n].numel() for n in names)
+    projector = make_projector(
+        size, rcfg.proj_dim, rcfg.proj_seed, rcfg.projector, device=device, chunk=chunk
+    )
+    moments = run.load_checkpoint_group(checkpoint, "adam")
+    adam = (
+        torch.cat([moments[f"{n}.exp_avg"].flatten() for n in names]),
+        torch.cat([moments[f"{n}.exp_avg_sq"].flatten() for n in names]),
+    )
+    meta = {
+        "projection": projector.spec.to_dict(),
+        "scope": scope,
+        "parameters": size,
+        "parameter_names_hash": stable_hash(names),
+        "checkpoint": checkpoint,
+        "representation": "gradients",
+    }
+    return GradientSetup(names, projector, adam, meta)
+
+
 def library_versions() -> dict:
     """Versions recorded in the manifest (read from package metadata: importing sklearn costs ~2 s)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -265,25 +328,10 @@ class Compute:
         ].to_numpy()
 
     def _build_model(self, checkpoint: str | None = None) -> torch.nn.Module:
-        cfg = self.config.train
-        loaded = load_classifier(self.config.model, len(self.dataset.label_names), seed=cfg.seed)
-        self._tokenizer = loaded.tokenizer
-        model = loaded.model
-        if cfg.lora:
-            model = apply_lora(
-                model,
-                r=cfg.lora_r,
-                alpha=cfg.lora_alpha,
-                dropout=cfg.lora_dropout,
-                target_modules=cfg.lora_targets,
-            )
-        if checkpoint and checkpoint != PRETRAINED:
-            weights = self.run_.load_checkpoint_group(checkpoint, "weights")
-            named = dict(model.named_parameters())
-            with torch.no_grad():
-                for name, value in weights.items():
-                    named[name].copy_(value)
-        return model.to(self.device)
+        model, self._tokenizer = build_model(
+            self.config, len(self.dataset.label_names), self.run_, checkpoint, self.device
+        )
+        return model
 
     def _train_stage(self) -> dict:
         run, cfg = self.run_, self.config.train
@@ -483,59 +531,42 @@ class Compute:
         )
 
     def _gradients(self, model, checkpoint: str, encoded: dict) -> None:
-        run, rcfg = self.run_, self.config.represent
-        names = gradient_parameter_names(model, self.config.resolved_grad_scope())
-        size = sum(dict(model.named_parameters())[n].numel() for n in names)
-        projector = make_projector(
-            size,
-            rcfg.proj_dim,
-            rcfg.proj_seed,
-            rcfg.projector,
-            device=self.device,
-            chunk=self._sizes["projection_chunk"],
+        setup = gradient_setup(
+            self.config, model, self.run_, checkpoint, self.device, self._sizes["projection_chunk"]
         )
-        moments = run.load_checkpoint_group(checkpoint, "adam")
-        adam = (
-            torch.cat([moments[f"{n}.exp_avg"].flatten() for n in names]),
-            torch.cat([moments[f"{n}.exp_avg_sq"].flatten() for n in names]),
-        )
-        meta = {
-            "projection": projector.spec.to_dict(),
-            "scope": self.config.resolved_grad_scope(),
-            "parameters": size,
-            "parameter_names_hash": stable_hash(names),
-            "checkpoint": checkpoint,
-            "representation": "gradients",
-        }
         stage = keys.represent_stage(checkpoint)
         total = sum(len(encoded[s][0]) for s in encoded)
-        with StageProgress(run, f"{stage} gradients", total, show=self.show_progress) as bar:
+        with StageProgress(self.run_, f"{stage} gradients", total, show=self.show_progress) as bar:
             for split, (enc, labels) in encoded.items():
                 grads = gradient_features(
                     model,
-                    names,
+                    setup.names,
                     enc,
                     labels,
-                    projector,
+                    setup.projector,
                     self.device,
                     batch_size=self._sizes["gradients"],
                     with_outputs=True,
-                    adam_moments=adam if split == "train" else None,
+                    adam_moments=setup.adam if split == "train" else None,
                     progress=bar,
                 )
                 self._write_outputs(split, checkpoint, grads)
-                for kind in ("sgd", "adam"):
-                    if kind in grads:
-                        run.write_array(
-                            keys.grads(split, checkpoint, kind),
-                            grads[kind],
-                            dtype="float16",
-                            stage=stage,
-                            meta={**meta, "split": split, "grad_type": kind},
-                        )
+                self._write_gradients(split, checkpoint, grads, setup.meta)
+
+    def _write_gradients(self, split: str, checkpoint: str, grads: dict[str, np.ndarray], meta: dict) -> None:
+        run, stage = self.run_, keys.represent_stage(checkpoint)
+        for kind in ("sgd", "adam"):
+            if kind in grads:
                 run.write_array(
-                    keys.grad_norms(split, checkpoint),
-                    grads["norm"],
+                    keys.grads(split, checkpoint, kind),
+                    grads[kind],
+                    dtype="float16",
                     stage=stage,
-                    meta={**meta, "split": split, "representation": "gradient norms (exact)"},
+                    meta={**meta, "split": split, "grad_type": kind},
                 )
+        run.write_array(
+            keys.grad_norms(split, checkpoint),
+            grads["norm"],
+            stage=stage,
+            meta={**meta, "split": split, "representation": "gradient norms (exact)"},
+        )
