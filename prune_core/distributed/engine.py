@@ -20,7 +20,7 @@ from prune_core.distributed.cluster import WorkerSpec, connect, worker_spec
 from prune_core.distributed.extract import CheckpointJob, ShardJob, encode_split, plan_checkpoint, run_shards
 from prune_core.distributed.plan import DEFAULT_SHARD_EXAMPLES, merge_rows
 from prune_core.models import load_tokenizer, resolve_model_source
-from prune_core.pipeline import PRETRAINED, Compute, ComputeConfig
+from prune_core.pipeline import PRETRAINED, Compute, ComputeConfig, epoch_checkpoint
 from prune_core.reference import validation_scores
 from prune_core.store import RunStore, keys
 
@@ -31,6 +31,11 @@ class RayOptions:
 
     address: str | None = None  # --ray-address (else RAY_ADDRESS, else a local cluster)
     workers: int | None = None  # default: one per GPU, else one per CPU but one
+    train_workers: int | None = None  # data-parallel training replicas (default: ``workers``)
+    # torch threads of each training worker (default: Ray's, one per CPU the worker reserves). CPU
+    # kernels round differently with another thread count: the same count as a local run reproduces it
+    # bitwise.
+    train_threads: int | None = None
     shard_examples: int = DEFAULT_SHARD_EXAMPLES
     num_cpus: int | None = None  # a local cluster's CPUs (default: all of this machine's)
     object_store_mb: int | None = None  # a local cluster's object store cap
@@ -103,10 +108,33 @@ class RayCompute(Compute):
         self._facts = self.ray.get(facts.remote(self.config, labels))
         self.device = torch.device(self._facts["device"])
         self.precision = self._facts["precision"]
+        self.train_workers = self.options.train_workers or self.spec.workers
         self._sizes = self._facts["sizes"]
         self.log(f"[engine] {self.spec.describe()}; workers compute on {self._facts['describe']}")
         self.log(f"[represent] batch sizes: {self._facts['note']}")
         return super().run()
+
+    def _execution_key(self) -> dict:
+        """Data-parallel training changes the dynamics (batch slices, dropout masks, reduction order),
+        so more than one training replica is another run; one replica is the local run itself."""
+        key = super()._execution_key()
+        if self.train_workers > 1:
+            key["train_replicas"] = self.train_workers
+        return key
+
+    # ------------------------------------------------------------------ training
+    def _train_stage(self) -> dict:
+        from prune_core.distributed.train import train_on_ray
+
+        workers = self.train_workers
+        self.log(f"[train] Ray Train: {workers} worker{'s' if workers != 1 else ''} ({self.spec.device})")
+        train_on_ray(self.run_, self.config, self.spec, self.precision, workers, self.options.train_threads)
+        run = self.run_.reload()
+        state = run.checkpoint_state(epoch_checkpoint(self.config.train.epochs)) or {}
+        return {
+            "history": state.get("history", []),
+            "engine": {"name": "ray", "train_workers": workers, "device": self.spec.device},
+        }
 
     # ------------------------------------------------------------------ representations
     def _stage(self, name: str, params: dict, body, keep=None) -> None:
