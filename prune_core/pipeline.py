@@ -7,6 +7,7 @@ training stage resumes from the last complete epoch checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,16 +31,20 @@ from prune_core.models import (
 )
 from prune_core.progress import StageProgress
 from prune_core.reference import validation_scores
-from prune_core.represent.features import forward_features, gradient_features
+from prune_core.represent.factored import DEFAULT_FACTOR_DIM
+from prune_core.represent.features import capture_features, forward_features, gradient_features
 from prune_core.represent.gradients import gradient_parameter_names
 from prune_core.represent.projection import make_projector
 from prune_core.represent.sizing import BatchSizes, model_shape, resolve_batch_sizes
+from prune_core.represent.step_capture import StepCapture, TrainingCapture
 from prune_core.reproducibility import deterministic
 from prune_core.store import CheckpointInfo, DatasetInfo, Run, RunStore, keys, stable_hash
 from prune_core.tokenize import encode
 from prune_core.train import DynamicsRecorder, TrainConfig, TrainState, make_optimizer, train_reference
 
 PRETRAINED = "pretrained"
+GRAD_CAPTURES = ("step", "checkpoint")
+STEP_GRADIENTS = "step_gradients"  # the checkpoint group holding an epoch's step-captured gradients
 
 
 def epoch_checkpoint(epoch: int) -> str:
@@ -55,9 +60,22 @@ class RepresentConfig:
     # all | last | comma-separated epochs, e.g. "1,3". Every epoch by default: GTP matches a gradient
     # trajectory and LESS averages over per-epoch checkpoints (Xia et al. 2024; Deng et al. 2024).
     grad_checkpoints: str = "all"
+    # step: each training example's gradient is captured by hooks in the training step that uses it
+    # (TracIn's original definition, Pruthi et al. 2020; LoGra's factored projection, Choe et al. 2024;
+    # represent/step_capture.py). checkpoint: recomputed after training at each end-of-epoch checkpoint.
+    grad_capture: str = "checkpoint"
+    grad_factor_dim: int = DEFAULT_FACTOR_DIM  # k of the step capture's per-layer factors (k_o = k_i = k)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def validate(self) -> None:
+        if self.grad_capture not in GRAD_CAPTURES:
+            raise ValueError(
+                f"--grad-capture must be one of {', '.join(GRAD_CAPTURES)}; got {self.grad_capture!r}"
+            )
+        if self.grad_factor_dim < 1:
+            raise ValueError(f"--grad-factor-dim must be >= 1, got {self.grad_factor_dim}")
 
 
 @dataclass
@@ -183,15 +201,23 @@ def gradient_setup(
         torch.cat([moments[f"{n}.exp_avg"].flatten() for n in names]),
         torch.cat([moments[f"{n}.exp_avg_sq"].flatten() for n in names]),
     )
-    meta = {
-        "projection": projector.spec.to_dict(),
-        "scope": scope,
+    meta = gradient_meta(config, projector.spec.to_dict(), names, size, checkpoint)
+    return GradientSetup(names, projector, adam, meta)
+
+
+def gradient_meta(
+    config: ComputeConfig, projection: dict, names: list[str], size: int, checkpoint: str
+) -> dict:
+    """What every stored gradient array records about how it was computed."""
+    return {
+        "projection": projection,
+        "scope": config.resolved_grad_scope(),
         "parameters": size,
         "parameter_names_hash": stable_hash(names),
         "checkpoint": checkpoint,
+        "capture": config.represent.grad_capture,
         "representation": "gradients",
     }
-    return GradientSetup(names, projector, adam, meta)
 
 
 def library_versions() -> dict:
@@ -235,6 +261,7 @@ class Compute:
     # ------------------------------------------------------------------ orchestration
     def run(self) -> Run:
         self.config.train.validate()
+        self.config.represent.validate()
         self.config.grad_epochs()  # fail early on a bad --grad-checkpoints
         self.dataset = load_dataset(self.config.dataset)
         run_id = run_id_for(self.config, self.dataset, **self._execution_key())
@@ -362,7 +389,11 @@ class Compute:
         grad_names = gradient_parameter_names(model, self.config.resolved_grad_scope())
         param_of = {id(p): n for n, p in model.named_parameters()}
         total = len(encoded) * (cfg.epochs - state.epoch)
-        with StageProgress(run, keys.TRAIN_STAGE, total, show=self.show_progress) as bar:
+        step = self._step_recorder(model, len(encoded)) if self._step_capture_on() else None
+        with (
+            StageProgress(run, keys.TRAIN_STAGE, total, show=self.show_progress) as bar,
+            step.capture if step else contextlib.nullcontext(),
+        ):
 
             def checkpoint(end, opt):
                 moments = {}
@@ -375,7 +406,12 @@ class Compute:
                 trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
                 groups = {"weights": trainable, "optimizer": moments, "dynamics": recorder.buffers}
                 if end.epoch in self.config.grad_epochs():
-                    groups["adam"] = {k: v for k, v in moments.items() if k.rsplit(".", 1)[0] in grad_names}
+                    if step is None:
+                        groups["adam"] = {
+                            k: v for k, v in moments.items() if k.rsplit(".", 1)[0] in grad_names
+                        }
+                    else:  # saved with the epoch's weights, so a resumed run keeps them exactly
+                        groups[STEP_GRADIENTS] = step.take()
                 run.save_checkpoint(
                     epoch_checkpoint(end.epoch),
                     groups,
@@ -398,6 +434,7 @@ class Compute:
                 progress=bar,
                 report=bar.note,
                 precision=self.precision,
+                after_backward=step.after_backward if step else None,
             )
         for name, array in recorder.arrays().items():
             run.write_array(
@@ -476,8 +513,12 @@ class Compute:
         # The test split only at the pre-trained model: its hidden states feed the fast evaluation probe.
         wanted = ("train", "validation", "test") if checkpoint == PRETRAINED else ("train", "validation")
         encoded = {s: self._encoded(s) for s in wanted if self.dataset.sizes.get(s)}
-        # Splits with gradient features take their outputs from the gradient pass's own forward.
+        # Splits with gradient features take their outputs from the gradient pass's own forward. With
+        # step capture the training gradients were taken while training: train needs a forward only.
         grad_splits = [s for s in ("train", "validation") if s in encoded] if params["gradients"] else []
+        if self._step_capture_on() and grad_splits:
+            grad_splits = [s for s in grad_splits if s != "train"]
+            self._step_train_gradients(model, checkpoint)
         forward_splits = [s for s in encoded if s not in grad_splits]
         total = sum(len(encoded[s][0]) for s in forward_splits)
         if forward_splits:
@@ -489,7 +530,9 @@ class Compute:
                         model, *encoded[split], self.device, batch_size=self._sizes["forward"], progress=bar
                     )
                     self._write_outputs(split, checkpoint, feats)
-        if grad_splits:
+        if grad_splits and self._step_capture_on():
+            self._step_validation_gradients(model, checkpoint, {s: encoded[s] for s in grad_splits})
+        elif grad_splits:
             self._gradients(model, checkpoint, {s: encoded[s] for s in grad_splits})
         extra = {"examples": {s: len(encoded[s][0]) for s in encoded}}
         if "validation" in encoded:  # how well the reference model does here (see prune_core/reference.py)
@@ -559,20 +602,77 @@ class Compute:
                 self._write_outputs(split, checkpoint, grads)
                 self._write_gradients(split, checkpoint, grads, setup.meta)
 
-    def _write_gradients(self, split: str, checkpoint: str, grads: dict[str, np.ndarray], meta: dict) -> None:
+    def _grad_meta(self, projection: dict, names: list[str], size: int, checkpoint: str) -> dict:
+        return gradient_meta(self.config, projection, names, size, checkpoint)
+
+    def _write_gradients(self, split: str, checkpoint: str, grads: dict, meta: dict) -> None:
         run, stage = self.run_, keys.represent_stage(checkpoint)
         for kind in ("sgd", "adam"):
             if kind in grads:
                 run.write_array(
                     keys.grads(split, checkpoint, kind),
-                    grads[kind],
+                    np.asarray(grads[kind]),
                     dtype="float16",
                     stage=stage,
                     meta={**meta, "split": split, "grad_type": kind},
                 )
         run.write_array(
             keys.grad_norms(split, checkpoint),
-            grads["norm"],
+            np.asarray(grads["norm"], dtype=np.float32),
             stage=stage,
             meta={**meta, "split": split, "representation": "gradient norms (exact)"},
         )
+
+    # ------------------------------------------------------------------ step capture
+    def _step_capture_on(self) -> bool:
+        return self.config.represent.grad_capture == "step"
+
+    def _new_capture(self, model: torch.nn.Module) -> StepCapture:
+        """The step capture of the run's gradient scope; its projection is a pure function of the config,
+        so training (train split) and each checkpoint (validation) project identically."""
+        rcfg = self.config.represent
+        return StepCapture(
+            model,
+            gradient_parameter_names(model, self.config.resolved_grad_scope()),
+            rcfg.proj_dim,
+            rcfg.proj_seed,
+            factor_dim=rcfg.grad_factor_dim,
+            mixer=rcfg.projector,
+            device=self.device,
+        )
+
+    def _step_recorder(self, model: torch.nn.Module, n: int) -> TrainingCapture:
+        return TrainingCapture(self._new_capture(model), n, self.config.grad_epochs())
+
+    def _step_meta(self, capture: StepCapture, checkpoint: str) -> dict:
+        named = dict(capture.model.named_parameters())
+        size = sum(named[n].numel() for n in capture.param_names)
+        return self._grad_meta(capture.projection.spec(), capture.param_names, size, checkpoint)
+
+    def _step_train_gradients(self, model: torch.nn.Module, checkpoint: str) -> None:
+        """The training gradients captured during this checkpoint's epoch (saved with its weights)."""
+        saved = self.run_.load_checkpoint_group(checkpoint, STEP_GRADIENTS)
+        meta = self._step_meta(self._new_capture(model), checkpoint)
+        meta["mode"] = "train (at the step each example was trained, before the update)"
+        self._write_gradients("train", checkpoint, {k: v.float().numpy() for k, v in saved.items()}, meta)
+
+    def _step_validation_gradients(self, model: torch.nn.Module, checkpoint: str, encoded: dict) -> None:
+        """Validation gradients at the end-of-epoch checkpoint through the same projection: one batched
+        backward of the summed losses per batch, the hooks giving every example's own gradient."""
+        capture = self._new_capture(model)
+        meta = {**self._step_meta(capture, checkpoint), "mode": "eval (end-of-epoch checkpoint)"}
+        stage = keys.represent_stage(checkpoint)
+        total = sum(len(encoded[s][0]) for s in encoded)
+        with StageProgress(self.run_, f"{stage} gradients", total, show=self.show_progress) as bar:
+            for split, (enc, labels) in encoded.items():
+                feats = capture_features(
+                    model,
+                    capture,
+                    enc,
+                    labels,
+                    self.device,
+                    batch_size=self.config.train.batch_size,
+                    progress=bar,
+                )
+                self._write_outputs(split, checkpoint, feats)
+                self._write_gradients(split, checkpoint, feats, meta)

@@ -151,6 +151,7 @@ def train_reference(
     max_steps: int | None = None,
     report: Callable[..., None] | None = None,
     precision: str = "auto",
+    after_backward: Callable[[int, np.ndarray, torch.optim.Optimizer], None] | None = None,
 ) -> TrainState:
     """Fine-tune ``model`` in place for ``config.epochs`` epochs (from ``state.epoch`` when resuming).
 
@@ -161,6 +162,9 @@ def train_reference(
     epoch and the running mean loss of that epoch after every step (a progress bar's title and postfix).
     ``precision`` (``auto``/``fp32``/``bf16``, see ``models.resolve_precision``) sets the forward pass's
     autocast; the loss, the optimizer and the recorded dynamics are float32 either way.
+    ``after_backward(epoch, indices, optimizer)`` runs after each step's backward pass and before its
+    clipping and update (0-based epoch, the batch's example indices): where step gradient capture reads
+    the hooks' captures and the optimizer's moments as they stand before the update.
     """
     config.validate()
     precision = resolve_precision(precision, device)
@@ -197,6 +201,8 @@ def train_reference(
             loss = losses.mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if after_backward is not None:
+                after_backward(epoch, idx, optimizer)
             if config.max_grad_norm:
                 torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
             optimizer.step()

@@ -133,12 +133,17 @@ def test_a_damaged_file_is_detected_and_only_its_stage_recomputed(
     np.testing.assert_array_equal(tiny_run.read_array("hidden/train/epoch-1/cls"), original)
 
 
+@pytest.mark.parametrize("capture", ["checkpoint", "step"])
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
-def test_compute_killed_mid_way_resumes_to_the_same_result(sst2_dir, tmp_path, tiny_model_dir, device):
-    """The reproducibility promise (prune_core/reproducibility.py), on CPU and on a GPU."""
+def test_compute_killed_mid_way_resumes_to_the_same_result(
+    sst2_dir, tmp_path, tiny_model_dir, device, capture
+):
+    """The reproducibility promise (prune_core/reproducibility.py), on CPU and on a GPU, for both gradient
+    captures (step capture saves each epoch's gradients with that epoch's checkpoint)."""
     clean_dir, killed_dir = tmp_path / "clean", tmp_path / "killed"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    args = compute_args(sst2_dir, killed_dir, tiny_model_dir, "--epochs", "3", "--device", device)
+    extra = ("--epochs", "3", "--device", device, "--grad-capture", capture)
+    args = compute_args(sst2_dir, killed_dir, tiny_model_dir, *extra)
     process = subprocess.Popen(
         [sys.executable, "-m", "prune_core", *args],
         env=env,
@@ -156,8 +161,8 @@ def test_compute_killed_mid_way_resumes_to_the_same_result(sst2_dir, tmp_path, t
     run = RunStore(killed_dir).runs()[0]
     assert run.stage_status("train") == "running"  # what a kill -9 leaves behind
 
-    assert main(compute_args(sst2_dir, killed_dir, tiny_model_dir, "--epochs", "3", "--device", device)) == 0
-    assert main(compute_args(sst2_dir, clean_dir, tiny_model_dir, "--epochs", "3", "--device", device)) == 0
+    assert main(compute_args(sst2_dir, killed_dir, tiny_model_dir, *extra)) == 0
+    assert main(compute_args(sst2_dir, clean_dir, tiny_model_dir, *extra)) == 0
     resumed, clean = RunStore(killed_dir).runs()[0], RunStore(clean_dir).runs()[0]
     assert resumed.id == clean.id
     for info in clean.arrays():

@@ -89,6 +89,20 @@ def add_compute(sub) -> None:
         help="epochs whose checkpoints get gradient features: all (default: LESS averages over "
         "per-epoch checkpoints and GTP matches a trajectory), last, or e.g. 1,3",
     )
+    r.add_argument(
+        "--grad-capture",
+        choices=["step", "checkpoint"],
+        default="checkpoint",
+        help="step: each training example's gradient from the training step that used it (hooks, "
+        "factored projection; TracIn's original definition); checkpoint: recomputed at each "
+        "end-of-epoch checkpoint after training",
+    )
+    r.add_argument(
+        "--grad-factor-dim",
+        type=positive_int,
+        default=64,
+        help="step capture: each linear layer's gradient is projected to k x k before mixing to --proj-dim",
+    )
     x = p.add_argument_group(
         "device and speed",
         "the device kind and precision are part of the run id; batch sizes only change speed and memory "
@@ -131,6 +145,13 @@ def add_compute(sub) -> None:
         type=positive_int,
         default=None,
         help="Ray workers (default: one per GPU, else one per CPU but one)",
+    )
+    e.add_argument(
+        "--train-workers",
+        type=positive_int,
+        default=None,
+        help="data-parallel training workers (default: --workers; 1 reproduces the local run exactly, "
+        "more make their own run)",
     )
     e.add_argument(
         "--shard-examples",
@@ -184,6 +205,8 @@ def compute_config_from_args(args):
         projector=args.projector,
         grad_scope=args.grad_scope,
         grad_checkpoints=args.grad_checkpoints,
+        grad_capture=args.grad_capture,
+        grad_factor_dim=args.grad_factor_dim,
     )
     batches = BatchSizes(
         forward=args.forward_batch_size, gradients=args.grad_batch_size, projection_chunk=args.proj_chunk
@@ -240,6 +263,7 @@ def make_compute(args, config, store, log):
     options = RayOptions(
         address=args.ray_address,
         workers=args.workers,
+        train_workers=args.train_workers,
         shard_examples=args.shard_examples or DEFAULT_SHARD_EXAMPLES,
     )
     try:
@@ -258,8 +282,10 @@ def cmd_compute(args) -> int:
     # Several seeds: the same data sample (DatasetSpec keeps --seed), one training run per seed.
     seeds = parse_seeds(args.seeds)
     configs = [replace(config, train=replace(config.train, seed=s)) for s in seeds] if seeds else [config]
-    if args.engine == "local" and (args.ray_address or args.workers or args.shard_examples):
-        raise UsageError("--ray-address, --workers and --shard-examples need --engine ray")
+    if args.engine == "local" and (
+        args.ray_address or args.workers or args.train_workers or args.shard_examples
+    ):
+        raise UsageError("--ray-address, --workers, --train-workers and --shard-examples need --engine ray")
     for one in configs:
         run = make_compute(args, one, RunStore(args.runs_dir), log).run()
         curve = reference_curve(run.reload())

@@ -70,6 +70,7 @@ def train_data_parallel(
     max_steps=None,
     report=None,
     precision="auto",
+    after_backward=None,
     rank: int = 0,
     world: int = 1,
 ) -> TrainState:
@@ -79,6 +80,11 @@ def train_data_parallel(
     config.validate()
     if max_steps is not None:
         raise ValueError("data-parallel training runs whole epochs (max_steps is for the evaluate stage)")
+    if after_backward is not None:
+        raise ValueError(
+            "--grad-capture step needs one training worker (--train-workers 1): its hooks see one rank's "
+            "examples only"
+        )
     precision = resolve_precision(precision, device)
     state = state or TrainState()
     optimizer = optimizer or make_optimizer(model, config)

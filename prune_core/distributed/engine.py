@@ -83,6 +83,11 @@ class RayCompute(Compute):
         show_progress: bool = True,
         log: Callable[[str], None] = print,
     ):
+        if config.represent.grad_capture != "checkpoint":
+            raise ValueError(
+                "--engine ray computes gradients at checkpoints (--grad-capture checkpoint); "
+                "--grad-capture step runs with --engine local"
+            )
         self.options = options or RayOptions()
         self.ray = connect(
             self.options.address, num_cpus=self.options.num_cpus, object_store_mb=self.options.object_store_mb

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from prune_core.models import classification_head
 from prune_core.represent.gradients import PerExampleGradients, project_with_adam
 from prune_core.represent.projection import Projector
+from prune_core.represent.step_capture import StepCapture, batched_projected_gradients
 from prune_core.tokenize import Encoded, collate, length_sorted_batches
 
 
@@ -204,4 +205,66 @@ def gradient_features(
             out["adam"][idx] = adam.cpu().numpy()
         if progress is not None:
             progress(len(idx))
+    return out
+
+
+def capture_features(
+    model: torch.nn.Module,
+    capture: StepCapture,
+    encoded: Encoded,
+    labels: np.ndarray,
+    device: torch.device,
+    *,
+    batch_size: int = 32,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Eval-mode outputs (as :func:`forward_features`) and the step capture's projected gradients
+    ``sgd`` [n, d] with exact norms ``norm`` [n], from one batched forward and one backward of the summed
+    per-example losses per batch (``step_capture.batched_projected_gradients``). Only the capture's scope
+    takes gradients during the pass, so for a top-of-model scope the backward stops there."""
+    model.eval().to(device)
+    named = dict(model.named_parameters())
+    scope = set(capture.param_names)
+    trainable = {name: p.requires_grad for name, p in named.items()}
+    heads: list[torch.Tensor] = []
+    hook = classification_head(model).register_forward_hook(lambda _m, args, _o: heads.append(args[0]))
+    decoder_only = is_decoder_only(model)
+    label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long)
+    out: dict[str, np.ndarray] = {}
+    kept: dict[str, object] = {}
+
+    def batches():
+        for idx in reversed(length_sorted_batches(encoded, batch_size)):  # longest first: fail fast
+            yield idx, collate(encoded, idx, device), label_tensor[idx].to(device)
+
+    def losses(item):
+        _idx, batch, targets = item
+        heads.clear()
+        result = model(**batch, output_hidden_states=True)
+        kept["values"] = _output_values(
+            result.logits.detach(),
+            result.hidden_states[-1].detach(),
+            heads[-1].detach(),
+            batch["attention_mask"],
+            targets,
+            decoder_only,
+        )
+        return F.cross_entropy(result.logits.float(), targets, reduction="none")
+
+    def store(item, captured):
+        idx = item[0]
+        _put(out, len(encoded), idx, {**kept.pop("values"), "sgd": captured.sgd, "norm": captured.norm})
+        if progress is not None:
+            progress(len(idx))
+
+    try:
+        for name, p in named.items():
+            p.requires_grad_(name in scope)
+        with capture, torch.enable_grad():
+            batched_projected_gradients(capture, batches(), losses, on_batch=store)
+    finally:
+        hook.remove()
+        for name, p in named.items():
+            p.requires_grad_(trainable[name])
+            p.grad = None
     return out

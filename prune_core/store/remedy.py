@@ -97,6 +97,11 @@ def compute_command(run) -> str:
         ("--projector", represent.get("projector")),
         ("--grad-scope", represent.get("grad_scope")),
         ("--grad-checkpoints", represent.get("grad_checkpoints")),
+        ("--grad-capture", represent.get("grad_capture")),
+        (
+            "--grad-factor-dim",
+            represent.get("grad_factor_dim") if represent.get("grad_capture") == "step" else None,
+        ),
     ]
     for flag, value in flags:
         if value is not None:

@@ -1,0 +1,213 @@
+"""LoGra's factored (Kronecker) projection of per-example gradients, as pure tensor maths.
+
+For a linear layer y_t = W x_t (+ b) the per-example weight gradient is G = sum_t g_t x_t^T, with x_t the
+layer's input and g_t the loss gradient at its output for token t. LoGra (Choe et al. 2024, "What is
+Your Data Worth to GPT? LLM-Scale Data Valuation with Influence Functions") projects it as
+
+    P_out G P_in^T = sum_t (P_out g_t) (P_in x_t)^T
+
+with seeded Gaussian P_out (k_o x out) and P_in (k_i x in), entries N(0, 1/k), so the out x in gradient is
+never materialised: the training step's own activations and output gradients are projected first. The
+bias gradient sum_t g_t is projected by P_out alone. A side no larger than ``factor_dim`` is kept as it is
+(identity: exact and cheaper; e.g. a 2-label classifier's outputs or a LoRA rank). Normalisation layers
+(LayerNorm) are small and enter unprojected.
+
+The per-layer blocks are concatenated (stage 1) and mixed to the run's ``--proj-dim`` by the project's
+ordinary seeded projector (stage 2, ``projection.py``), so a step-captured gradient has the same
+dimension as a checkpoint-captured one.
+
+Inner products (the Johnson-Lindenstrauss tolerance, tested in tests/test_step_capture.py): every stage is
+unbiased, E <Phi G, Phi H> = <G, H>, because E[P^T P] = I for each Gaussian factor. For one layer the
+variance is largest when G = H has rank one (G = a b^T, so ||Phi G||^2 = ||P_out a||^2 ||P_in b||^2, a
+product of two chi-square / k variables), which bounds the relative standard deviation of an inner
+product by
+
+    sigma(k_o, k_i, d) = sqrt((1 + 2/k_o) (1 + 2/k_i) (1 + 2/d) - 1) * ||G|| ||H||
+
+(about 0.26 at k = 64, d = 1024; gradients summed over many tokens and layers do better). Identity sides
+contribute no term. Chebyshev then guarantees at least 8/9 of inner products within 3 sigma.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+from prune_core.represent.gradients import adam_direction
+from prune_core.represent.projection import make_projector
+
+DEFAULT_FACTOR_DIM = 64
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One module of the gradient scope: a linear layer (``kind='linear'``) or a normalisation layer
+    (``'norm'``). ``weight``/``bias`` are parameter names (``bias`` None when absent or out of scope);
+    ``transposed`` marks weights stored [in, out] (transformers' Conv1D)."""
+
+    module: str
+    kind: str
+    out_features: int
+    in_features: int
+    weight: str | None
+    bias: str | None = None
+    transposed: bool = False
+
+
+def _gaussian(rows: int, cols: int, seed: int) -> torch.Tensor:
+    """A seeded N(0, 1/rows) matrix, generated on the CPU so every device gets the identical one."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(rows, cols, generator=generator) / rows**0.5
+
+
+class FactoredProjection:
+    """Stage 1 (per-layer Kronecker factors) + stage 2 (mix to ``dim``); a pure function of its spec."""
+
+    def __init__(
+        self,
+        layers: list[LayerSpec],
+        dim: int,
+        seed: int,
+        *,
+        factor_dim: int = DEFAULT_FACTOR_DIM,
+        mixer: str = "auto",
+        device: torch.device | str = "cpu",
+    ):
+        if factor_dim < 1:
+            raise ValueError(f"--grad-factor-dim must be >= 1, got {factor_dim}")
+        self.layers = list(layers)
+        self.dim, self.seed, self.factor_dim = dim, seed, factor_dim
+        self.device = torch.device(device)
+        self.p_out: list[torch.Tensor | None] = []
+        self.p_in: list[torch.Tensor | None] = []
+        self.stage1_dims: list[int] = []
+        for i, layer in enumerate(self.layers):
+            if layer.kind == "norm":
+                self.p_out.append(None)
+                self.p_in.append(None)
+                self.stage1_dims.append(
+                    layer.in_features * (layer.weight is not None)
+                    + (layer.bias is not None) * layer.in_features
+                )
+                continue
+            # Seeds per layer and side, disjoint from the stage-2 mixer's seed stream.
+            p_out = self._side(layer.out_features, seed * 1_000_003 + 2 * i + 1)
+            p_in = self._side(layer.in_features, seed * 1_000_003 + 2 * i + 2)
+            self.p_out.append(p_out)
+            self.p_in.append(p_in)
+            k_o, k_i = self.side_dims(i)
+            self.stage1_dims.append(k_o * k_i * (layer.weight is not None) + k_o * (layer.bias is not None))
+        self.stage1_dim = sum(self.stage1_dims)
+        self.input_dim = sum(
+            (layer.out_features * layer.in_features if layer.kind == "linear" else layer.in_features)
+            * (layer.weight is not None)
+            + (layer.out_features if layer.kind == "linear" else layer.in_features) * (layer.bias is not None)
+            for layer in self.layers
+        )
+        self.mixer = make_projector(self.stage1_dim, dim, seed, mixer, device=self.device)
+
+    def _side(self, size: int, seed: int) -> torch.Tensor | None:
+        if size <= self.factor_dim:
+            return None  # identity: small sides are kept exactly
+        return _gaussian(self.factor_dim, size, seed).to(self.device)
+
+    def side_dims(self, i: int) -> tuple[int, int]:
+        layer = self.layers[i]
+        k_o = layer.out_features if self.p_out[i] is None else self.factor_dim
+        k_i = layer.in_features if self.p_in[i] is None else self.factor_dim
+        return k_o, k_i
+
+    def spec(self) -> dict:
+        """What identifies the projection (stored with every gradient array; train and validation must
+        agree, see ``methods/inputs.py``)."""
+        return {
+            "kind": "factored",
+            "input_dim": self.input_dim,
+            "stage1_dim": self.stage1_dim,
+            "dim": self.dim,
+            "seed": self.seed,
+            "factor_dim": self.factor_dim,
+            "mixer": self.mixer.spec.to_dict(),
+            "layers": [asdict(layer)["module"] for layer in self.layers],
+        }
+
+    # -------------------------------------------------------------- stage 1, one layer at a time
+    def project_tokens(self, i: int, out_grads: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """[B, T, out] output gradients and [B, T, in] inputs -> [B, k_o * k_i] = P_out (sum_t g_t x_t^T) P_in^T."""
+        g = out_grads if self.p_out[i] is None else out_grads @ self.p_out[i].T
+        x = inputs if self.p_in[i] is None else inputs @ self.p_in[i].T
+        return torch.bmm(g.transpose(1, 2), x).flatten(1)
+
+    def project_matrix(self, i: int, grads: torch.Tensor) -> torch.Tensor:
+        """[B, out, in] weight gradients (or their Adam directions) -> [B, k_o * k_i]."""
+        if self.p_out[i] is not None:
+            grads = torch.matmul(self.p_out[i], grads)
+        if self.p_in[i] is not None:
+            grads = torch.matmul(grads, self.p_in[i].T)
+        return grads.flatten(1)
+
+    def project_bias(self, i: int, grads: torch.Tensor) -> torch.Tensor:
+        """[B, out] bias gradients -> [B, k_o]."""
+        return grads if self.p_out[i] is None else grads @ self.p_out[i].T
+
+    # -------------------------------------------------------------- stage 2
+    def mix(self, blocks: list[torch.Tensor]) -> torch.Tensor:
+        """Concatenated stage-1 blocks [B, stage1_dim] -> [B, dim]."""
+        return self.mixer(torch.cat(blocks, dim=1))
+
+    def project_full(self, grads: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Project full per-example gradients {parameter name: [B, *shape]} (the reference path, and the
+        one the Adam direction takes): the same map as the factored path, up to float rounding."""
+        blocks = []
+        for i, layer in enumerate(self.layers):
+            if layer.weight is not None:
+                w = grads[layer.weight].float()
+                if layer.kind == "norm":
+                    blocks.append(w.flatten(1))
+                else:
+                    w = w.transpose(1, 2) if layer.transposed else w
+                    blocks.append(self.project_matrix(i, w))
+            if layer.bias is not None:
+                b = grads[layer.bias].float().flatten(1)
+                blocks.append(b if layer.kind == "norm" else self.project_bias(i, b))
+        return self.mix(blocks)
+
+
+def factored_norms_sq(out_grads: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """Exact ||sum_t g_t x_t^T||_F^2 per example without materialising it: sum_{t,s} (g_t.g_s)(x_t.x_s)."""
+    return (torch.bmm(out_grads, out_grads.transpose(1, 2)) * torch.bmm(inputs, inputs.transpose(1, 2))).sum(
+        dim=(1, 2)
+    )
+
+
+def adam_projected_blocks(
+    projection: FactoredProjection,
+    i: int,
+    out_grads: torch.Tensor,
+    inputs: torch.Tensor,
+    exp_avg: torch.Tensor,
+    exp_avg_sq: torch.Tensor,
+    *,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    block_elements: int = 1 << 24,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """LESS's Adam direction of each example's weight gradient, projected, and its exact squared norm.
+
+    The Adam map is elementwise, so it does not commute with the factored projection: each example's
+    out x in gradient is materialised from the captured factors, a few examples at a time (at most
+    ``block_elements`` floats), mapped, then projected with the same P_out . P_in^T. ``exp_avg`` /
+    ``exp_avg_sq`` are the layer's moments in [out, in] layout."""
+    layer = projection.layers[i]
+    rows = out_grads.shape[0]
+    step = max(1, block_elements // max(1, layer.out_features * layer.in_features))
+    m, v = exp_avg.reshape(-1), exp_avg_sq.reshape(-1)
+    projected, norms = [], []
+    for start in range(0, rows, step):
+        g = out_grads[start : start + step]
+        full = torch.bmm(g.transpose(1, 2), inputs[start : start + step])  # [b, out, in]
+        norms.append(full.square().sum(dim=(1, 2)))
+        direction = adam_direction(full.reshape(len(g), -1), m, v, beta1=betas[0], beta2=betas[1], eps=eps)
+        projected.append(projection.project_matrix(i, direction.reshape_as(full)))
+    return torch.cat(projected), torch.cat(norms)
