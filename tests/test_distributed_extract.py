@@ -86,10 +86,8 @@ def _selections(run) -> dict:
 @pytest.fixture(scope="module")
 def ray_run(local_run, ray_cluster, sst2_dir, tmp_path_factory):
     store = copy_without_representations(local_run, tmp_path_factory.mktemp("ray-engine"))
-    engine = RayCompute(
-        small_config(sst2_dir), store, RayOptions(workers=2, shard_examples=8), show_progress=False
-    )
-    return engine.run()
+    options = RayOptions(workers=2, train_workers=1, shard_examples=8)
+    return RayCompute(small_config(sst2_dir), store, options, show_progress=False).run()
 
 
 def test_ray_extraction_with_two_workers_equals_the_local_engine(local_run, ray_run):
