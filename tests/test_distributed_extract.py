@@ -137,7 +137,10 @@ def test_a_worker_killed_mid_extraction_is_retried_and_the_arrays_equal_the_clea
     store = copy_without_representations(local_run, tmp_path)
     run = store.open(local_run.id)
     engine = RayCompute(
-        small_config(sst2_dir), store, RayOptions(workers=2, shard_examples=4), show_progress=False
+        small_config(sst2_dir),
+        store,
+        RayOptions(workers=2, train_workers=1, shard_examples=4),
+        show_progress=False,
     )
     outcome = {}
     thread = threading.Thread(target=lambda: outcome.setdefault("run", engine.run()))
