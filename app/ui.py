@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
+import pandas as pd
 import streamlit as st
 
 from app import needs as page_needs
 from app import state
 from app.plain import alert, md
-from app.views import budget_text, default_budget, method_label
+from app.views import budget_text, default_budget, method_label, page_slice
 from prune_core.export import EXTENSIONS, Export, file_manifest, render
 from prune_core.jobs import job_producing
 from prune_core.results import MissingSelection
@@ -180,3 +181,36 @@ def export_downloads(export: Export, fmt: str, base_name: str, *, key: str) -> N
         on_click="ignore",
         icon=":material/description:",
     )
+
+
+PAGE_ROWS = 100  # rows of a table sent to the browser at a time
+
+
+def paged_table(
+    n_rows: int,
+    build: Callable[[slice], pd.DataFrame],
+    *,
+    key: str,
+    page_rows: int = PAGE_ROWS,
+    **dataframe_args,
+) -> slice:
+    """A table of ``n_rows`` rows of which only the current page is built and sent to the browser.
+
+    ``build(rows)`` makes the frame of the rows in that slice: at a million selected examples the page
+    never assembles the other pages. A page picker shows only when there is more than one page.
+    Returns the slice shown.
+    """
+    pages = max(1, -(-n_rows // page_rows))
+    page = 1
+    if st.session_state.get(f"{key}_page", 1) > pages:  # a smaller table than the page kept from before
+        st.session_state[f"{key}_page"] = pages
+    if pages > 1:
+        left, right = st.columns([1, 3])
+        page = left.number_input(
+            f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=f"{key}_page"
+        )
+    rows = page_slice(n_rows, page, page_rows)
+    if pages > 1:
+        right.caption(f"Rows {rows.start + 1:,}–{rows.stop:,} of {n_rows:,}; one page at a time is sent.")
+    st.dataframe(build(rows), key=key, **dataframe_args)
+    return rows

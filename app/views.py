@@ -403,3 +403,58 @@ def run_state(stages: dict) -> str:
     if failures:
         parts.append(f"{len(failures)} methods failed")
     return " · ".join(parts)
+
+
+def rows_in_selection(coords: np.ndarray, event, rows: np.ndarray | None = None) -> np.ndarray:
+    """Rows whose map point lies inside the event's boxes or lassos (union), from the geometry alone.
+
+    Used when the map is drawn as a density image: plotly reports the box ranges and lasso vertices in
+    data coordinates, and every point inside counts, drawn or not. ``rows`` limits the candidates (the
+    rows in the visible range). A lasso is closed and tested by the even-odd rule. Sorted unique rows.
+    """
+    try:
+        selection = event["selection"]
+    except (KeyError, TypeError):
+        return np.empty(0, dtype=np.int64)
+    candidates = np.arange(len(coords), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    xy = np.asarray(coords, dtype=np.float64)[candidates]
+    inside = np.zeros(len(candidates), dtype=bool)
+    for box in selection.get("box") or []:
+        (x0, x1), (y0, y1) = sorted(box["x"][:2]), sorted(box["y"][:2])
+        inside |= (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+    for lasso in selection.get("lasso") or []:
+        vx, vy = np.asarray(lasso["x"], dtype=np.float64), np.asarray(lasso["y"], dtype=np.float64)
+        if len(vx) < 3:
+            continue
+        near = (
+            (xy[:, 0] >= vx.min()) & (xy[:, 0] <= vx.max()) & (xy[:, 1] >= vy.min()) & (xy[:, 1] <= vy.max())
+        )
+        idx = np.flatnonzero(near & ~inside)
+        px, py = xy[idx, 0], xy[idx, 1]
+        odd = np.zeros(len(idx), dtype=bool)
+        for ax, ay, bx, by in zip(vx, vy, np.roll(vx, -1), np.roll(vy, -1)):
+            crosses = (ay > py) != (by > py)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                at_x = ax + (py - ay) * (bx - ax) / (by - ay)
+            odd ^= crosses & (px < at_x)
+        inside[idx[odd]] = True
+    return np.sort(candidates[inside])
+
+
+def rows_in_range(coords: np.ndarray, x_range, y_range) -> np.ndarray:
+    """Rows whose map point lies in the closed rectangle x_range x y_range (sorted)."""
+    xy = np.asarray(coords)
+    keep = (
+        (xy[:, 0] >= x_range[0])
+        & (xy[:, 0] <= x_range[1])
+        & (xy[:, 1] >= y_range[0])
+        & (xy[:, 1] <= y_range[1])
+    )
+    return np.flatnonzero(keep).astype(np.int64)
+
+
+def page_slice(n_rows: int, page: int, page_rows: int) -> slice:
+    """The rows of 1-based ``page`` (clipped to the pages that exist) of a table of ``n_rows``."""
+    pages = max(1, -(-n_rows // page_rows))
+    page = min(max(1, int(page)), pages)
+    return slice((page - 1) * page_rows, min(n_rows, page * page_rows))

@@ -244,29 +244,55 @@ def test_pages_without_a_run_say_how_to_make_one(tmp_path, monkeypatch):
     assert any(e.label == "New run" for e in at.expander)
 
 
-def test_above_the_point_limit_the_map_draws_a_seeded_sample_says_so_and_selections_still_map_to_rows(
+def test_above_the_point_limit_the_map_draws_a_density_a_box_takes_every_point_inside_and_zoom_draws_points(
     app_env,  # noqa: F811  (the shared fixture, requested by name)
     results,
     monkeypatch,
 ):
     from app.figures import scatter
+    from app.figures.density import extent
+    from app.views import rows_in_range
 
-    monkeypatch.setattr(scatter, "MAX_POINTS", 120)  # the small run has 300 training examples
+    monkeypatch.setattr(scatter, "MAX_POINTS", 200)  # the small run has 300 training examples
     at = open_page("app_pages/embedding_map.py")
-    assert any("Showing a seeded sample of 120 of 300 examples" in w.value for w in at.warning)
+    assert any("300 examples in view, drawn as a density" in c.value for c in at.caption)
     key, spec = next((k, s) for k, s in chart_specs(at).items() if k.startswith("map_chart_"))
-    positions = plot_positions(results.n, limit=120)
-    assert len(decode(spec["data"][0]["x"])) == 120
+    assert spec["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
+    assert len(decode(spec["data"][0]["x"])) == 80 * 50  # invisible selection anchors, no example drawn
+    coords = np.asarray(results.run.read_array("maps/hs/pca"), dtype=np.float64)
+    (x0, x1), (y0, y1) = np.quantile(coords[:, 0], [0.1, 0.7]), np.quantile(coords[:, 1], [0.2, 0.9])
+    inside = np.flatnonzero(
+        (coords[:, 0] >= x0) & (coords[:, 0] <= x1) & (coords[:, 1] >= y0) & (coords[:, 1] <= y1)
+    )
+    assert ui_page_rows() < len(inside) < 300  # more than a page: the table is paged
     at.session_state[key] = {
-        "selection": {
-            "points": [{"curve_number": 0, "point_index": 119}],
-            "point_indices": [119],
-            "box": [],
-            "lasso": [],
-        }
+        "selection": {"points": [], "point_indices": [], "box": [{"x": [x0, x1], "y": [y0, y1]}], "lasso": []}
     }
     at.run()
-    assert at.dataframe[0].value["uid"].tolist() == [results.train["uid"].iloc[positions[119]]]
+    assert not at.exception
+    uids = results.train["uid"].to_numpy()
+    assert at.metric[0].value == f"{len(inside):,}"
+    assert at.dataframe[0].value["uid"].tolist() == uids[inside[: ui_page_rows()]].tolist()
+    at.number_input(key="map_selection_table_page").set_value(2).run()
+    assert at.dataframe[0].value["uid"].tolist() == uids[inside[ui_page_rows() : 2 * ui_page_rows()]].tolist()
+    assert any(f"({len(inside):,} uids)" in b.proto.label for b in at.get("download_button"))
+
+    view = extent(coords, inside)
+    assert len(rows_in_range(coords, *view)) <= 200
+    at.button(key="map_zoom_in").click().run()  # the selection's extent holds <= 200 points: real points
+    positions = plot_positions(results.n, rows=rows_in_range(coords, *view))
+    spec = next(s for k, s in chart_specs(at).items() if k.startswith("map_chart_"))
+    np.testing.assert_array_equal(decode(spec["data"][0]["x"]), coords[positions, 0].astype(np.float32))
+    assert spec["layout"]["xaxis"]["range"] == list(view[0])
+    at.button(key="map_zoom_out").click().run()
+    spec = next(s for k, s in chart_specs(at).items() if k.startswith("map_chart_"))
+    assert spec["layout"]["images"]
+
+
+def ui_page_rows() -> int:
+    from app.ui import PAGE_ROWS
+
+    return PAGE_ROWS
 
 
 def test_a_job_followed_through_the_url_shows_its_stages_and_error_after_a_reload(tmp_path, monkeypatch):

@@ -312,3 +312,27 @@ def test_gradient_checkpoints_used_counts_the_checkpoints_with_gradients():
     assert gradient_checkpoints_used("grand", {"representation": "grad-sgd"}, checkpoints) == 1
     assert gradient_checkpoints_used("influence", {"representation": "head"}, checkpoints) == 1
     assert gradient_checkpoints_used("el2n", {"representation": "outputs"}, checkpoints) is None
+
+
+def test_rows_in_selection_takes_every_point_inside_a_box_or_a_lasso_from_the_geometry_alone():
+    from app.views import page_slice, rows_in_range, rows_in_selection
+
+    rng = np.random.default_rng(0)
+    coords = rng.random((5000, 2)).astype(np.float32)
+    box = {"selection": {"points": [], "box": [{"x": [0.6, 0.2], "y": [0.1, 0.3]}], "lasso": []}}
+    x, y = coords[:, 0], coords[:, 1]
+    expected = np.flatnonzero((x >= 0.2) & (x <= 0.6) & (y >= 0.1) & (y <= 0.3))
+    assert rows_in_selection(coords, box).tolist() == expected.tolist()
+    # a triangle lasso (0,0)-(1,0)-(0,1): inside when x + y < 1
+    lasso = {"selection": {"points": [], "box": [], "lasso": [{"x": [0, 1, 0], "y": [0, 0, 1]}]}}
+    assert rows_in_selection(coords, lasso).tolist() == np.flatnonzero(x + y < 1).tolist()
+    # a non-convex lasso (an L shape) keeps its notch out
+    l_shape = {"x": [0, 1, 1, 0.5, 0.5, 0], "y": [0, 0, 0.5, 0.5, 1, 1]}
+    notch = (x > 0.5) & (y > 0.5)
+    both = {"selection": {"box": [], "lasso": [l_shape], "points": []}}
+    assert rows_in_selection(coords, both).tolist() == np.flatnonzero(~notch).tolist()
+    view = rows_in_range(coords, (0.0, 0.5), (0.0, 0.5))
+    assert rows_in_selection(coords, lasso, view).tolist() == view[(x[view] + y[view]) < 1].tolist()
+    assert rows_in_selection(coords, None).size == 0
+    assert page_slice(250, 3, 100) == slice(200, 250) and page_slice(250, 9, 100) == slice(200, 250)
+    assert page_slice(0, 1, 100) == slice(0, 0)

@@ -97,3 +97,31 @@ def test_gradmatch_matches_each_class_with_its_share_of_the_budget():
     # the per-class pick of class 1 is NN-OMP on its own rows towards their own sum
     own, _ = nn_omp(atoms[6:], atoms[6:].sum(axis=0), 3, ridge=0.0, order="insertion")
     assert sorted(kept[labels[kept] == 1].tolist()) == sorted((own + 6).tolist())
+
+
+def test_gtp_reaches_a_target_that_needs_more_than_a_third_of_d_atoms():
+    # 8 planted atoms in d = 12 (a coherent, all-positive dictionary)
+    rng = np.random.default_rng(11)
+    atoms = np.abs(rng.standard_normal((300, 12))).astype(np.float32)
+    planted = rng.choice(300, 8, replace=False)
+    target = atoms[planted].T.astype(np.float64) @ (0.5 + rng.random(8))
+
+    def residual(**params) -> float:
+        indices, weights = cosamp_nnls(atoms, target, 12, **params)
+        return np.linalg.norm(atoms[indices].T.astype(np.float64) @ weights - target) / np.linalg.norm(target)
+
+    assert residual() <= 1e-6  # k = d: the default support cap lets GTP fit the target exactly
+    assert residual(max_support=12 // 3) > 0.05  # what the earlier d // 3 cap returned
+
+
+def test_gtp_weights_are_the_nnls_optimum_on_the_support_it_returns():
+    # the skipped refit must not change what comes back: weights = NNLS on the returned support
+    from prune_core.select.pursuit import _solve_nnls
+
+    rng = np.random.default_rng(12)
+    atoms = rng.standard_normal((500, 40)).astype(np.float32)
+    target = atoms.mean(axis=0, dtype=np.float64) + 0.1 * rng.standard_normal(40)
+    indices, weights = cosamp_nnls(atoms, target, 30)
+    support = indices[weights > 0]
+    refit = _solve_nnls(atoms, np.sort(support), target)
+    np.testing.assert_allclose(np.sort(weights[weights > 0]), np.sort(refit[refit > 0]), rtol=1e-6, atol=1e-9)

@@ -9,13 +9,16 @@ import numpy as np
 import streamlit as st
 
 from app import loaders, ui
-from app.figures import Colouring, downsample_notice, embedding_map, plot_positions
+from app.figures import Colouring, embedding_map, plot_positions, scatter
+from app.figures.density import density_map, extent
 from app.plain import md
 from app.views import (
     budget_text,
     common_budgets,
     map_choices,
     order_methods,
+    rows_in_range,
+    rows_in_selection,
     selected_rows,
     selection_export,
     selection_frame,
@@ -124,29 +127,69 @@ def explorer() -> None:
                     {"kept": mask},
                     subset,
                 )
-    positions = plot_positions(len(train), on_top=on_top)
-    notice = downsample_notice(len(train))
-    if notice:
-        st.warning(notice, icon=":material/filter_alt:")
+    view_key = f"map_view_{chosen.key}"
+    view = st.session_state.get(view_key)  # (x_range, y_range) once zoomed; None: the full extent
+    in_view = None if view is None else rows_in_range(coords, *view)
+    shown = len(train) if in_view is None else len(in_view)
+    density = shown > scatter.MAX_POINTS  # read at run time: tests lower it
+    x_range, y_range = extent(coords) if view is None else view
+    if density:
+        counts = (
+            np.bincount(
+                colouring.values[in_view] if in_view is not None else colouring.values,
+                minlength=len(colouring.categories),
+            )
+            if colouring.categorical
+            else None
+        )
+        st.caption(
+            f"{shown:,} examples in view, drawn as a density (more than {scatter.MAX_POINTS:,} points). Select a "
+            "region and zoom to it to see the points; a selection covers every example inside it."
+        )
+        figure = density_map(coords, colouring, x_range, y_range, title=source, counts=counts)
+        positions = None
+    else:
+        positions = plot_positions(len(train), on_top=on_top, rows=in_view)
+        figure = embedding_map(coords, colouring, positions, title=source)
+        if view is not None:
+            figure.update_xaxes(range=list(x_range), autorange=False)
+            figure.update_yaxes(range=list(y_range), autorange=False)
     # A new drawing order gets a fresh selection state: point indices only mean rows for the figure they came from.
-    chart_key = "map_chart_" + stable_hash([chosen.key, None if on_top is None else described], 8)
-    event = st.plotly_chart(
-        embedding_map(coords, colouring, positions, title=source),
-        key=chart_key,
-        on_select="rerun",
-        selection_mode=("box", "lasso"),
+    chart_key = "map_chart_" + stable_hash(
+        [chosen.key, None if on_top is None else described, view, density], 8
     )
-    rows = selected_rows(event, positions)
+    event = st.plotly_chart(figure, key=chart_key, on_select="rerun", selection_mode=("box", "lasso"))
+    rows = (
+        selected_rows(event, positions)
+        if positions is not None
+        else rows_in_selection(coords, event, in_view)
+    )
+    zoom = st.columns([1, 1, 3])
+    zoom[0].button(
+        "Zoom to selection",
+        key="map_zoom_in",
+        disabled=not len(rows),
+        icon=":material/zoom_in:",
+        on_click=lambda: st.session_state.update({view_key: extent(coords, rows)}),
+    )
+    zoom[1].button(
+        "Full extent",
+        key="map_zoom_out",
+        disabled=view is None,
+        icon=":material/zoom_out_map:",
+        on_click=lambda: st.session_state.pop(view_key, None),
+    )
     st.metric("Selected examples", f"{len(rows):,}")
     if not len(rows):
         st.caption("Nothing selected yet.")
         return
-    st.dataframe(
-        selection_frame(train, rows, run.label_names, extra),
+    ui.paged_table(
+        len(rows),
+        lambda page: selection_frame(train, rows[page], run.label_names, extra),
         hide_index=True,
         width="stretch",
         key="map_selection_table",
-        height=min(420, 35 * len(rows) + 40),
+        height=min(420, 35 * min(len(rows), ui.PAGE_ROWS) + 40),
     )
     selection = event["selection"]
     export = selection_export(

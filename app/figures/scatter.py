@@ -5,8 +5,9 @@ single ``scattergl`` trace draws 100 000 points in tens of milliseconds, and a b
 comes back as point indices *of that trace*. So every builder draws the examples as trace 0, in the
 order of a ``positions`` array (row positions of the training split): a selection's point indices
 ``i`` are the rows ``positions[i]``. Colours are numeric codes or values, not strings; legends for
-categories come from empty SVG traces that hold no points. Above ``MAX_POINTS`` the caller draws a
-seeded sample (``plot_positions``) and says so on the page.
+categories come from empty SVG traces that hold no points. Above ``MAX_POINTS`` points the embedding
+map draws a density image instead (app/figures/density.py); the other scatters draw a seeded sample
+(``plot_positions``) and say so on the page.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from app.figures.style import (
     stepped_colorscale,
 )
 
-MAX_POINTS = 200_000
+MAX_POINTS = 100_000  # points drawn as markers; above, the embedding map draws a density
 HOVER_LIMIT = 20_000  # above this, per-point hover text would dominate the payload
 
 
@@ -83,14 +84,20 @@ class Colouring:
 
 
 def plot_positions(
-    n: int, *, limit: int | None = None, seed: int = 0, on_top: np.ndarray | None = None
+    n: int,
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    on_top: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Rows to draw, in drawing order: every row (or a seeded sample of ``limit`` rows, default
-    ``MAX_POINTS``) in a seeded shuffled order, so that no label systematically covers another; rows
-    flagged ``on_top`` last."""
+    """Rows to draw, in drawing order: every row (of ``rows`` when given: the rows in a zoomed view), or
+    a seeded sample of ``limit`` of them (default ``MAX_POINTS``), in a seeded shuffled order, so that
+    no label systematically covers another; rows flagged ``on_top`` last."""
     limit = MAX_POINTS if limit is None else limit
     rng = np.random.default_rng(seed)
-    rows = np.arange(n, dtype=np.int64) if n <= limit else np.sort(rng.choice(n, limit, replace=False))
+    pool = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    rows = pool if len(pool) <= limit else np.sort(rng.choice(pool, limit, replace=False))
     rows = rows[rng.permutation(len(rows))]
     if on_top is not None:
         flag = np.asarray(on_top, dtype=bool)[rows]

@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from prune_core.select._blocks import check_finite
 from prune_core.select.budget import BudgetError
 
 
@@ -66,13 +67,8 @@ def as_features(
         )
     if arr.dtype.kind not in "fiub":
         raise ValueError(f"{where}: expected {name} to be numeric, found dtype {arr.dtype}")
-    out = np.ascontiguousarray(arr, dtype=dtype)
-    if out.size and not np.isfinite(out).all():
-        bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
-        raise ValueError(
-            f"{where}: {name} contain NaN or infinite values in {bad.size} rows "
-            f"(first rows: {bad[:5].tolist()}); clean the representation first"
-        )
+    out = np.ascontiguousarray(arr, dtype=dtype)  # no copy when already float32 rows (a memory map stays one)
+    check_finite(out, where=where, name=name)
     return out
 
 

@@ -36,11 +36,22 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from prune_core.select._linalg import ROW_BLOCK, squared_distance_to_rows, squared_norms
+from prune_core.select._blocks import centre_in_place, private_copy, row_blocks
+from prune_core.select._linalg import ROW_BLOCK, squared_norms
 from prune_core.select._validate import as_features, check_count, empty_indices, l2_normalize
 from prune_core.select.allocation import equal_split
 
 _GRAM_BLOCK_ELEMENTS = 2**25  # 128 MB of float32 per similarity block
+# Above this many rows k-means trains through faiss on a sample (``faiss.Kmeans``: Johnson, Douze &
+# Jégou 2019, "Billion-scale similarity search with GPUs", IEEE TBD; at most FAISS_POINTS_PER_CENTROID
+# rows per centroid) and assigns every row exactly, block by block; at or below it the numpy Lloyd loop
+# runs on all rows (selections there are unchanged).
+KMEANS_EXACT_MAX_N = 200_000
+FAISS_POINTS_PER_CENTROID = 1024
+# Above this many rows SemDeDup's within-cluster similarity search (quadratic in the cluster size) is
+# restricted to each row's SEMDEDUP_NEIGHBOURS nearest neighbours from graph.knn_graph.
+SEMDEDUP_EXACT_MAX_N = 50_000
+SEMDEDUP_NEIGHBOURS = 20
 
 
 def _assign(x: np.ndarray, sq: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -99,13 +110,50 @@ def _update(x: np.ndarray, labels: np.ndarray, nearest: np.ndarray, n_clusters: 
     return centres
 
 
+def _distance_to_own_centre(xc: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """||x_i - centres[labels_i]||^2 by direct differences, in row blocks (float64 result)."""
+    out = np.empty(xc.shape[0], dtype=np.float64)
+    for rows in row_blocks(xc.shape[0], ROW_BLOCK):
+        diff = xc[rows] - centres[labels[rows]]
+        out[rows] = np.einsum("ij,ij->i", diff, diff, dtype=np.float64)
+    return out
+
+
+def _faiss_centres(xc: np.ndarray, n_clusters: int, seed: int, max_iter: int) -> np.ndarray:
+    import faiss  # the large-n path only
+
+    engine = faiss.Kmeans(
+        xc.shape[1],
+        n_clusters,
+        niter=max(1, max_iter),
+        seed=seed,
+        max_points_per_centroid=FAISS_POINTS_PER_CENTROID,
+        verbose=False,
+    )
+    rng = np.random.default_rng(seed)
+    sample_size = min(xc.shape[0], n_clusters * FAISS_POINTS_PER_CENTROID)
+    sample = np.ascontiguousarray(xc[np.sort(rng.choice(xc.shape[0], sample_size, replace=False))])
+    # greedy k-means++ on the sample as the start (faiss's own start is uniform and can merge clusters)
+    start = _kmeans_plus_plus(sample, squared_norms(sample), n_clusters, rng)
+    engine.train(sample, init_centroids=start)  # our seeded sample: faiss never copies every row
+    return np.asarray(engine.centroids, dtype=np.float32)
+
+
 def kmeans(
-    features: np.ndarray, n_clusters: int, *, seed: int = 0, max_iter: int = 20, normalize: bool = False
+    features: np.ndarray,
+    n_clusters: int,
+    *,
+    seed: int = 0,
+    max_iter: int = 20,
+    normalize: bool = False,
+    exact_max_n: int = KMEANS_EXACT_MAX_N,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Seeded k-means: (labels [n] int64, centroids [K, d] float32, squared distance to own centroid [n]).
 
     k-means++ initialisation, at most ``max_iter`` Lloyd iterations (stops early when no label
-    changes), K clipped to n. ``normalize`` L2-normalises rows first (zero rows stay zero).
+    changes), K clipped to n. ``normalize`` L2-normalises rows first (zero rows stay zero). Above
+    ``exact_max_n`` rows the centroids come from faiss k-means on a seeded sample; labels and distances
+    are always a final exact assignment of every row. Works on one private centred float32 copy.
     """
     x = as_features(features, where="kmeans")
     if isinstance(n_clusters, bool) or int(n_clusters) < 1:
@@ -115,22 +163,23 @@ def kmeans(
     n, d = x.shape
     if n == 0:
         return empty_indices(), np.zeros((0, d), np.float32), np.zeros(0, np.float64)
-    if normalize:
-        x = l2_normalize(x)
     n_clusters = min(int(n_clusters), n)
-    mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
-    xc = x - mean
+    xc = private_copy(x, normalize=normalize)  # the one n x d copy, centred in place
+    mean = centre_in_place(xc)
     sq = squared_norms(xc)
-    centres = _kmeans_plus_plus(xc, sq, n_clusters, np.random.default_rng(seed))
-    previous = None
-    for _ in range(max_iter):
-        labels, nearest = _assign(xc, sq, centres)
-        if previous is not None and np.array_equal(labels, previous):
-            break
-        centres = _update(xc, labels, nearest, n_clusters)
-        previous = labels
+    if n > exact_max_n:
+        centres = _faiss_centres(xc, n_clusters, seed, max_iter)
+    else:
+        centres = _kmeans_plus_plus(xc, sq, n_clusters, np.random.default_rng(seed))
+        previous = None
+        for _ in range(max_iter):
+            labels, nearest = _assign(xc, sq, centres)
+            if previous is not None and np.array_equal(labels, previous):
+                break
+            centres = _update(xc, labels, nearest, n_clusters)
+            previous = labels
     labels, _ = _assign(xc, sq, centres)
-    distances = squared_distance_to_rows(xc, centres[labels])
+    distances = _distance_to_own_centre(xc, centres, labels)
     return labels, centres + mean, distances
 
 
@@ -168,7 +217,13 @@ def _max_similarity_to_later(members: np.ndarray) -> np.ndarray:
 
 
 def semdedup_scores(
-    features: np.ndarray, *, n_clusters: int = 10, seed: int = 0, normalize: bool = True, max_iter: int = 20
+    features: np.ndarray,
+    *,
+    n_clusters: int = 10,
+    seed: int = 0,
+    normalize: bool = True,
+    max_iter: int = 20,
+    exact_max_n: int = SEMDEDUP_EXACT_MAX_N,
 ) -> np.ndarray:
     """SemDeDup score -maxsim (higher = less duplicated), Du et al.'s budgeted form of SemDeDup.
 
@@ -176,8 +231,14 @@ def semdedup_scores(
     is the largest similarity of member a to a member farther from the centroid. Of a near-duplicate
     group only the copy farthest from the centroid keeps a high score. Similarities are cosines when
     ``normalize`` is true (raw dot products otherwise). Memory: one block of at most 2^25 similarities.
+    Above ``exact_max_n`` rows (cosine only) the farther members searched are each row's
+    SEMDEDUP_NEIGHBOURS nearest neighbours (graph.knn_graph, approximate at that size): a near-duplicate
+    is a nearest neighbour, so the duplicates SemDeDup exists to find are kept; a row with no farther
+    same-cluster member among them scores 0, as if it had no duplicate.
     """
     x = as_features(features, where="semdedup_scores")
+    if normalize and x.shape[0] > exact_max_n:
+        return _semdedup_from_graph(x, n_clusters, seed, max_iter)
     if normalize:
         x = l2_normalize(x)
     labels, _, distances = kmeans(x, n_clusters, seed=seed, max_iter=max_iter, normalize=False)
@@ -187,6 +248,20 @@ def semdedup_scores(
         ordered = members[np.argsort(distances[members], kind="stable")]
         scores[ordered] = 0.0 - _max_similarity_to_later(x[ordered])  # 0.0 - 0.0 is +0.0, not -0.0
     return scores
+
+
+def _semdedup_from_graph(x: np.ndarray, n_clusters: int, seed: int, max_iter: int) -> np.ndarray:
+    from prune_core.select.graph import knn_graph
+
+    neighbours, dist = knn_graph(x, SEMDEDUP_NEIGHBOURS, normalize=True, seed=seed)
+    labels, _, distances = kmeans(x, n_clusters, seed=seed, max_iter=max_iter, normalize=True)
+    n = x.shape[0]
+    position = np.empty(n, dtype=np.int64)  # order inside a cluster: ascending distance, then index
+    position[np.lexsort((np.arange(n), distances))] = np.arange(n)
+    later = (labels[neighbours] == labels[:, None]) & (position[neighbours] > position[:, None])
+    cosine = 1.0 - 0.5 * dist.astype(np.float64) ** 2  # unit rows: |a - b|^2 = 2 - 2 cos
+    maxsim = np.maximum(np.where(later, cosine, 0.0).max(axis=1), 0.0)
+    return 0.0 - maxsim
 
 
 def s2l(

@@ -31,7 +31,11 @@ Choices where the references are silent:
   product and used while the farthest point stays among them (the choices are identical to the
   one-at-a-time loop; only the work is batched). Distances are Euclidean (normalize=False default).
 - knn_graph "auto" precision: exact float32 while n^2 d < 1e12, above that bfloat16 screening with a
-  float32 re-rank when the CPU has AMX (see _knn.py for why the re-rank keeps it accurate).
+  float32 re-rank when the CPU has AMX (see _knn.py for why the re-rank keeps it accurate). Above
+  ``EXACT_MAX_N`` rows "auto" builds the graph approximately through faiss (_ann.py: PCA, an
+  inverted-file index, an exact re-rank); pass ``report={}`` to get its recall measured on a sample.
+- Memory: the graph is built on one private float32 copy of the (selected, normalised, centred) rows,
+  filled block by block from the input (which may be a memory map); no second n x d array is made.
 """
 
 from __future__ import annotations
@@ -42,41 +46,68 @@ import math
 import numpy as np
 import torch
 
+from prune_core.select._ann import approximate_neighbours, sample_recall
+from prune_core.select._blocks import centre_in_place, private_copy
 from prune_core.select._knn import nearest_neighbours, resolve_precision
-from prune_core.select._linalg import centred, squared_distances, squared_norms
+from prune_core.select._linalg import squared_distances, squared_norms
 from prune_core.select._validate import (
     as_features,
     as_labels,
     as_scores,
     check_count,
     empty_indices,
-    l2_normalize,
     tie_break_rank,
 )
 
 _KCENTER_MAX_BATCH = 1024  # candidate rows per batch: 1024 x n float32 (400 MB at n = 100 000)
+_KCENTER_MAX_ELEMENTS = 2**28  # and at most 1 GB of distance rows, so large n keeps one n x d copy
+
+
+# Above this many rows "auto" builds the k-NN graph approximately (faiss, _ann.py). The exact float32
+# graph of 50 000 rows in d = 1024 takes about 30 s on 2 cores without AMX; it grows as n^2.
+EXACT_MAX_N = 50_000
 
 
 def knn_graph(
-    features: np.ndarray, n_neighbors: int, *, normalize: bool = True, precision: str = "auto"
+    features: np.ndarray,
+    n_neighbors: int,
+    *,
+    normalize: bool = True,
+    precision: str = "auto",
+    rows: np.ndarray | None = None,
+    exact_max_n: int = EXACT_MAX_N,
+    seed: int = 0,
+    report: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each example's nearest other examples: (indices [n, m] int64, Euclidean distances [n, m] float32).
 
     m = min(n_neighbors, n - 1); rows are sorted nearest first, ties to the lower index. Computed by
     blocks of 1 024 rows against all rows (never an n x n matrix). ``precision`` is "float32" (exact),
-    "bfloat16" (screened, float32 distances for the returned neighbours) or "auto".
+    "bfloat16" (screened, float32 distances for the returned neighbours), "approximate" (faiss, seeded
+    by ``seed``) or "auto" (approximate above ``exact_max_n`` rows). ``rows`` (sorted indices) builds
+    the graph of those rows only, indices relative to them, without copying the rest. A ``report``
+    dict receives the path taken and, for the approximate path, the recall measured against the exact
+    graph on a sample of rows.
     """
     x = as_features(features, where="knn_graph")
     if isinstance(n_neighbors, bool) or int(n_neighbors) < 1:
         raise ValueError(f"knn_graph: expected n_neighbors >= 1, found {n_neighbors!r}")
-    n, d = x.shape
+    n, d = (x.shape[0] if rows is None else len(rows)), x.shape[1]
     m = min(int(n_neighbors), max(n - 1, 0))
     if m == 0:
         return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0), dtype=np.float32)
-    if normalize:
-        x = l2_normalize(x)
-    xc = centred(x)
-    indices, d2 = nearest_neighbours(xc, squared_norms(xc), m, resolve_precision(precision, n, d))
+    xc = private_copy(x, normalize=normalize, rows=rows)  # the one n x d copy
+    centre_in_place(xc)
+    sq = squared_norms(xc)
+    if precision == "approximate" or (precision == "auto" and n > exact_max_n):
+        indices, d2 = approximate_neighbours(xc, sq, m, seed=seed)
+        if report is not None:
+            report.update(path="approximate (faiss)", recall=sample_recall(xc, sq, indices, seed=seed))
+    else:
+        resolved = resolve_precision(precision, n, d)
+        indices, d2 = nearest_neighbours(xc, sq, m, resolved)
+        if report is not None:
+            report.update(path=f"exact ({resolved} screening)", recall=1.0 if resolved == "float32" else None)
     return indices, np.sqrt(d2)
 
 
@@ -200,7 +231,7 @@ def d2(
         local = (
             graph
             if graph is not None
-            else knn_graph(x[members], n_neighbors, normalize=normalize, precision=precision)
+            else knn_graph(x, n_neighbors, normalize=normalize, precision=precision, rows=members, seed=seed)
         )
         picked = _message_passing(
             s[members],
@@ -260,17 +291,17 @@ def k_center_greedy(
     k = check_count(k, n, where="k_center_greedy")
     if k == 0:
         return empty_indices()
-    if normalize:
-        x = l2_normalize(x)
-    xc = centred(x)
+    xc = private_copy(x, normalize=normalize)  # the one n x d copy, centred in place
+    centre_in_place(xc)
     sq = squared_norms(xc)
     first = int(np.random.default_rng(seed).integers(n))
     min_d2 = squared_distances(xc[[first]], xc, sq[[first]], sq)[0]
     min_d2[first] = -np.inf  # chosen centres never win the argmax again
     order = [first]
     slot = np.full(n, -1, dtype=np.int64)
-    size = max(1, min(int(batch), _KCENTER_MAX_BATCH))
-    rows = torch.empty((min(n, _KCENTER_MAX_BATCH + 1), n), dtype=torch.float32)
+    max_batch = max(16, min(_KCENTER_MAX_BATCH, _KCENTER_MAX_ELEMENTS // n))
+    size = max(1, min(int(batch), max_batch))
+    rows = torch.empty((min(n, max_batch + 1), n), dtype=torch.float32)
     xc_t, sq_t = torch.from_numpy(xc), torch.from_numpy(sq)
     while len(order) < k:
         size = min(size, n - len(order))
@@ -293,5 +324,5 @@ def k_center_greedy(
             np.minimum(min_d2, block_np[slot[j]], out=min_d2)
             min_d2[j] = -np.inf
         slot[candidates] = -1
-        size = min(_KCENTER_MAX_BATCH, size * 2) if steps * 2 >= size else max(16, size // 2)
+        size = min(max_batch, size * 2) if steps * 2 >= size else max(16, size // 2)
     return np.asarray(order, dtype=np.int64)

@@ -25,6 +25,7 @@ import heapq
 import numpy as np
 import torch
 
+from prune_core.select._blocks import centre_in_place, private_copy
 from prune_core.select._linalg import centred, squared_distances, squared_norms
 from prune_core.select._validate import (
     as_features,
@@ -37,13 +38,9 @@ from prune_core.select._validate import (
 from prune_core.select.graph import knn_graph
 
 
-def _prepare(features: np.ndarray, metric: str, where: str) -> np.ndarray:
-    x = as_features(features, where=where)
-    if metric == "cosine":
-        return l2_normalize(x)
-    if metric != "euclidean":
+def _check_metric(metric: str, where: str) -> None:
+    if metric not in ("euclidean", "cosine"):
         raise ValueError(f"{where}: expected metric 'euclidean' or 'cosine', found {metric!r}")
-    return x
 
 
 def _lazy_greedy(initial_gains: np.ndarray, gain_of, take, k: int, rank: np.ndarray) -> np.ndarray:
@@ -121,16 +118,17 @@ def facility_location(
     Dense similarities up to ``dense_max_n`` examples, the k-NN-sparsified objective above (or
     whenever a precomputed ``knn_graph`` result is passed as ``graph``).
     """
-    x = _prepare(features, metric, "facility_location")
+    x = as_features(features, where="facility_location")
+    _check_metric(metric, "facility_location")
     n = x.shape[0]
     k = check_count(k, n, where="facility_location")
     if k == 0:
         return empty_indices()
     rank = tie_break_rank(n, seed)
     if graph is None and n <= dense_max_n:
-        return _dense_facility_location(x, k, rank)
-    if graph is None:
-        graph = knn_graph(x, n_neighbors, normalize=False, precision=precision)
+        return _dense_facility_location(l2_normalize(x) if metric == "cosine" else x, k, rank)
+    if graph is None:  # the graph normalises its own private copy: no second n x d array here
+        graph = knn_graph(x, n_neighbors, normalize=metric == "cosine", precision=precision, seed=seed)
     indices, distances = (np.asarray(a) for a in graph)
     if indices.shape != distances.shape or indices.shape[0] != n:
         raise ValueError(
@@ -181,7 +179,8 @@ def craig_weights(features: np.ndarray, selected: np.ndarray, *, metric: str = "
     Returned in the order of ``selected`` (int64, summing to n); each selected example counts itself.
     Ties go to the earlier entry of ``selected``.
     """
-    x = _prepare(features, metric, "craig_weights")
+    x = as_features(features, where="craig_weights")
+    _check_metric(metric, "craig_weights")
     chosen = np.asarray(selected, dtype=np.int64).ravel()
     n = x.shape[0]
     if chosen.size == 0:
@@ -193,7 +192,8 @@ def craig_weights(features: np.ndarray, selected: np.ndarray, *, metric: str = "
             f"craig_weights: selected must be distinct indices in 0..{n - 1}, "
             f"found {chosen.size} entries in {chosen.min()}..{chosen.max()}"
         )
-    xc = centred(x)
+    xc = private_copy(x, normalize=metric == "cosine")  # the one n x d copy, centred in place
+    centre_in_place(xc)
     xc_t, centres = torch.from_numpy(xc), torch.from_numpy(xc[chosen])
     sq = torch.from_numpy(squared_norms(xc))
     nearest = np.empty(n, dtype=np.int64)
