@@ -147,6 +147,12 @@ def stage_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["stage", "status", "seconds"])
 
 
+def group_noun(run) -> str:
+    """What subsets are balanced over: a run's ``label``, or for generation runs its ``source`` (where each
+    prompt/response pair comes from; prune_core/prompt_data.py)."""
+    return "source" if getattr(run, "task", "classification") == "generation" else "label"
+
+
 def label_counts(examples: pd.DataFrame, label_names: list[str]) -> pd.DataFrame:
     """Examples per label (rows, by name) and split (columns: train, validation, test as present)."""
     names = [str(n) for n in label_names] or sorted(map(str, examples["label"].unique()))
@@ -172,6 +178,8 @@ def selection_frame(
             "text": train["text"].to_numpy()[positions],
         }
     )
+    if "response" in train:  # generation: text is the prompt, label the source
+        frame["response"] = train["response"].to_numpy()[positions]
     for name, values in (extra or {}).items():
         frame[name] = np.asarray(values)[positions]
     return frame
@@ -203,6 +211,8 @@ def selection_export(
     frame["text"] = train["text"].to_numpy()[positions]
     if "text_pair" in train:
         frame["text_pair"] = train["text_pair"].to_numpy()[positions]
+    if "response" in train:
+        frame["response"] = train["response"].to_numpy()[positions]
     histogram = {
         names[i] if i < len(names) else str(i): int(c)
         for i, c in enumerate(np.bincount(labels.astype(np.int64), minlength=len(names)))
@@ -221,6 +231,7 @@ def selection_export(
         "size": len(frame),
         "of": len(train),
         "label_histogram": histogram,
+        "task": str(dict(dataset_spec or {}).get("task") or "classification"),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "prunescope": __version__,
         "dataset_columns": dataset_columns(dict(dataset_spec or {})),
@@ -238,10 +249,10 @@ def search_examples(train: pd.DataFrame, query: str, limit: int = 50) -> pd.Data
         return train.iloc[:0].assign(row=pd.Series(dtype=np.int64))
     uids = train["uid"].astype(str)
     exact = np.flatnonzero(uids.to_numpy() == query)
-    contains = np.flatnonzero(
-        train["text"].astype(str).str.contains(query, case=False, regex=False).to_numpy()
-        | uids.str.contains(query, case=False, regex=False).to_numpy()
-    )
+    found = train["text"].astype(str).str.contains(query, case=False, regex=False).to_numpy(copy=True)
+    if "response" in train:
+        found = found | train["response"].astype(str).str.contains(query, case=False, regex=False).to_numpy()
+    contains = np.flatnonzero(found | uids.str.contains(query, case=False, regex=False).to_numpy())
     rows = list(dict.fromkeys([*exact.tolist(), *contains.tolist()]))[:limit]
     return train.iloc[rows].assign(row=np.asarray(rows, dtype=np.int64)).reset_index(drop=True)
 

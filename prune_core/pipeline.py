@@ -25,12 +25,13 @@ from prune_core.models import (
     choose_device,
     describe,
     describe_device,
-    load_classifier,
+    load_tokenizer,
     resolve_model_source,
     resolve_precision,
 )
 from prune_core.progress import StageProgress
-from prune_core.reference import validation_scores
+from prune_core.prompt_data import chat_template_renderer
+from prune_core.reference import generation_validation_scores, validation_scores
 from prune_core.represent.factored import DEFAULT_FACTOR_DIM
 from prune_core.represent.features import capture_features, forward_features, gradient_features
 from prune_core.represent.gradients import gradient_parameter_names
@@ -39,7 +40,7 @@ from prune_core.represent.sizing import BatchSizes, model_shape, resolve_batch_s
 from prune_core.represent.step_capture import StepCapture, TrainingCapture
 from prune_core.reproducibility import deterministic
 from prune_core.store import CheckpointInfo, DatasetInfo, Run, RunStore, keys, stable_hash
-from prune_core.tokenize import encode
+from prune_core.tasks import get_task
 from prune_core.train import DynamicsRecorder, TrainConfig, TrainState, make_optimizer, train_reference
 
 PRETRAINED = "pretrained"
@@ -156,8 +157,8 @@ def build_model(
 
     Module-level so every engine builds the same model: the local one here, Ray workers in
     ``prune_core/distributed/``."""
-    cfg = config.train
-    loaded = load_classifier(config.model, num_labels, seed=cfg.seed)
+    cfg, task = config.train, get_task(config.dataset.task)
+    loaded = task.load_model(config.model, num_labels, seed=cfg.seed)
     model = loaded.model
     if cfg.lora:
         model = apply_lora(
@@ -166,6 +167,7 @@ def build_model(
             alpha=cfg.lora_alpha,
             dropout=cfg.lora_dropout,
             target_modules=cfg.lora_targets,
+            task_type=task.lora_task_type,
         )
     if checkpoint and checkpoint != PRETRAINED:
         weights = run.load_checkpoint_group(checkpoint, "weights")
@@ -254,6 +256,7 @@ class Compute:
         self.device = choose_device(config.device)
         self.precision = resolve_precision(config.precision, self.device)
         config.batches.validate()
+        self.task = get_task(config.dataset.task)
         self.dataset: Dataset | None = None
         self.run_: Run | None = None
         self._sizes: dict[str, int] | None = None
@@ -263,7 +266,7 @@ class Compute:
         self.config.train.validate()
         self.config.represent.validate()
         self.config.grad_epochs()  # fail early on a bad --grad-checkpoints
-        self.dataset = load_dataset(self.config.dataset)
+        self.dataset = load_dataset(self.config.dataset, self._message_renderer())
         run_id = run_id_for(self.config, self.dataset, **self._execution_key())
         self._note_other_devices(run_id)
         run = self.store.create(run_id, **self._initial_manifest())
@@ -287,6 +290,12 @@ class Compute:
                     lambda c=checkpoint: self._represent_stage(c),
                 )
         return run
+
+    def _message_renderer(self):
+        """Generation chats are rendered with the model's chat template when its tokenizer has one."""
+        if self.task.name != "generation":
+            return None
+        return chat_template_renderer(load_tokenizer(self.config.model))
 
     def _execution_key(self) -> dict:
         return {"device": self.device.type, "precision": self.precision}
@@ -355,10 +364,14 @@ class Compute:
 
     def _encoded(self, split: str):
         frame = self.dataset.split(split)
-        pairs = frame["text_pair"].tolist() if "text_pair" in frame else None
-        return encode(self._tokenizer, frame["text"].tolist(), pairs, self.config.train.max_length), frame[
-            "label"
-        ].to_numpy()
+        encoded = self.task.encode(
+            self._tokenizer,
+            frame,
+            self.config.train.max_length,
+            log=self.log,
+            source=self.dataset.sources.get(split),
+        )
+        return encoded, frame["label"].to_numpy()
 
     def _build_model(self, checkpoint: str | None = None) -> torch.nn.Module:
         model, self._tokenizer = build_model(
@@ -381,7 +394,7 @@ class Compute:
         )
         encoded, labels = self._encoded("train")
         optimizer = make_optimizer(model, cfg)
-        recorder = DynamicsRecorder(len(encoded), cfg.epochs, self.device)
+        recorder = DynamicsRecorder(len(encoded), cfg.epochs, self.device, fields=self.task.dynamics_fields)
         state = TrainState()
         if resume_from:
             state = self._restore(resume_from, model, optimizer, recorder)
@@ -434,6 +447,7 @@ class Compute:
                 progress=bar,
                 report=bar.note,
                 precision=self.precision,
+                task=self.task,
                 after_backward=step.after_backward if step else None,
             )
         for name, array in recorder.arrays().items():
@@ -527,7 +541,12 @@ class Compute:
             ) as bar:
                 for split in forward_splits:
                     feats = forward_features(
-                        model, *encoded[split], self.device, batch_size=self._sizes["forward"], progress=bar
+                        model,
+                        *encoded[split],
+                        self.device,
+                        batch_size=self._sizes["forward"],
+                        progress=bar,
+                        task=self.task,
                     )
                     self._write_outputs(split, checkpoint, feats)
         if grad_splits and self._step_capture_on():
@@ -535,7 +554,17 @@ class Compute:
         elif grad_splits:
             self._gradients(model, checkpoint, {s: encoded[s] for s in grad_splits})
         extra = {"examples": {s: len(encoded[s][0]) for s in encoded}}
-        if "validation" in encoded:  # how well the reference model does here (see prune_core/reference.py)
+        if "validation" in encoded and self.task.name == "generation":
+            scores = generation_validation_scores(
+                run.read_array(keys.outputs("validation", checkpoint, "loss")),
+                run.read_array(keys.outputs("validation", checkpoint, "tokens")),
+            )
+            extra["validation"] = scores
+            self.log(
+                f"[represent:{checkpoint}] reference model on validation: response-token loss "
+                f"{scores['loss']:.3f}, perplexity {scores['perplexity']:.2f}"
+            )
+        elif "validation" in encoded:  # how well the reference model does here (see prune_core/reference.py)
             scores = validation_scores(
                 run.read_array(keys.outputs("validation", checkpoint, "logits")),
                 encoded["validation"][1],
@@ -551,18 +580,27 @@ class Compute:
     def _write_outputs(self, split: str, checkpoint: str, feats: dict[str, np.ndarray]) -> None:
         run, stage = self.run_, keys.represent_stage(checkpoint)
         base = {"split": split, "checkpoint": checkpoint}
-        run.write_array(
-            keys.outputs(split, checkpoint, "logits"),
-            feats["logits"],
-            stage=stage,
-            meta={**base, "representation": "eval logits"},
-        )
+        if "logits" in feats:
+            run.write_array(
+                keys.outputs(split, checkpoint, "logits"),
+                feats["logits"],
+                stage=stage,
+                meta={**base, "representation": "eval logits"},
+            )
         run.write_array(
             keys.outputs(split, checkpoint, "loss"),
             feats["loss"],
             stage=stage,
             meta={**base, "representation": "eval loss"},
         )
+        if "tokens" in feats:  # generation: response tokens per example (token-weighted perplexity)
+            run.write_array(
+                keys.outputs(split, checkpoint, "tokens"),
+                feats["tokens"],
+                stage=stage,
+                meta={**base, "representation": "response tokens"},
+            )
+        # Generation: "cls" is the last prompt token's state, "mean" the mean over response tokens.
         for pool in ("cls", "mean"):
             run.write_array(
                 keys.hidden(split, checkpoint, pool),
@@ -571,6 +609,8 @@ class Compute:
                 stage=stage,
                 meta={**base, "representation": "hidden states", "pooling": pool, "layer": -1},
             )
+        if "head_input" not in feats:
+            return
         run.write_array(
             keys.head_input(split, checkpoint),
             feats["head_input"],
@@ -598,6 +638,7 @@ class Compute:
                     with_outputs=True,
                     adam_moments=setup.adam if split == "train" else None,
                     progress=bar,
+                    task=self.task,
                 )
                 self._write_outputs(split, checkpoint, grads)
                 self._write_gradients(split, checkpoint, grads, setup.meta)
@@ -673,6 +714,7 @@ class Compute:
                     self.device,
                     batch_size=self.config.train.batch_size,
                     progress=bar,
+                    task=self.task,
                 )
                 self._write_outputs(split, checkpoint, feats)
                 self._write_gradients(split, checkpoint, feats, meta)

@@ -8,7 +8,14 @@ import streamlit as st
 
 from app import loaders, ui
 from app.plain import md
-from app.views import budget_text, gradient_checkpoints_used, method_label, order_methods, tie_note
+from app.views import (
+    budget_text,
+    gradient_checkpoints_used,
+    group_noun,
+    method_label,
+    order_methods,
+    tie_note,
+)
 from prune_core.export import EXTENSIONS, FORMATS, file_manifest
 from prune_core.select.budget import count_to_fraction, fraction_text
 
@@ -34,7 +41,7 @@ ids = order_methods(methods)
 left, middle, right = st.columns([2, 1, 1])
 with left:
     method = ui.method_picker("Method", ids, methods, key="export_method")
-balanced = middle.toggle("Label-balanced", key="export_balanced")
+balanced = middle.toggle(f"{group_noun(run).capitalize()}-balanced", key="export_balanced")
 ranking = middle.toggle(
     "Whole keep order",
     key="export_ranking",
@@ -68,7 +75,7 @@ cols[1].metric(
     "Budget", "whole order" if ranking else f"{count:,} examples" if count else budget_text(budget)
 )
 cols[2].markdown(
-    "**Labels kept**  \n"
+    f"**{group_noun(run).capitalize()}s kept**  \n"
     + "  \n".join(
         f"{md(k)}: {v:,} ({v / max(manifest['size'], 1):.0%})" for k, v in manifest["label_histogram"].items()
     )

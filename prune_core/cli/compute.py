@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from dataclasses import replace
@@ -35,10 +36,30 @@ def add_compute(sub) -> None:
     )
     d.add_argument("--validation", help="validation file (default: from the folder, else a stratified split)")
     d.add_argument("--test", help="test file (default: from the folder, else none)")
+    d.add_argument(
+        "--task",
+        choices=["classification", "generation"],
+        default="classification",
+        help="classification (text + label; a sequence classifier) or generation (prompt + response or "
+        "chat messages; a causal language model trained on the response tokens)",
+    )
     d.add_argument("--text-column", default="text")
     d.add_argument("--text-pair-column", default=None, help="second text column of a sentence pair")
     d.add_argument("--label-column", default="label")
     d.add_argument("--id-column", default=None, help="uid column (default: 'id' if present, else a row hash)")
+    d.add_argument("--prompt-column", default="prompt", help="generation: the prompt column")
+    d.add_argument("--response-column", default="response", help="generation: the response column")
+    d.add_argument(
+        "--messages-column",
+        default="messages",
+        help="generation: a chat list [{role, content}, ...] whose last (assistant) message is the response",
+    )
+    d.add_argument(
+        "--source-column",
+        default=None,
+        help="generation: where each example comes from, balanced like a label "
+        "(default: 'source', else 'category', if present)",
+    )
     d.add_argument(
         "--limit", type=positive_int, help="seeded, label-stratified sample of N training examples"
     )
@@ -49,7 +70,8 @@ def add_compute(sub) -> None:
     m.add_argument(
         "--model",
         default="minilm",
-        help="hub id or local path of a sequence classifier (default: the packaged MiniLM-L6)",
+        help="hub id or local path of a sequence classifier, or of a causal language model with --task "
+        "generation (e.g. facebook/opt-125m); default: the packaged MiniLM-L6 (a decoder for generation)",
     )
     m.add_argument("--epochs", type=positive_int, default=3)
     m.add_argument(
@@ -66,7 +88,13 @@ def add_compute(sub) -> None:
         help="comma-separated training seeds (e.g. 0,1,2): one run per seed on the same data sample "
         "(drawn with --seed), for `analyze --stability`",
     )
-    m.add_argument("--lora", action="store_true", help="train LoRA adapters (peft) instead of all weights")
+    m.add_argument(
+        "--lora",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train LoRA adapters (peft) instead of all weights (default: off for classification, on for "
+        "generation, as LESS); --no-lora fine-tunes every weight",
+    )
     m.add_argument("--lora-r", type=positive_int, default=8)
     m.add_argument("--lora-alpha", type=positive_int, default=16)
     m.add_argument("--lora-dropout", type=unit_interval, default=0.1)
@@ -182,9 +210,15 @@ def compute_config_from_args(args):
         limit_test=args.limit_test,
         validation_fraction=args.validation_fraction,
         seed=args.seed,
+        task=args.task,
+        prompt_column=args.prompt_column,
+        response_column=args.response_column,
+        messages_column=args.messages_column,
+        source_column=args.source_column,
     )
     targets = [t.strip() for t in args.lora_targets.split(",")] if args.lora_targets else None
-    lr = args.lr if args.lr is not None else (5e-4 if args.lora else 5e-5)
+    lora = args.lora if args.lora is not None else args.task == "generation"
+    lr = args.lr if args.lr is not None else (5e-4 if lora else 5e-5)
     train = TrainConfig(
         epochs=args.epochs,
         lr=lr,
@@ -193,7 +227,7 @@ def compute_config_from_args(args):
         warmup_ratio=args.warmup_ratio,
         weight_decay=args.weight_decay,
         seed=args.seed,
-        lora=args.lora,
+        lora=lora,
         lora_r=args.lora_r,
         lora_alpha=args.lora_alpha,
         lora_dropout=args.lora_dropout,
@@ -338,7 +372,8 @@ def cmd_info(args) -> int:
         return code
     ds = summary["dataset"]
     print(f"run      {summary['run_id']}  ({summary['path']})")
-    print(f"dataset  sizes {ds.get('sizes')}  labels {ds.get('label_names')}")
+    groups = "sources" if run.task == "generation" else "labels"  # a generation run balances sources
+    print(f"dataset  sizes {ds.get('sizes')}  {groups} {ds.get('label_names')}  task {run.task}")
     print(f"model    {summary['model'].get('name')}  {summary['model'].get('parameters')} parameters")
     for line in curve_lines(summary["reference"]):
         print(f"model    {line}")

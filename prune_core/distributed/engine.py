@@ -23,6 +23,7 @@ from prune_core.models import load_tokenizer, resolve_model_source
 from prune_core.pipeline import PRETRAINED, Compute, ComputeConfig, epoch_checkpoint
 from prune_core.reference import validation_scores
 from prune_core.store import RunStore, keys
+from prune_core.tasks import get_task
 
 
 @dataclass
@@ -83,6 +84,8 @@ class RayCompute(Compute):
         show_progress: bool = True,
         log: Callable[[str], None] = print,
     ):
+        if config.dataset.task != "classification":
+            raise ValueError("--engine ray runs classification tasks; generation runs with --engine local")
         if config.represent.grad_capture != "checkpoint":
             raise ValueError(
                 "--engine ray computes gradients at checkpoints (--grad-capture checkpoint); "
@@ -95,6 +98,7 @@ class RayCompute(Compute):
         self.spec: WorkerSpec = worker_spec(self.ray, self.options.workers, config.device)
         self.config, self.store, self.show_progress, self.log = config, store, show_progress, log
         config.batches.validate()
+        self.task = get_task(config.dataset.task)
         self._facts: dict | None = None
         self.dataset = self.run_ = None
         self._sizes = None

@@ -19,6 +19,7 @@ from prune_core.data import Dataset
 from prune_core.distributed.ddp import train_data_parallel
 from prune_core.pipeline import Compute, epoch_checkpoint
 from prune_core.store import Run
+from prune_core.tasks import get_task
 from prune_core.train import DynamicsRecorder, make_optimizer
 
 
@@ -29,6 +30,7 @@ class WorkerCompute(Compute):
         self.config, self.store, self.show_progress, self.log = config, None, False, lambda _m: None
         self.device, self.precision, self.rank, self.world = device, precision, rank, world
         self.run_ = run
+        self.task = get_task(config.dataset.task)
         self.dataset = Dataset(run.examples(), run.label_names, run.dataset.fingerprint, run.dataset.sources)
         self._sizes = None
         if world > 1:

@@ -108,6 +108,11 @@ class Run:
         return list(self.manifest.dataset.label_names)
 
     @property
+    def task(self) -> str:
+        """``classification`` or ``generation`` (prune_core/tasks); runs from before tasks classify."""
+        return (self.manifest.config.get("dataset") or {}).get("task") or "classification"
+
+    @property
     def model_info(self) -> dict:
         return self.manifest.model
 
