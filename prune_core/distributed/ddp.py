@@ -47,9 +47,10 @@ def _all_reduce(tensor: torch.Tensor) -> torch.Tensor:
 
 def gather_dynamics(recorder, epoch: int) -> None:
     """Give every rank's recorder the whole epoch column of every field (each example once)."""
-    first = recorder.buffers[recorder.FIELDS[0]][:, epoch]
+    fields = list(recorder.buffers)
+    first = recorder.buffers[fields[0]][:, epoch]
     counts = _all_reduce((~torch.isnan(first)).to(torch.float32))
-    for name in recorder.FIELDS:
+    for name in fields:
         column = recorder.buffers[name][:, epoch]
         total = _all_reduce(torch.nan_to_num(column, nan=0.0))
         recorder.buffers[name][:, epoch] = combine_epoch(total, counts, epoch)
@@ -71,6 +72,7 @@ def train_data_parallel(
     report=None,
     precision="auto",
     after_backward=None,
+    task=None,
     rank: int = 0,
     world: int = 1,
 ) -> TrainState:
@@ -80,6 +82,8 @@ def train_data_parallel(
     config.validate()
     if max_steps is not None:
         raise ValueError("data-parallel training runs whole epochs (max_steps is for the evaluate stage)")
+    if task is not None and task.name != "classification":
+        raise ValueError("data-parallel training runs classification tasks (--engine local for generation)")
     if after_backward is not None:
         raise ValueError(
             "--grad-capture step needs one training worker (--train-workers 1): its hooks see one rank's "
