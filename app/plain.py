@@ -45,6 +45,19 @@ def text(value: object, container=None) -> None:
     (container or st).text(str(value))
 
 
+def long_text(value: object, limit: int = 600, container=None) -> None:
+    """Show ``value`` verbatim, cut to its first ``limit`` characters with an expander holding all of it
+    (long prompts and responses of generation runs)."""
+    target = container or st
+    value = str(value)
+    if len(value) <= limit:
+        target.text(value)
+        return
+    target.text(value[:limit] + " …")
+    with target.expander(f"Show all {len(value):,} characters"):
+        st.text(value)
+
+
 def alert(kind: str, message: str, detail: object | None = None, container=None, **kwargs) -> None:
     """An alert whose fixed ``message`` (written by us, may use Markdown) is followed by ``detail`` (data)
     shown verbatim in a code block."""

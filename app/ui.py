@@ -34,12 +34,15 @@ MIME = {
 }
 
 
-def page(title: str, needs: tuple[str, ...] = (), caption: str = "") -> Run:
-    """Title the page and return the current run, or stop with a message saying what is missing."""
-    st.title(title)
+def page(title, needs: tuple[str, ...] = (), caption="") -> Run:
+    """Title the page and return the current run, or stop with a message saying what is missing.
+
+    ``title`` and ``caption`` may be functions of the run (or None), for words that depend on its task."""
+    run = state.current_run()
+    st.title(title(run) if callable(title) else title)
+    caption = caption(run) if callable(caption) else caption
     if caption:
         st.caption(caption)
-    run = state.current_run()
     if run is None:
         st.info(
             "No run is open. Make one on the **Runs** page (the *New run* form), or from a terminal: "

@@ -148,6 +148,12 @@ def stage_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["stage", "status", "seconds"])
 
 
+def group_noun(run) -> str:
+    """What subsets are balanced over: a run's ``label``, or for generation runs its ``source`` (where each
+    prompt/response pair comes from; prune_core/prompt_data.py)."""
+    return "source" if getattr(run, "task", "classification") == "generation" else "label"
+
+
 def label_counts(examples: pd.DataFrame, label_names: list[str]) -> pd.DataFrame:
     """Examples per label (rows, by name) and split (columns: train, validation, test as present)."""
     names = [str(n) for n in label_names] or sorted(map(str, examples["label"].unique()))
@@ -173,6 +179,8 @@ def selection_frame(
             "text": train["text"].to_numpy()[positions],
         }
     )
+    if "response" in train:  # generation: text is the prompt, label the source
+        frame["response"] = train["response"].to_numpy()[positions]
     for name, values in (extra or {}).items():
         frame[name] = np.asarray(values)[positions]
     return frame
@@ -204,6 +212,8 @@ def selection_export(
     frame["text"] = train["text"].to_numpy()[positions]
     if "text_pair" in train:
         frame["text_pair"] = train["text_pair"].to_numpy()[positions]
+    if "response" in train:
+        frame["response"] = train["response"].to_numpy()[positions]
     histogram = {
         names[i] if i < len(names) else str(i): int(c)
         for i, c in enumerate(np.bincount(labels.astype(np.int64), minlength=len(names)))
@@ -222,6 +232,7 @@ def selection_export(
         "size": len(frame),
         "of": len(train),
         "label_histogram": histogram,
+        "task": str(dict(dataset_spec or {}).get("task") or "classification"),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "prunescope": __version__,
         "dataset_columns": dataset_columns(dict(dataset_spec or {})),
@@ -239,10 +250,10 @@ def search_examples(train: pd.DataFrame, query: str, limit: int = 50) -> pd.Data
         return train.iloc[:0].assign(row=pd.Series(dtype=np.int64))
     uids = train["uid"].astype(str)
     exact = np.flatnonzero(uids.to_numpy() == query)
-    contains = np.flatnonzero(
-        train["text"].astype(str).str.contains(query, case=False, regex=False).to_numpy()
-        | uids.str.contains(query, case=False, regex=False).to_numpy()
-    )
+    found = train["text"].astype(str).str.contains(query, case=False, regex=False).to_numpy(copy=True)
+    if "response" in train:
+        found = found | train["response"].astype(str).str.contains(query, case=False, regex=False).to_numpy()
+    contains = np.flatnonzero(found | uids.str.contains(query, case=False, regex=False).to_numpy())
     rows = list(dict.fromkeys([*exact.tolist(), *contains.tolist()]))[:limit]
     return train.iloc[rows].assign(row=np.asarray(rows, dtype=np.int64)).reset_index(drop=True)
 
@@ -376,6 +387,22 @@ def gradient_checkpoints_used(method: str, info: Mapping, checkpoints: list[dict
     if method == "grand":
         return 1
     return sum(1 for c in checkpoints if c.get("gradients")) or None
+
+
+CAPTURE_TEXT = {
+    "step": "taken at the training step that used each example (TracIn's original definition; "
+    "validation at each epoch's end)",
+    "checkpoint": "recomputed at each end-of-epoch checkpoint after training",
+}
+
+
+def gradient_capture_text(capture: str | None, epochs: list[int]) -> str | None:
+    """One line saying how and when a run's gradient features were taken (None without gradients)."""
+    if capture is None or not epochs:
+        return None
+    how = CAPTURE_TEXT.get(capture, capture)
+    when = ", ".join(str(e) for e in epochs)
+    return f"{capture} capture: {how}; epoch{'s' if len(epochs) > 1 else ''} {when}"
 
 
 def run_state(stages: dict) -> str:

@@ -1,4 +1,9 @@
-"""Load a labelled text-classification dataset into one validated table of examples keyed by stable uids.
+"""Load a dataset into one validated table of examples keyed by stable uids.
+
+Two task kinds (``DatasetSpec.task``): ``classification`` (a text [and a second text] with a label) and
+``generation`` (a prompt and a response, or a chat ``messages`` list, with an optional source column;
+read by ``prompt_data.py``). For generation the table's ``label`` is the example's source (the balance
+page and ``--balanced`` work on it) and its ``text`` the prompt, with the ``response`` beside it.
 
 Every later stage (training dynamics, representations, scores, selections, exports) keys its arrays by
 uid, so a uid must not depend on row position, sampling or splitting: it is the dataset's own id column
@@ -30,6 +35,12 @@ from prune_core.data_readers import (
     read_source,
     read_table,
 )
+from prune_core.prompt_data import (
+    MessageRenderer,
+    generation_source_column,
+    read_generation_columns,
+    source_index,
+)
 
 __all__ = ["DataError", "Dataset", "DatasetSpec", "load_dataset", "read_table", "stratified_counts"]
 
@@ -59,6 +70,12 @@ class DatasetSpec:
     limit_test: int | None = None
     validation_fraction: float = 0.1
     seed: int = 0
+    # Generation only (prompt_data.py); left out of to_dict() for classification so run ids stay stable.
+    task: str = "classification"
+    prompt_column: str = "prompt"
+    response_column: str = "response"
+    messages_column: str = "messages"
+    source_column: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("train", "validation", "test"):  # accept Path objects, store plain strings
@@ -77,6 +94,8 @@ class DatasetSpec:
                 "--validation-fraction: expected a number between 0 and 1 "
                 f"(exclusive), found {self.validation_fraction!r}"
             )
+        if self.task not in TASK_KINDS:
+            raise ValueError(f"--task: expected one of {', '.join(TASK_KINDS)}, found {self.task!r}")
         if self.text_pair_column is not None and self.text_pair_column == self.text_column:
             raise ValueError(
                 f"--text-pair-column: expected a column other than --text-column, "
@@ -84,17 +103,30 @@ class DatasetSpec:
             )
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        if self.task == "classification":
+            for name in _GENERATION_FIELDS:
+                out.pop(name)
+        else:
+            for name in ("text_column", "text_pair_column", "label_column"):
+                out.pop(name)
+        return out
+
+
+TASK_KINDS = ("classification", "generation")
+_GENERATION_FIELDS = ("task", "prompt_column", "response_column", "messages_column", "source_column")
 
 
 @dataclass
 class Dataset:
-    """All examples of all splits in one table (columns uid, split, label, text, [text_pair], length)."""
+    """All examples of all splits in one table (columns uid, split, label, text, [text_pair], length;
+    for generation: uid, split, label (the source), text (the prompt), response, length)."""
 
     examples: pd.DataFrame
     label_names: list[str]
     fingerprint: str
     sources: dict[str, str]
+    task: str = "classification"
 
     def split(self, name: str) -> pd.DataFrame:
         """Rows of one split, index reset; a split the dataset does not have gives zero rows."""
@@ -118,18 +150,34 @@ class _SplitColumns:
     labels: list[str]
     ids: list[str] | None
     id_column: str | None
+    responses: list[str] | None = None  # generation: the response of each prompt in ``texts``
 
 
-def load_dataset(spec: DatasetSpec) -> Dataset:
-    """Read, validate, label-index, uid, split and sample a dataset as ``spec`` describes; deterministic."""
+def load_dataset(spec: DatasetSpec, render_messages: MessageRenderer | None = None) -> Dataset:
+    """Read, validate, label-index, uid, split and sample a dataset as ``spec`` describes; deterministic.
+
+    ``render_messages`` turns a chat's messages before the last reply into the prompt text (generation
+    with a ``messages`` column; default: the plain template of ``prompt_data.py``)."""
+    generation = spec.task == "generation"
     tables, sources, names_hint = _locate_sources(spec)
-    columns = {split: _read_columns(tables[split], spec, names_hint) for split in SPLITS if split in tables}
-    label_names, index_of = _label_index(
-        columns["train"].labels, tables["train"], spec.label_column, names_hint
-    )
+    if generation:
+        columns = {
+            split: read_generation_columns(tables[split], spec, render_messages)
+            for split in SPLITS
+            if split in tables
+        }
+        label_names, index_of = source_index(columns["train"].labels)
+    else:
+        columns = {
+            split: _read_columns(tables[split], spec, names_hint) for split in SPLITS if split in tables
+        }
+        label_names, index_of = _label_index(
+            columns["train"].labels, tables["train"], spec.label_column, names_hint
+        )
+    label_column = generation_source_column(tables["train"], spec) if generation else spec.label_column
     frames, repeats, first_seen = {}, Counter(), {}
     for split, cols in columns.items():
-        labels = _label_indices(cols.labels, index_of, tables[split], spec.label_column, tables["train"].name)
+        labels = _label_indices(cols.labels, index_of, tables[split], label_column, tables["train"].name)
         uids = cols.ids if cols.ids is not None else _hashed_uids(cols, repeats)
         _check_unique(uids, tables[split], cols.id_column, first_seen)
         frames[split] = _split_frame(split, uids, labels, cols)
@@ -151,6 +199,7 @@ def load_dataset(spec: DatasetSpec) -> Dataset:
         label_names,
         _fingerprint(examples, label_names),
         {s: sources[s] for s in SPLITS if s in sources},
+        task=spec.task,
     )
 
 
@@ -211,7 +260,7 @@ def _locate_sources(spec: DatasetSpec) -> tuple[dict[str, SourceTable], dict[str
     """Read each split's table; say where it came from; find label names (labels.json / ClassLabel)."""
     tables, sources, names_hint, files = {}, {}, None, {}
     if spec.train.startswith("hf:"):
-        tables, names_hint = read_hub(spec.train, spec.label_column)
+        tables, names_hint = read_hub(spec.train, spec.label_column if spec.task == "classification" else "")
         sources = {split: spec.train for split in tables}
     else:
         train = Path(spec.train)
@@ -440,9 +489,10 @@ def _label_indices(
 
 
 def _hashed_uids(cols: _SplitColumns, repeats: Counter) -> list[str]:
-    """sha1(text \\x1f [text_pair \\x1f] label)[:16], with -k on the k-th repeat of an identical example."""
+    """sha1(text \\x1f [text_pair \\x1f] label)[:16], with -k on the k-th repeat of an identical example
+    (generation: the response takes the text pair's place and the source the label's)."""
     uids = []
-    rows = zip(cols.texts, cols.pairs or [None] * len(cols.texts), cols.labels)
+    rows = zip(cols.texts, cols.pairs or cols.responses or [None] * len(cols.texts), cols.labels)
     for text, pair, label in rows:
         parts = (text, label) if pair is None else (text, pair, label)
         base = hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
@@ -468,6 +518,9 @@ def _check_unique(
 def _split_frame(split: str, uids: list[str], labels: np.ndarray, cols: _SplitColumns) -> pd.DataFrame:
     length = np.array([len(t.split()) for t in cols.texts], dtype=np.int64)
     data = {"uid": uids, "split": split, "label": labels, "text": cols.texts}
+    if cols.responses is not None:
+        data["response"] = cols.responses
+        length += np.array([len(t.split()) for t in cols.responses], dtype=np.int64)
     if cols.pairs is not None:
         data["text_pair"] = cols.pairs
         length += np.array([len(t.split()) for t in cols.pairs], dtype=np.int64)
@@ -477,7 +530,8 @@ def _split_frame(split: str, uids: list[str], labels: np.ndarray, cols: _SplitCo
 def _fingerprint(examples: pd.DataFrame, label_names: list[str]) -> str:
     """sha256 over label names, then each row's uid, split, label and text(s), in table order."""
     digest = hashlib.sha256(json.dumps(label_names, ensure_ascii=False).encode("utf-8"))
-    columns = [examples[c].tolist() for c in ("uid", "split", "label", "text", "text_pair") if c in examples]
+    names = ("uid", "split", "label", "text", "text_pair", "response")
+    columns = [examples[c].tolist() for c in names if c in examples]
     for row in zip(*columns):
         digest.update(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
     return digest.hexdigest()

@@ -69,7 +69,7 @@ class UnsafeIdError(ExportError):
 class Export:
     """The rows to write and the manifest describing them."""
 
-    frame: pd.DataFrame  # uid, rank, label, label_name, text[, text_pair]
+    frame: pd.DataFrame  # uid, rank, label, label_name, text[, text_pair][, response (generation)]
     manifest: dict
 
 
@@ -149,6 +149,8 @@ def build_export(
     frame["text"] = train["text"].to_numpy()[positions]
     if "text_pair" in train:
         frame["text_pair"] = train["text_pair"].to_numpy()[positions]
+    if "response" in train:  # generation: text is the prompt, label_name the source
+        frame["response"] = train["response"].to_numpy()[positions]
     info = results.methods.get(method) or get_method(method).describe()
     histogram = {
         names[i] if i < len(names) else str(i): int(c)
@@ -168,6 +170,7 @@ def build_export(
         "size": int(len(frame)),
         "of": int(results.n),
         "label_histogram": histogram,
+        "task": results.run.task,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "prunescope": __version__,
         "dataset_columns": dataset_columns(results.run.config.get("dataset", {})),

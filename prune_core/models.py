@@ -207,6 +207,74 @@ def load_classifier(
     return LoadedModel(model=model, tokenizer=load_tokenizer(name), source=source)
 
 
+def load_causal_lm(name: str | None, *, seed: int = 0, attn_implementation: str | None = None) -> LoadedModel:
+    """Any ``AutoModelForCausalLM`` (OPT, Pythia, GPT-2, Llama, Qwen...) in float32, with a pad token.
+
+    The packaged MiniLM default loads as a decoder (``is_decoder=True``: causal attention; its masked-LM
+    head becomes the next-token head), so generation runs work offline; any hub id or local folder of a
+    causal LM takes the same path. Models without a pad token pad with their end token (padding is
+    masked, and never a target)."""
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    source = resolve_model_source(name)
+    torch.manual_seed(seed)
+    kwargs = {"dtype": torch.float32}
+    if source == str(packaged_minilm_path()):
+        kwargs["is_decoder"] = True
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        with _offline_if_local(source):
+            model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    except Exception as err:
+        raise ModelError(
+            f"could not load {name or DEFAULT_MODEL!r} from {source} as a causal language model: {err}"
+        ) from err
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+    tokenizer = load_tokenizer(name)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token if tokenizer.eos_token is not None else tokenizer.sep_token
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return LoadedModel(model=model, tokenizer=tokenizer, source=source)
+
+
+_DECODER_ONLY_TYPES = {
+    "gpt2",
+    "gpt_neo",
+    "gpt_neox",
+    "gptj",
+    "opt",
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "phi",
+    "phi3",
+    "gemma",
+    "gemma2",
+    "bloom",
+    "falcon",
+}
+
+
+def is_decoder_only(model: torch.nn.Module) -> bool:
+    """Decoder-only models read a sequence left to right (causal attention; the summary token is the
+    last real one), including encoders loaded as decoders (``is_decoder=True``)."""
+    config = getattr(model, "config", None)
+    if config is None or getattr(config, "is_encoder_decoder", False):
+        return False
+    return (
+        bool(getattr(config, "is_decoder", False)) or getattr(config, "model_type", "") in _DECODER_ONLY_TYPES
+    )
+
+
 def classification_head(model: torch.nn.Module) -> torch.nn.Linear:
     """The final linear layer that produces the logits (its input is the "head input" representation)."""
     num_labels = model.config.num_labels
@@ -243,15 +311,21 @@ def apply_lora(
     alpha: int = 16,
     dropout: float = 0.1,
     target_modules: list[str] | str | None = None,
+    task_type: str = "SEQ_CLS",
 ) -> torch.nn.Module:
-    """Wrap ``model`` with LoRA adapters via peft; the classification head stays fully trainable.
+    """Wrap ``model`` with LoRA adapters via peft. For classification (``SEQ_CLS``) the classification
+    head stays fully trainable; for causal LMs (``CAUSAL_LM``) only the adapters train, as in LESS.
 
     ``target_modules=None`` uses peft's default for the architecture (query/value for BERT-family).
     """
     from peft import LoraConfig, TaskType, get_peft_model
 
     config = LoraConfig(
-        task_type=TaskType.SEQ_CLS, r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules
+        task_type=TaskType[task_type],
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=target_modules,
     )
     try:
         return get_peft_model(model, config)

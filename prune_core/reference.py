@@ -30,6 +30,14 @@ def validation_scores(logits: np.ndarray, labels: np.ndarray, num_labels: int) -
     }
 
 
+def generation_validation_scores(losses: np.ndarray, tokens: np.ndarray) -> dict[str, float]:
+    """Response-token loss and perplexity of one checkpoint (token-weighted over the validation set)."""
+    losses = np.asarray(losses, dtype=np.float64)
+    tokens = np.asarray(tokens, dtype=np.float64)
+    loss = float((losses * tokens).sum() / max(tokens.sum(), 1.0))
+    return {"loss": round(loss, 4), "perplexity": round(float(np.exp(loss)), 4)}
+
+
 def _checkpoints(run: Run) -> list[tuple[str, int]]:
     """Checkpoints with validation outputs (or a stage that recorded scores), in training order."""
     names = {keys.parse(key).checkpoint for key in run.keys(keys.prefix(keys.OUTPUTS, "validation"))}
@@ -79,6 +87,12 @@ def curve_lines(curve: list[dict]) -> list[str]:
     lines = []
     for row in curve:
         train = "" if row.get("train_loss") is None else f"  train loss {row['train_loss']:.3f}"
+        if "accuracy" not in row:  # generation: response-token loss and perplexity
+            lines.append(
+                f"{row['checkpoint']:<11} validation loss {row['loss']:.3f}  perplexity "
+                f"{row['perplexity']:.2f}{train}"
+            )
+            continue
         lines.append(
             f"{row['checkpoint']:<11} validation accuracy {row['accuracy']:.3f}  macro-F1 "
             f"{row['macro_f1']:.3f}  loss {row['loss']:.3f}{train}"

@@ -35,8 +35,13 @@ def make_synthetic_run(
     seed: int = 0,
     labels: np.ndarray | None = None,
     train_seed: int | None = None,
+    task: str = "classification",
 ) -> Run:
     """A complete run (data, train, represent stages) with ``n`` train and ``m`` validation examples.
+
+    ``task="generation"`` writes what a generation run stores (prune_core/tasks/generation.py): labels
+    are sources, examples have a prompt and a response, dynamics only ``p_gold`` and ``loss``, outputs
+    a loss and a response-token count and no logits, and no classification-head inputs.
 
     ``train_seed`` stands for the reference model's training seed: the examples stay those of ``seed``,
     every model-derived array is perturbed by noise drawn from ``train_seed``, and the configuration
@@ -50,7 +55,8 @@ def make_synthetic_run(
     run = store.create(
         run_id,
         config={"synthetic": True, "n": n}
-        | ({"train": {"seed": train_seed}} if train_seed is not None else {}),
+        | ({"train": {"seed": train_seed}} if train_seed is not None else {})
+        | ({"dataset": {"task": task}} if task != "classification" else {}),
         dataset=DatasetInfo(
             label_names=names, sizes={"train": n, "validation": m}, fingerprint=f"synthetic-{seed}-{n}"
         ),
@@ -65,6 +71,10 @@ def make_synthetic_run(
             "length": np.full(n + m, 3, dtype=np.int64),
         }
     )
+    generation = task == "generation"
+    if generation:
+        examples["text"] = [f"Prompt of {u}:\n" for u in uids]
+        examples.insert(4, "response", [f"the response of {u}" for u in uids])
     with run.stage(keys.DATA_STAGE) as stage:
         run.write_table(keys.EXAMPLES, examples, stage=stage.name)
 
@@ -102,6 +112,8 @@ def make_synthetic_run(
             "correct": (gold > others).astype(np.uint8),
         }
         for name, value in dyn.items():
+            if generation and name not in ("p_gold", "loss"):
+                continue
             run.write_array(
                 keys.dynamics(name),
                 value.astype(np.uint8 if name == "correct" else np.float32),
@@ -129,7 +141,11 @@ def make_synthetic_run(
                 probs = _softmax(logits)
                 loss = -np.log(np.clip(probs[np.arange(len(z)), labels_], 1e-12, 1)).astype(np.float32)
                 base = {"split": split, "checkpoint": ckpt}
-                run.write_array(keys.outputs(split, ckpt, "logits"), logits, stage=stage, meta=base)
+                if generation:
+                    tokens = np.full(len(z), 4.0, dtype=np.float32)
+                    run.write_array(keys.outputs(split, ckpt, "tokens"), tokens, stage=stage, meta=base)
+                else:
+                    run.write_array(keys.outputs(split, ckpt, "logits"), logits, stage=stage, meta=base)
                 run.write_array(keys.outputs(split, ckpt, "loss"), loss, stage=stage, meta=base)
                 for pool in ("cls", "mean"):
                     run.write_array(
@@ -139,9 +155,14 @@ def make_synthetic_run(
                         stage=stage,
                         meta={**base, "pooling": pool},
                     )
-                run.write_array(
-                    keys.head_input(split, ckpt), np.tanh(z * scale), dtype="float16", stage=stage, meta=base
-                )
+                if not generation:
+                    run.write_array(
+                        keys.head_input(split, ckpt),
+                        np.tanh(z * scale),
+                        dtype="float16",
+                        stage=stage,
+                        meta=base,
+                    )
                 if ckpt != "pretrained":  # gradients at every epoch checkpoint, as `compute` by default
                     delta = probs - np.eye(num_labels)[labels_]
                     full = (delta[:, :, None] * np.tanh(z)[:, None, :]).reshape(len(z), -1)

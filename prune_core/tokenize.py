@@ -15,11 +15,15 @@ import torch
 
 @dataclass
 class Encoded:
-    """Token ids of every example, unpadded (lists of different lengths)."""
+    """Token ids of every example, unpadded (lists of different lengths).
+
+    ``response_start`` (generation only): the position of each example's first response token; the
+    tokens before it are the prompt, which the model reads but is never trained to produce."""
 
     input_ids: list[list[int]]
     token_type_ids: list[list[int]] | None
     pad_token_id: int
+    response_start: list[int] | None = None
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -54,6 +58,20 @@ def collate(
     if types is not None:
         batch["token_type_ids"] = types.to(device)
     return batch
+
+
+IGNORE = -100  # the target of a position no loss is taken at (PyTorch's cross-entropy ignore_index)
+
+
+def response_targets(encoded: Encoded, indices: np.ndarray, width: int) -> torch.Tensor:
+    """[B, width] token targets: the token id at response positions, ``IGNORE`` at prompt and padding.
+
+    Position t's target is the token *at* t; the loss shifts them (logits at t-1 predict token t)."""
+    targets = torch.full((len(indices), width), IGNORE, dtype=torch.long)
+    for j, i in enumerate(indices):
+        row, start = encoded.input_ids[i], encoded.response_start[i]
+        targets[j, start : len(row)] = torch.as_tensor(row[start:])
+    return targets
 
 
 def length_sorted_batches(encoded: Encoded, batch_size: int) -> list[np.ndarray]:

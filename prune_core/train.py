@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from prune_core.models import autocast, resolve_precision
-from prune_core.tokenize import Encoded, collate
+from prune_core.tasks import CLASSIFICATION, Task
+from prune_core.tokenize import Encoded
 
 
 @dataclass
@@ -71,12 +71,24 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
 
 
 class DynamicsRecorder:
-    """Per-example, per-epoch training dynamics captured from the training step's own logits."""
+    """Per-example, per-epoch training dynamics captured from the training step's own logits.
+
+    ``fields`` are the task's (``Task.dynamics_fields``): all five for classification; for generation
+    only ``p_gold`` and ``loss`` (there is no class margin or correctness to read off a sequence)."""
 
     FIELDS = ("p_gold", "loss", "margin", "prob_margin", "correct")
 
-    def __init__(self, n: int, epochs: int, device: torch.device | str = "cpu"):
-        self.buffers = {name: torch.full((n, epochs), float("nan"), device=device) for name in self.FIELDS}
+    def __init__(
+        self, n: int, epochs: int, device: torch.device | str = "cpu", fields: tuple[str, ...] = FIELDS
+    ):
+        self.buffers = {name: torch.full((n, epochs), float("nan"), device=device) for name in fields}
+
+    @torch.no_grad()
+    def record_losses(self, epoch: int, indices: torch.Tensor, losses: torch.Tensor) -> None:
+        """Sequence tasks: the loss, and p_gold = exp(-loss) (the geometric mean token probability)."""
+        losses = losses.detach().float()
+        self.buffers["loss"][indices, epoch] = losses
+        self.buffers["p_gold"][indices, epoch] = torch.exp(-losses)
 
     @torch.no_grad()
     def record(
@@ -103,7 +115,8 @@ class DynamicsRecorder:
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {name: buf.cpu().numpy().astype(np.float32) for name, buf in self.buffers.items()}
-        out["correct"] = np.nan_to_num(out["correct"]).astype(np.uint8)
+        if "correct" in out:
+            out["correct"] = np.nan_to_num(out["correct"]).astype(np.uint8)
         return out
 
     def load(self, arrays: dict[str, torch.Tensor]) -> None:
@@ -151,6 +164,7 @@ def train_reference(
     max_steps: int | None = None,
     report: Callable[..., None] | None = None,
     precision: str = "auto",
+    task: Task = CLASSIFICATION,
     after_backward: Callable[[int, np.ndarray, torch.optim.Optimizer], None] | None = None,
 ) -> TrainState:
     """Fine-tune ``model`` in place for ``config.epochs`` epochs (from ``state.epoch`` when resuming).
@@ -162,6 +176,8 @@ def train_reference(
     epoch and the running mean loss of that epoch after every step (a progress bar's title and postfix).
     ``precision`` (``auto``/``fp32``/``bf16``, see ``models.resolve_precision``) sets the forward pass's
     autocast; the loss, the optimizer and the recorded dynamics are float32 either way.
+    ``task`` (``prune_core/tasks``) supplies the batches and the per-example loss: cross-entropy on the
+    label for classification, mean response-token cross-entropy for generation.
     ``after_backward(epoch, indices, optimizer)`` runs after each step's backward pass and before its
     clipping and update (0-based epoch, the batch's example indices): where step gradient capture reads
     the hooks' captures and the optimizer's moments as they stand before the update.
@@ -176,7 +192,6 @@ def train_reference(
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
     total = per_epoch * config.epochs if max_steps is None else int(max_steps)
     epochs = config.epochs if max_steps is None else math.ceil(total / per_epoch)
-    label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long, device=device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     model.to(device)
 
@@ -190,14 +205,13 @@ def train_reference(
             if state.step >= total:
                 break  # steps-matched training: the last repeated epoch stops at the step budget
             idx = order[start : start + config.batch_size]
-            batch = collate(encoded, idx, device)
-            targets = label_tensor[idx]
+            batch, targets = task.batch(encoded, labels, idx, device)
             lr = learning_rate(state.step, total, config.lr, config.warmup_ratio)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with autocast(device, precision):
                 logits = model(**batch).logits
-            losses = F.cross_entropy(logits.float(), targets, reduction="none")
+            losses = task.per_example_loss(logits.float(), targets)
             loss = losses.mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -207,7 +221,7 @@ def train_reference(
                 torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
             optimizer.step()
             if recorder is not None:
-                recorder.record(epoch, torch.as_tensor(idx, device=device), logits, targets, losses)
+                task.record(recorder, epoch, torch.as_tensor(idx, device=device), logits, targets, losses)
             state.step += 1
             steps += 1
             lr_sum += lr

@@ -195,3 +195,74 @@ def chart_specs(at) -> dict[str, dict]:
         element.proto.id.split("-", 2)[-1]: json.loads(element.proto.spec)
         for element in at.get("plotly_chart")
     }
+
+
+# ---------------------------------------------------------------------------------------------- generation
+DEMO = REPO_ROOT / "data" / "demo_instruct"  # the shipped generation demo set
+GENERATION_METHODS = ("less", "datamap-hard", "s2l", "kcenter", "tracin", "random", "el2n")
+
+
+def build_generation_run(root: Path) -> Path:
+    model = root / "tiny-decoder"
+    cli("tiny-decoder", str(model), str(DEMO / "train.jsonl"), "--hidden", "16")
+    store = root / "runs"
+    out = cli(
+        "compute",
+        "--data",
+        str(DEMO),
+        "--task",
+        "generation",
+        "--model",
+        str(model),
+        "--limit",
+        "40",
+        "--limit-validation",
+        "12",
+        "--limit-test",
+        "12",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--max-length",
+        "96",
+        "--proj-dim",
+        "32",
+        "--runs-dir",
+        str(store),
+        "--quiet",
+    )
+    run_path = Path(out.strip().splitlines()[-1])
+    cli(
+        "select",
+        str(run_path),
+        "--runs-dir",
+        str(store),
+        "--methods",
+        ",".join(GENERATION_METHODS),
+        "--budgets",
+        "0.1,0.3,0.5,1.0",
+    )
+    cli("maps", str(run_path), "--runs-dir", str(store), "--method", "pca")
+    cli(
+        "evaluate",
+        str(run_path),
+        "--runs-dir",
+        str(store),
+        "--mode",
+        "fast",
+        "--methods",
+        "less",
+        "--budgets",
+        "0.3",
+        "--quiet",
+    )
+    return run_path
+
+
+@pytest.fixture(scope="session")
+def generation_run(tmp_path_factory) -> Path:
+    """A generation run on the demo set (tiny decoder): compute, select, maps and a fast evaluation."""
+    if "generation" not in _BUILT:
+        _BUILT["generation"] = build_generation_run(tmp_path_factory.mktemp("generation-app"))
+    return _BUILT["generation"]

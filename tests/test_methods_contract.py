@@ -218,3 +218,68 @@ def test_a_derived_preset_refuses_a_parameter_its_selector_does_not_declare():
             description="-",
             score=lambda r, p: np.zeros(r.n),
         )
+
+
+# ---------------------------------------------------------------------------------------------- generation runs
+GENERATION_PRESETS = sorted(m for m in PRESETS if PRESETS[m].applies_to("generation"))
+
+
+@pytest.fixture(scope="module")
+def gen_reps(tmp_path_factory):
+    store = RunStore(tmp_path_factory.mktemp("contract-generation"))
+    return Representations(make_synthetic_run(store, n=120, m=30, num_labels=3, seed=1, task="generation"))
+
+
+@pytest.fixture(scope="module")
+def gen_results(gen_reps):
+    runner = MethodRunner(gen_reps, BUDGETS)
+    return {m: runner.run(get_method(m)) for m in GENERATION_PRESETS}
+
+
+def test_every_method_says_which_tasks_it_applies_to_and_why_not():
+    from prune_core.methods.registry import task_applicability
+
+    for method_id in [*PRESETS, *all_grid_cells()]:
+        info = task_applicability(get_method(method_id))
+        assert "classification" in info["tasks"], method_id
+        assert set(info["tasks"]) | set(info["not_applicable"]) == {"classification", "generation"}
+        assert all(reason for reason in info["not_applicable"].values()), method_id
+    # what needs class logits is marked, what reads losses, hidden states or gradients is not
+    marked = {m for m in PRESETS if not PRESETS[m].applies_to("generation")}
+    assert marked == {"el2n", "forgetting", "aum", "ccs", "d2", "influence", "group-annealing"}
+    assert "ccs@hs" not in {c for c in all_grid_cells() if get_method(c).applies_to("generation")}
+
+
+@pytest.mark.parametrize("method_id", GENERATION_PRESETS)
+def test_generation_run_exact_budget_source_balance_full_rankings(method_id, gen_results, gen_reps):
+    result = gen_results[method_id]
+    counts = np.bincount(gen_reps.labels, minlength=3)
+    for budget, plain, balanced in zip(BUDGETS, result.selections["plain"], result.selections["balanced"]):
+        k = int(np.floor(budget * gen_reps.n))
+        assert len(plain) == k and len(np.unique(plain)) == k, (method_id, budget)
+        assert len(balanced) == k and len(np.unique(balanced)) == k, (method_id, budget)
+        kept = np.bincount(gen_reps.labels[balanced], minlength=3)  # labels are the sources here
+        assert np.all(np.abs(kept - k * counts / counts.sum()) <= 1.0 + 1e-9), (method_id, budget, kept)
+    for ranking in result.rankings.values():
+        assert sorted(ranking.tolist()) == list(range(gen_reps.n))
+
+
+@pytest.mark.parametrize("method_id", GENERATION_PRESETS)
+def test_generation_run_methods_are_deterministic_and_work_on_tiny_runs(
+    method_id, gen_results, gen_reps, tmp_path
+):
+    again = MethodRunner(gen_reps, BUDGETS).run(get_method(method_id))
+    for first, second in zip(gen_results[method_id].selections["plain"], again.selections["plain"]):
+        np.testing.assert_array_equal(first, second)
+    run = make_synthetic_run(RunStore(tmp_path), n=3, m=4, seed=3, labels=np.zeros(3, int), task="generation")
+    result = MethodRunner(Representations(run), [1.0, 0.5]).run(get_method(method_id))
+    assert [len(s) for s in result.selections["plain"]] == [3, 1]
+
+
+def test_a_generation_run_skips_class_logit_methods_and_says_why(gen_reps):
+    from prune_core.methods.select_stage import select_methods
+
+    notes = []
+    report = select_methods(gen_reps.run, ["el2n", "random"], budgets=[0.5], log=notes.append)
+    assert list(report) == ["random"]
+    assert any("el2n" in n and "not applicable to generation runs" in n and "class" in n for n in notes)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import loaders, ui
 from app.figures import method_value_bars
-from app.views import budget_text, common_budgets, order_methods
+from app.views import budget_text, common_budgets, group_noun, order_methods
 
 run = ui.page(
     "Compare two runs",
@@ -25,7 +25,7 @@ if not others:
 by_id = {r.id: r for r in others}
 left, right = st.columns([3, 1])
 other_id = left.selectbox("Other run", list(by_id), key="compare_other")
-balanced = right.toggle("Label-balanced subsets", key="compare_balanced")
+balanced = right.toggle(f"{group_noun(run).capitalize()}-balanced subsets", key="compare_balanced")
 other = by_id[other_id]
 with ui.guard(run):
     mine, theirs = loaders.done_methods(run), loaders.done_methods(other)

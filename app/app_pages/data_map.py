@@ -8,7 +8,7 @@ import streamlit as st
 
 from app import loaders, ui
 from app.figures import data_map, downsample_notice, plot_positions
-from app.views import budget_text, method_label, order_methods
+from app.views import budget_text, group_noun, method_label, order_methods
 from prune_core.results import Results
 
 NO_OVERLAY = "(none)"
@@ -43,12 +43,12 @@ def chart() -> None:
     )
     overlay, name = None, ""
     if method != NO_OVERLAY:
-        balanced = right.toggle("Label-balanced", key="datamap_balanced")
+        balanced = right.toggle(f"{group_noun(run).capitalize()}-balanced", key="datamap_balanced")
         with middle:
             budget = ui.budget_picker(loaders.budgets(run, method, balanced), key="datamap_budget")
         with ui.guard(run):
             overlay = loaders.membership(run, method, budget, balanced)
-        name = f"{method} at {budget_text(budget)}" + (" (label-balanced)" if balanced else "")
+        name = f"{method} at {budget_text(budget)}" + (f" ({group_noun(run)}-balanced)" if balanced else "")
     n = len(coords["confidence"])
     positions = plot_positions(n)
     notice = downsample_notice(n)

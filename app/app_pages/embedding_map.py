@@ -15,6 +15,7 @@ from app.plain import md
 from app.views import (
     budget_text,
     common_budgets,
+    group_noun,
     map_choices,
     order_methods,
     rows_in_range,
@@ -86,14 +87,16 @@ def explorer() -> None:
         with top[2]:
             a = ui.method_picker("Method A", ids, methods, key="map_pair_a")
             b = ui.method_picker("Method B", ids, methods, key="map_pair_b")
-            balanced = st.toggle("Label-balanced subsets", key="map_pair_balanced")
+            balanced = st.toggle(f"{group_noun(run).capitalize()}-balanced subsets", key="map_pair_balanced")
         budget = ui.budget_picker(
             common_budgets(loaders.budgets(run, m, balanced) for m in (a, b)), key="map_pair_budget"
         )
         with ui.guard(run):
             kept_a = loaders.membership(run, a, budget, balanced)
             kept_b = loaders.membership(run, b, budget, balanced)
-        described = f"{a} and {b} at {budget_text(budget)}" + (" (label-balanced)" if balanced else "")
+        described = f"{a} and {b} at {budget_text(budget)}" + (
+            f" ({group_noun(run)}-balanced)" if balanced else ""
+        )
         colouring, on_top, extra = (
             Colouring.by_pair(kept_a, kept_b, a, b),
             kept_a | kept_b,
@@ -117,10 +120,14 @@ def explorer() -> None:
                     f"{method} score",
                 )
             else:
-                balanced = top[2].toggle("Label-balanced subset", key="map_balanced")
+                balanced = top[2].toggle(
+                    f"{group_noun(run).capitalize()}-balanced subset", key="map_balanced"
+                )
                 budget = ui.budget_picker(loaders.budgets(run, method, balanced), key="map_budget")
                 mask = loaders.membership(run, method, budget, balanced)
-                subset = f"{method} at {budget_text(budget)}" + (" (label-balanced)" if balanced else "")
+                subset = f"{method} at {budget_text(budget)}" + (
+                    f" ({group_noun(run)}-balanced)" if balanced else ""
+                )
                 colouring, on_top, extra, described = (
                     Colouring.by_membership(mask, subset),
                     mask,

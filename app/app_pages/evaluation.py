@@ -16,12 +16,13 @@ import streamlit as st
 from app import loaders, ui
 from app.figures.evaluation import budget_curves, leaderboard_chart
 from app.plain import alert, md
-from app.views import budget_text, default_budget
+from app.views import budget_text, default_budget, group_noun
 from prune_core.evaluate import FULL_DATA, RANDOM_BAND, aggregate, leaderboard, metric_column
 from prune_core.evaluate.plan import is_deterministic
 from prune_core.evaluate.summary import (
-    METRICS,
+    LOWER_IS_BETTER,
     grid_table,
+    metrics_for,
     paired_text,
     paired_vs_random,
     runs_text,
@@ -48,9 +49,22 @@ def evaluation_table(run: Run) -> pd.DataFrame:
 run = ui.page(
     "Subset evaluation",
     ("examples",),
-    caption="Each subset trains a model from scratch (or a linear probe in fast mode); fine-tuned scores "
-    "are means over seeds with one standard deviation. The grey band is random subsets of the same size.",
+    caption=lambda r: (
+        (
+            "Each subset fine-tunes the model afresh and is scored by the perplexity of held-out responses "
+            "(lower is better; fast mode trains for the run's epochs, fine-tune mode for the steps-matched "
+            "budget)."
+            if group_noun(r) == "source"
+            else "Each subset trains a model from scratch (or a linear probe in fast mode); fine-tuned scores "
+            "are means over seeds with one standard deviation."
+        )
+        + " The grey band is random subsets of the same size."
+    ),
 )
+METRICS = metrics_for(run.task)
+noun = group_noun(run)
+if run.task == "generation":
+    MODE_TITLES = {"finetune": "Fine-tuned, steps-matched", "fast": "Fast (fine-tuned for the run's epochs)"}
 try:
     table = evaluation_table(run)
 except CorruptFileError as err:  # the table is a summary of the per-result files: any evaluate rebuilds it
@@ -76,7 +90,12 @@ if table.empty:
     st.stop()
 
 info = {m: methods.get(m, BASELINE_INFO) for m in table["method"].unique()}
-splits = [s for s in ("test", "validation") if table[metric_column(s, "accuracy")].notna().any()]
+first_metric = next(iter(METRICS))
+splits = [
+    s
+    for s in ("test", "validation")
+    if metric_column(s, first_metric) in table and table[metric_column(s, first_metric)].notna().any()
+]
 top = st.columns([2, 1, 1])
 mode = top[0].radio(
     "Mode",
@@ -87,7 +106,7 @@ mode = top[0].radio(
 metric = top[1].radio("Metric", list(METRICS), format_func=METRICS.get, key="evaluation_metric")
 split = top[2].radio("Split", splits, key="evaluation_split")
 column, metric_title = metric_column(split, metric), METRICS[metric]
-if mode == "fast":
+if mode == "fast" and run.task != "generation":
     st.info(
         "**Fast mode**: one deterministic probe per method — its subset is fixed and the probe has no "
         "randomness, so there is one score and no spread. The **random band** is the only series with a "
@@ -115,7 +134,9 @@ chosen_objectives = filters[1].multiselect(
     key="evaluation_objectives",
     help="Du et al.'s second axis: what the selection aims for.",
 )
-show_balanced = filters[2].toggle("Label-balanced variants", value=True, key="evaluation_balanced")
+show_balanced = filters[2].toggle(
+    f"{group_noun(run).capitalize()}-balanced variants", value=True, key="evaluation_balanced"
+)
 shown = [
     m
     for m in evaluated
@@ -191,9 +212,11 @@ def ranking() -> None:
         format_func=budget_text,
         key="evaluation_budget",
     )
-    board = leaderboard(summary, budget)
+    board = leaderboard(summary, budget, lower_is_better=metric in LOWER_IS_BETTER)
     st.plotly_chart(
-        leaderboard_chart(board, run.label_names, metric_title=metric_title, budget_text=budget_text(budget)),
+        leaderboard_chart(
+            board, run.label_names, metric_title=metric_title, budget_text=budget_text(budget), noun=noun
+        ),
         key="evaluation_leaderboard",
     )
     shares = {f"share_{n}": f"{n} share" for n in run.label_names}
@@ -209,7 +232,7 @@ def ranking() -> None:
             "vs full data": board["vs_full"].round(3),
             "runs": [runs_text(mode, method, int(n)) for method, n in zip(board["method"], board["seeds"])],
             "subset size": board["size"].round().astype(int),
-            "label TV from full": board["tv_from_full"].round(3),
+            f"{noun} TV from full": board["tv_from_full"].round(3),
             **{title: board[col].round(3) for col, title in shares.items()},
         }
     )
@@ -219,12 +242,17 @@ def ranking() -> None:
         shown_table["labels predicted (fewest over seeds)"] = board["labels_predicted"]
     st.dataframe(shown_table, hide_index=True, width="stretch")
     st.caption(
-        "Label TV from full = total-variation distance between the subset's label shares and the full "
-        "data's (0 = same shares). A low score beside a high TV points at imbalance, not at the examples; "
-        "a model that predicts fewer labels than the data has collapsed to a constant answer."
+        f"{noun.capitalize()} TV from full = total-variation distance between the subset's {noun} shares "
+        "and the full data's (0 = same shares). A poor score beside a high TV points at imbalance, not at "
+        "the examples"
+        + (
+            "; a model that predicts fewer labels than the data has collapsed to a constant answer."
+            if noun == "label"
+            else "."
+        )
     )
     st.subheader("Representation × objective")
-    grid = grid_table(board, info)
+    grid = grid_table(board, info, lower_is_better=metric in LOWER_IS_BETTER)
     if grid.empty:
         st.info("No method is evaluated at this budget.")
     else:

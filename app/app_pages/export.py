@@ -8,8 +8,17 @@ import streamlit as st
 
 from app import loaders, ui
 from app.plain import md
-from app.views import budget_text, gradient_checkpoints_used, method_label, order_methods, tie_note
+from app.views import (
+    CAPTURE_TEXT,
+    budget_text,
+    gradient_checkpoints_used,
+    group_noun,
+    method_label,
+    order_methods,
+    tie_note,
+)
 from prune_core.export import EXTENSIONS, FORMATS, file_manifest
+from prune_core.results import Results
 from prune_core.select.budget import count_to_fraction, fraction_text
 
 FORMAT_HELP = {
@@ -34,7 +43,7 @@ ids = order_methods(methods)
 left, middle, right = st.columns([2, 1, 1])
 with left:
     method = ui.method_picker("Method", ids, methods, key="export_method")
-balanced = middle.toggle("Label-balanced", key="export_balanced")
+balanced = middle.toggle(f"{group_noun(run).capitalize()}-balanced", key="export_balanced")
 ranking = middle.toggle(
     "Whole keep order",
     key="export_ranking",
@@ -68,7 +77,7 @@ cols[1].metric(
     "Budget", "whole order" if ranking else f"{count:,} examples" if count else budget_text(budget)
 )
 cols[2].markdown(
-    "**Labels kept**  \n"
+    f"**{group_noun(run).capitalize()}s kept**  \n"
     + "  \n".join(
         f"{md(k)}: {v:,} ({v / max(manifest['size'], 1):.0%})" for k, v in manifest["label_histogram"].items()
     )
@@ -91,8 +100,10 @@ st.markdown(
 )
 used = gradient_checkpoints_used(method, methods[method], [c.to_dict() for c in run.checkpoints])
 if used:
+    capture = Results(run).gradient_capture
     st.caption(
-        f"Gradient features from {used} checkpoint{'s' if used > 1 else ''} of the reference fine-tune."
+        f"Gradient features from {used} checkpoint{'s' if used > 1 else ''} of the reference fine-tune, "
+        f"{CAPTURE_TEXT.get(capture, 'recomputed at end-of-epoch checkpoints')}."
     )
 checked = methods[method].get("validation")
 if checked:  # a preset measured against a ground truth (influence: exact leave-one-out retraining)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import loaders, state, ui
 from app.figures import factor_agreement_bars, grid_heatmap
-from app.views import budget_text, clicked_cell, common_budgets
+from app.views import budget_text, clicked_cell, common_budgets, group_noun
 from prune_core.analysis import jaccard_matrix
 from prune_core.analysis_grid import grid_methods
 
@@ -30,7 +30,7 @@ if len(layout) < 2:
     st.stop()
 
 left, right = st.columns([3, 1])
-balanced = right.toggle("Label-balanced subsets", key="grid_balanced")
+balanced = right.toggle(f"{group_noun(run).capitalize()}-balanced subsets", key="grid_balanced")
 with left:
     budget = ui.budget_picker(
         common_budgets(loaders.budgets(run, m, balanced) for m in layout.values()), key="grid_budget"

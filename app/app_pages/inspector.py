@@ -9,7 +9,7 @@ import streamlit as st
 from app import loaders, plain, ui
 from app.figures import method_ranks_bar
 from app.plain import md
-from app.views import budget_text, common_budgets, order_methods, rank_profile, search_examples
+from app.views import budget_text, common_budgets, group_noun, order_methods, rank_profile, search_examples
 
 run = ui.page(
     "Example inspector",
@@ -48,10 +48,13 @@ uid = train["uid"].iloc[row]
 head = st.columns([1, 1, 2])
 head[0].caption("uid")
 plain.text(uid, head[0])
-head[1].caption("label")
+head[1].caption(group_noun(run))
 plain.text(names[train["label"].iloc[row]], head[1])
-st.caption("text")
-plain.text(train["text"].iloc[row])
+st.caption("prompt" if "response" in train else "text")
+plain.long_text(train["text"].iloc[row])
+if "response" in train:
+    st.caption("response")
+    plain.long_text(train["response"].iloc[row])
 if "text_pair" in train:
     st.caption("text pair")
     plain.text(train["text_pair"].iloc[row])

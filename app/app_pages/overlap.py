@@ -7,7 +7,15 @@ import streamlit as st
 
 from app import loaders, ui
 from app.figures import budget_lines, intersections_bar, overlap_heatmap
-from app.views import budget_text, common_budgets, method_groups, method_label, order_methods, spread
+from app.views import (
+    budget_text,
+    common_budgets,
+    group_noun,
+    method_groups,
+    method_label,
+    order_methods,
+    spread,
+)
 from prune_core.analysis import jaccard_matrix, largest_intersections, overlap_matrix
 
 run = ui.page(
@@ -30,7 +38,7 @@ measure = top[1].radio(
     key="overlap_measure",
     format_func={"jaccard": "Jaccard", "overlap": "Overlap"}.get,
 )
-balanced = top[2].toggle("Label-balanced subsets", key="overlap_balanced")
+balanced = top[2].toggle(f"{group_noun(run).capitalize()}-balanced subsets", key="overlap_balanced")
 if len(chosen) < 2:
     st.info("Choose at least two methods.")
     st.stop()

@@ -10,10 +10,19 @@ import streamlit as st
 
 from app import loaders, ui
 from app import needs as page_needs
-from app.figures import label_counts_bar, reference_curve_chart, stage_timings_bar
+from app.figures import generation_curve_chart, label_counts_bar, reference_curve_chart, stage_timings_bar
 from app.navigation import PAGES
 from app.plain import md
-from app.views import label_counts, order_methods, stage_summary, stage_table
+from app.views import (
+    gradient_capture_text,
+    gradient_checkpoints_used,
+    group_noun,
+    label_counts,
+    method_label,
+    order_methods,
+    stage_summary,
+    stage_table,
+)
 from prune_core.reference import reference_curve
 from prune_core.results import Results
 from prune_core.store.verify import stage_states
@@ -30,7 +39,7 @@ sizes = dataset.sizes
 cols = st.columns(5)
 cols[0].metric("Training examples", f"{sizes.get('train', 0):,}")
 cols[1].metric("Validation examples", f"{sizes.get('validation', 0):,}")
-cols[2].metric("Labels", len(run.label_names))
+cols[2].metric(f"{group_noun(run).capitalize()}s", len(run.label_names))
 cols[3].metric(
     "Model parameters", f"{model.get('parameters', 0) / 1e6:.1f} M" if model.get("parameters") else "—"
 )
@@ -38,9 +47,13 @@ cols[4].metric("Cache size", f"{size / 2**20:,.1f} MiB")
 
 left, right = st.columns([3, 2])
 with left:
-    st.plotly_chart(label_counts_bar(label_counts(examples, run.label_names)), key="label_counts")
+    st.plotly_chart(
+        label_counts_bar(label_counts(examples, run.label_names), group_noun(run)), key="label_counts"
+    )
 with right:
     config = results.config
+    capture = gradient_capture_text(results.gradient_capture, results.gradient_epochs)
+    methods = loaders.methods(run) if results.has_methods else {}
     st.markdown(
         "**Dataset**  \n" + "  \n".join(f"{md(split)}: {md(path)}" for split, path in dataset.sources.items())
     )
@@ -52,12 +65,41 @@ with right:
         + (", LoRA" if config.get("train", {}).get("lora") else ", full fine-tune")
         + "  \n"
         f"**Checkpoints** {md(', '.join(c.id for c in results.checkpoints) or 'none yet')}  \n"
-        f"**Created** {md(results.created or '?')}  ·  **run folder** {md(run.path)}"
+        + (f"**Gradients** {md(capture)}  \n" if capture else "")
+        + f"**Created** {md(results.created or '?')}  ·  **run folder** {md(run.path)}"
     )
+    used = {
+        method_label(m, methods): n
+        for m in order_methods(methods, [m for m, info in methods.items() if info.get("status") == "done"])
+        for n in [gradient_checkpoints_used(m, methods[m], [c.to_dict() for c in results.checkpoints])]
+        if n
+    }
+    if used:
+        st.caption(
+            "Gradient checkpoints per method: " + ", ".join(f"{md(name)} {n}" for name, n in used.items())
+        )
 
 st.subheader("Reference model")
 curve = reference_curve(run)
-if curve:
+if curve and "perplexity" in curve[-1]:  # generation: response-token loss and perplexity
+    last = curve[-1]
+    st.caption(
+        f"Every score is read off this model: after {last['checkpoint']} its response-token loss on the "
+        f"validation split is **{last['loss']:.3f}** (perplexity **{last['perplexity']:.2f}**). A model "
+        "whose loss never falls below the pre-trained one's scores examples by noise."
+    )
+    left, right = st.columns([2, 3])
+    left.dataframe(
+        pd.DataFrame(curve).rename(columns={"loss": "validation loss", "train_loss": "training loss"}),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            c: st.column_config.NumberColumn(format="%.3f")
+            for c in ("validation loss", "perplexity", "training loss")
+        },
+    )
+    right.plotly_chart(generation_curve_chart(curve), key="reference_curve")
+elif curve:
     last = curve[-1]
     st.caption(
         f"Every score is read off this model: after {last['checkpoint']} it reaches validation accuracy "

@@ -55,10 +55,15 @@ else:
             {
                 "run": run.id,
                 "dataset": ", ".join(f"{k} {v:,}" for k, v in results.dataset.sizes.items()),
-                "labels": len(results.dataset.label_names),
+                "labels": len(results.dataset.label_names),  # a generation run's sources
                 "model": results.model.get("name") or results.config.get("model"),
                 "state": run_state({k: s.to_dict() for k, s in stages.items()}),
-                "validation accuracy": curve[-1]["accuracy"] if curve else None,
+                "validation accuracy": curve[-1].get("accuracy") if curve else None,
+                **(
+                    {"validation perplexity": curve[-1]["perplexity"]}
+                    if curve and "perplexity" in curve[-1]
+                    else {}
+                ),
                 "methods": sum(
                     keys.parse_stage(k).kind == "select"
                     and not keys.parse_stage(k).is_summary

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import loaders, ui
 from app.figures import budget_lines, method_value_bars
-from app.views import budget_text, default_budget, order_methods
+from app.views import budget_text, default_budget, group_noun, order_methods
 from prune_core.stability import seed_of, stability_table
 
 run = ui.page(
@@ -35,7 +35,7 @@ if len(group) < 2:
 st.text(
     f"{len(group)} runs, seeds {', '.join(str(seed_of(r)) for r in group)}: " + ", ".join(r.id for r in group)
 )
-balanced = st.toggle("Label-balanced subsets", key="stability_balanced")
+balanced = st.toggle(f"{group_noun(run).capitalize()}-balanced subsets", key="stability_balanced")
 with ui.guard(run):
     report = loaders.stability(group, balanced)
     methods = loaders.done_methods(run)

@@ -10,7 +10,7 @@ from app.figures.bars import (
     tv_by_method_bar,
 )
 from app.figures.heatmaps import correlation_heatmap, overlap_heatmap
-from app.figures.reference import reference_curve_chart
+from app.figures.reference import generation_curve_chart, reference_curve_chart
 from app.figures.scatter import (
     MAX_POINTS,
     Colouring,
@@ -38,6 +38,7 @@ __all__ = [
     "method_ranks_bar",
     "overlap_heatmap",
     "plot_positions",
+    "generation_curve_chart",
     "reference_curve_chart",
     "score_scatter",
     "stage_timings_bar",

@@ -24,8 +24,9 @@ from app.figures.text import plot_text, plot_texts
 STATUS_COLOURS = {"done": "#54A24B", "running": "#4C78A8", "failed": "#E45756", "missing": "#BAB0AC"}
 
 
-def label_counts_bar(counts: pd.DataFrame) -> go.Figure:
-    """Examples per label (index) and split (columns), one group of bars per split."""
+def label_counts_bar(counts: pd.DataFrame, noun: str = "label") -> go.Figure:
+    """Examples per label (index) and split (columns), one group of bars per split (``noun``: what the
+    groups are, ``source`` for generation runs)."""
     fig = go.Figure()
     for i, label in enumerate(counts.index):
         fig.add_trace(
@@ -37,7 +38,7 @@ def label_counts_bar(counts: pd.DataFrame) -> go.Figure:
                 hovertemplate=f"{plot_text(label)}: %{{y:,}}<extra>%{{x}}</extra>",
             )
         )
-    finish(fig, title="Examples per label and split", height=320, barmode="group", legend={"title": "label"})
+    finish(fig, title=f"Examples per {noun} and split", height=320, barmode="group", legend={"title": noun})
     fig.update_yaxes(title="examples", gridcolor="#eee")
     return fig
 
@@ -61,8 +62,10 @@ def stage_timings_bar(stages: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def label_balance_bar(shares: pd.DataFrame, tv: dict[str, float] | None = None) -> go.Figure:
-    """Label shares of the full data and of subsets side by side.
+def label_balance_bar(
+    shares: pd.DataFrame, tv: dict[str, float] | None = None, noun: str = "label"
+) -> go.Figure:
+    """Label shares of the full data and of subsets side by side (``noun``: ``source`` for generation).
 
     ``shares``: one row per distribution (e.g. "full data", "plain", "label-balanced"), one column per
     label, rows summing to 1; ``tv`` adds each subset's total-variation distance to its legend entry.
@@ -83,7 +86,7 @@ def label_balance_bar(shares: pd.DataFrame, tv: dict[str, float] | None = None) 
         )
     finish(
         fig,
-        title="Label distribution: full data against the subset",
+        title=f"{noun.capitalize()} distribution: full data against the subset",
         height=360,
         barmode="group",
         legend={"orientation": "h", "y": -0.15},
@@ -92,12 +95,13 @@ def label_balance_bar(shares: pd.DataFrame, tv: dict[str, float] | None = None) 
     return fig
 
 
-def tv_by_method_bar(table: pd.DataFrame) -> go.Figure:
-    """Total-variation distance from the full data per method (index), columns ``plain`` / ``balanced``."""
+def tv_by_method_bar(table: pd.DataFrame, noun: str = "label") -> go.Figure:
+    """Total-variation distance from the full data per method (index), columns ``plain`` / ``balanced``
+    (``noun``: what is balanced, ``source`` for generation runs)."""
     fig = go.Figure()
     for column, colour, name in (
         ("plain", PLAIN_COLOUR, "plain"),
-        ("balanced", BALANCED_COLOUR, "label-balanced"),
+        ("balanced", BALANCED_COLOUR, f"{noun}-balanced"),
     ):
         if column in table:
             fig.add_trace(
@@ -111,7 +115,7 @@ def tv_by_method_bar(table: pd.DataFrame) -> go.Figure:
             )
     finish(
         fig,
-        title="Total-variation distance of each subset's labels from the full data",
+        title=f"Total-variation distance of each subset's {noun}s from the full data",
         height=360,
         barmode="group",
         legend={"orientation": "h", "y": 1.1},

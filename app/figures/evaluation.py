@@ -156,7 +156,12 @@ def budget_curves(summary: pd.DataFrame, *, metric_title: str, split: str) -> go
 
 
 def leaderboard_chart(
-    board: pd.DataFrame, label_names: list[str], *, metric_title: str, budget_text: str
+    board: pd.DataFrame,
+    label_names: list[str],
+    *,
+    metric_title: str,
+    budget_text: str,
+    noun: str = "label",
 ) -> go.Figure:
     """Left: each series' mean score at one budget with its std (best on top; baselines grey, label-balanced
     variants hatched); right: the label shares of its subsets, so an outlier in score can be read against an
@@ -169,7 +174,10 @@ def leaderboard_chart(
         shared_yaxes=True,
         column_widths=[0.6, 0.4],
         horizontal_spacing=0.03,
-        subplot_titles=(plot_text(f"{metric_title} at {budget_text}"), "label shares of the subset"),
+        subplot_titles=(
+            plot_text(f"{metric_title} at {budget_text}"),
+            plot_text(f"{noun} shares of the subset"),
+        ),
     )
     colours = [BASELINE_COLOUR if m in (RANDOM_BAND, FULL_DATA) else SCORE_COLOUR for m in board["method"]]
     hatch = ["/" if b else "" for b in board["balanced"]]  # label-balanced variants are hatched

@@ -39,3 +39,27 @@ def reference_curve_chart(curve: list[dict], num_labels: int) -> go.Figure:
     fig.update_xaxes(title="epoch (0 = pre-trained)", dtick=1)
     fig.update_yaxes(title="score", range=[0, 1.02], tickformat=".2f")
     return fig
+
+
+def generation_curve_chart(curve: list[dict]) -> go.Figure:
+    """A generation run's validation response-token loss (and the epoch's mean training loss) by epoch."""
+    fig = go.Figure()
+    epochs = [row["epoch"] for row in curve]
+    for i, (key, name) in enumerate((("loss", "validation loss"), ("train_loss", "training loss"))):
+        points = [(e, row.get(key)) for e, row in zip(epochs, curve) if row.get(key) is not None]
+        if not points:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[e for e, _ in points],
+                y=[v for _, v in points],
+                mode="lines+markers",
+                name=name,
+                line={"color": label_colour(i)},
+                hovertemplate=f"epoch %{{x}}: {name} %{{y:.3f}}<extra></extra>",
+            )
+        )
+    finish(fig, title="Reference model: response-token loss", height=300)
+    fig.update_xaxes(title="epoch (0 = pre-trained)", dtick=1)
+    fig.update_yaxes(title="mean loss per response token")
+    return fig

@@ -19,6 +19,7 @@ from prune_core.cli.maps import add_maps
 from prune_core.cli.select import add_export, add_methods, add_select
 from prune_core.cli.serve import add_serve
 from prune_core.cli.simulate import add_simulate
+from prune_core.cli.tiny import add_tiny_decoder
 
 COMMANDS = [
     add_compute,
@@ -32,6 +33,7 @@ COMMANDS = [
     add_analyze,
     add_simulate,
     add_serve,
+    add_tiny_decoder,
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from dataclasses import replace
@@ -35,10 +36,30 @@ def add_compute(sub) -> None:
     )
     d.add_argument("--validation", help="validation file (default: from the folder, else a stratified split)")
     d.add_argument("--test", help="test file (default: from the folder, else none)")
+    d.add_argument(
+        "--task",
+        choices=["classification", "generation"],
+        default="classification",
+        help="classification (text + label; a sequence classifier) or generation (prompt + response or "
+        "chat messages; a causal language model trained on the response tokens)",
+    )
     d.add_argument("--text-column", default="text")
     d.add_argument("--text-pair-column", default=None, help="second text column of a sentence pair")
     d.add_argument("--label-column", default="label")
     d.add_argument("--id-column", default=None, help="uid column (default: 'id' if present, else a row hash)")
+    d.add_argument("--prompt-column", default="prompt", help="generation: the prompt column")
+    d.add_argument("--response-column", default="response", help="generation: the response column")
+    d.add_argument(
+        "--messages-column",
+        default="messages",
+        help="generation: a chat list [{role, content}, ...] whose last (assistant) message is the response",
+    )
+    d.add_argument(
+        "--source-column",
+        default=None,
+        help="generation: where each example comes from, balanced like a label "
+        "(default: 'source', else 'category', if present)",
+    )
     d.add_argument(
         "--limit", type=positive_int, help="seeded, label-stratified sample of N training examples"
     )
@@ -49,7 +70,8 @@ def add_compute(sub) -> None:
     m.add_argument(
         "--model",
         default="minilm",
-        help="hub id or local path of a sequence classifier (default: the packaged MiniLM-L6)",
+        help="hub id or local path of a sequence classifier, or of a causal language model with --task "
+        "generation (e.g. facebook/opt-125m); default: the packaged MiniLM-L6 (a decoder for generation)",
     )
     m.add_argument("--epochs", type=positive_int, default=3)
     m.add_argument(
@@ -66,7 +88,13 @@ def add_compute(sub) -> None:
         help="comma-separated training seeds (e.g. 0,1,2): one run per seed on the same data sample "
         "(drawn with --seed), for `analyze --stability`",
     )
-    m.add_argument("--lora", action="store_true", help="train LoRA adapters (peft) instead of all weights")
+    m.add_argument(
+        "--lora",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train LoRA adapters (peft) instead of all weights (default: off for classification, on for "
+        "generation, as LESS); --no-lora fine-tunes every weight",
+    )
     m.add_argument("--lora-r", type=positive_int, default=8)
     m.add_argument("--lora-alpha", type=positive_int, default=16)
     m.add_argument("--lora-dropout", type=unit_interval, default=0.1)
@@ -125,6 +153,40 @@ def add_compute(sub) -> None:
     x.add_argument(
         "--proj-chunk", type=positive_int, default=None, help="gradient columns projected per step"
     )
+    e = p.add_argument_group(
+        "engine",
+        "where the work runs; the arrays are the same either way (README: Running on a cluster)",
+    )
+    e.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process (default); ray: Ray Train fine-tune and Ray Data extraction",
+    )
+    e.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to join (default: $RAY_ADDRESS, else a local cluster on this machine)",
+    )
+    e.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="Ray workers (default: one per GPU, else one per CPU but one)",
+    )
+    e.add_argument(
+        "--train-workers",
+        type=positive_int,
+        default=None,
+        help="data-parallel training workers (default: --workers; 1 reproduces the local run exactly, "
+        "more make their own run)",
+    )
+    e.add_argument(
+        "--shard-examples",
+        type=positive_int,
+        default=None,
+        help="examples per shard of a Ray extraction pass (default 2048)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_compute)
 
@@ -148,9 +210,15 @@ def compute_config_from_args(args):
         limit_test=args.limit_test,
         validation_fraction=args.validation_fraction,
         seed=args.seed,
+        task=args.task,
+        prompt_column=args.prompt_column,
+        response_column=args.response_column,
+        messages_column=args.messages_column,
+        source_column=args.source_column,
     )
     targets = [t.strip() for t in args.lora_targets.split(",")] if args.lora_targets else None
-    lr = args.lr if args.lr is not None else (5e-4 if args.lora else 5e-5)
+    lora = args.lora if args.lora is not None else args.task == "generation"
+    lr = args.lr if args.lr is not None else (5e-4 if lora else 5e-5)
     train = TrainConfig(
         epochs=args.epochs,
         lr=lr,
@@ -159,7 +227,7 @@ def compute_config_from_args(args):
         warmup_ratio=args.warmup_ratio,
         weight_decay=args.weight_decay,
         seed=args.seed,
-        lora=args.lora,
+        lora=lora,
         lora_r=args.lora_r,
         lora_alpha=args.lora_alpha,
         lora_dropout=args.lora_dropout,
@@ -216,8 +284,29 @@ def parse_seeds(text: str | None) -> list[int] | None:
     return list(dict.fromkeys(seeds))
 
 
-def cmd_compute(args) -> int:
+def make_compute(args, config, store, log):
+    """The engine ``--engine`` names, over ``store``."""
     from prune_core.pipeline import Compute
+
+    if args.engine == "local":
+        return Compute(config, store, show_progress=not args.quiet, log=log)
+    from prune_core.distributed.cluster import ClusterError
+    from prune_core.distributed.engine import RayCompute, RayOptions
+    from prune_core.distributed.plan import DEFAULT_SHARD_EXAMPLES
+
+    options = RayOptions(
+        address=args.ray_address,
+        workers=args.workers,
+        train_workers=args.train_workers,
+        shard_examples=args.shard_examples or DEFAULT_SHARD_EXAMPLES,
+    )
+    try:
+        return RayCompute(config, store, options, show_progress=not args.quiet, log=log)
+    except ClusterError as err:
+        raise UsageError(str(err)) from None
+
+
+def cmd_compute(args) -> int:
     from prune_core.reference import curve_lines, reference_curve
     from prune_core.store import RunStore
 
@@ -227,8 +316,12 @@ def cmd_compute(args) -> int:
     # Several seeds: the same data sample (DatasetSpec keeps --seed), one training run per seed.
     seeds = parse_seeds(args.seeds)
     configs = [replace(config, train=replace(config.train, seed=s)) for s in seeds] if seeds else [config]
+    if args.engine == "local" and (
+        args.ray_address or args.workers or args.train_workers or args.shard_examples
+    ):
+        raise UsageError("--ray-address, --workers, --train-workers and --shard-examples need --engine ray")
     for one in configs:
-        run = Compute(one, RunStore(args.runs_dir), show_progress=not args.quiet, log=log).run()
+        run = make_compute(args, one, RunStore(args.runs_dir), log).run()
         curve = reference_curve(run.reload())
         if (
             curve and not args.quiet
@@ -279,7 +372,8 @@ def cmd_info(args) -> int:
         return code
     ds = summary["dataset"]
     print(f"run      {summary['run_id']}  ({summary['path']})")
-    print(f"dataset  sizes {ds.get('sizes')}  labels {ds.get('label_names')}")
+    groups = "sources" if run.task == "generation" else "labels"  # a generation run balances sources
+    print(f"dataset  sizes {ds.get('sizes')}  {groups} {ds.get('label_names')}  task {run.task}")
     print(f"model    {summary['model'].get('name')}  {summary['model'].get('parameters')} parameters")
     for line in curve_lines(summary["reference"]):
         print(f"model    {line}")

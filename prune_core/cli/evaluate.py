@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from prune_core.cli.common import UsageError, add_common, budget_list, positive_float
+from prune_core.cli.common import UsageError, add_common, budget_list, non_negative_int, positive_float
 
 # The accuracy-vs-budget curve of the evaluation page: 5 % to 50 %.
 CURVE_BUDGETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
@@ -79,6 +79,13 @@ def add_evaluate(sub) -> None:
     )
     p.add_argument("--device", default="auto", help="fine-tune mode: auto, cpu, cuda, cuda:1, mps")
     p.add_argument(
+        "--rouge-sample",
+        type=non_negative_int,
+        default=0,
+        help="generation runs: also score ROUGE-L of greedy generations on this many validation and test "
+        "examples (needs the rouge-score package; default 0: perplexity only)",
+    )
+    p.add_argument(
         "--precision",
         choices=["auto", "fp32", "bf16"],
         default="auto",
@@ -145,20 +152,22 @@ def cmd_evaluate(args) -> int:
             device=args.device,
             schedule=args.schedule,
             precision=args.precision,
+            rouge_sample=args.rouge_sample,
             show_progress=not args.quiet,
             log=log,
         )
     if args.json:
         print(report.table.to_json(orient="records", indent=1))
         return 0
-    split = "test" if report.table["test_accuracy"].notna().any() else "validation"
+    metric = "perplexity" if run.task == "generation" else "accuracy"  # generation: lower is better
+    split = "test" if report.table[f"test_{metric}"].notna().any() else "validation"
     print(
         f"run {run.id}: {len(report.computed)} computed, {len(report.cached)} cached; "
         + report_heading(report.table, split)
     )
     print(report_frame(report.table, run.label_names, split).to_string(index=False))
-    paired = paired_vs_random(report.table, metric_column(split, "accuracy"))
+    paired = paired_vs_random(report.table, metric_column(split, metric))
     if not paired.empty:
-        print(f"\npaired with the random band of the same seed, budget and variant ({split} accuracy):")
+        print(f"\npaired with the random band of the same seed, budget and variant ({split} {metric}):")
         print(paired_text(paired).to_string(index=False))
     return 0

@@ -89,7 +89,8 @@ def add_methods(sub) -> None:
 
 
 def cmd_methods(args) -> int:
-    from prune_core.methods import INPUTS, PRESETS, all_grid_cells
+    from prune_core.methods import INPUTS, PRESETS, all_grid_cells, get_method
+    from prune_core.methods.registry import task_applicability
     from prune_core.select import SELECTORS
 
     listing = {
@@ -104,6 +105,8 @@ def cmd_methods(args) -> int:
             k: {"family": v.family, "title": v.title} for k, v in INPUTS.items() if not v.is_representation
         },
         "grid": all_grid_cells(),
+        # every grid cell's task kinds and, where one does not apply, why (presets carry the same keys)
+        "grid_tasks": {cell: task_applicability(get_method(cell)) for cell in all_grid_cells()},
     }
     if args.json:
         print(json.dumps(listing, indent=1))

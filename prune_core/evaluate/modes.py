@@ -1,5 +1,10 @@
 """The two ways to score a subset: a probe on frozen features (fast) or a fresh fine-tune (finetune).
 
+Generation runs (prune_core/tasks) have no labels to probe: both modes fine-tune a fresh causal LM on the
+subset and score held-out response tokens (:class:`GenerationEvaluation`); fast mode trains for the run's
+epoch count over the subset (so a 10 % subset costs 10 % of the reference fine-tune), fine-tune mode for
+the steps-matched budget.
+
 Both expose the same three things to the runner: ``settings`` (what their numbers depend on, for the
 cache key), ``work(size)`` (progress units of one job) and ``predict(positions, seed, progress)`` (the
 predicted labels of every held-out split after training on the training rows ``positions``). Both check
@@ -83,6 +88,85 @@ class ProbeEvaluation:
         )
         progress(1)  # one fit: the whole job
         return out
+
+
+class GenerationEvaluation:
+    """A generation run's subsets: a fresh causal LM fine-tuned on the subset, scored by response-token
+    loss and perplexity of each held-out split (``generation.py``). ``direct_metrics``: ``predict`` returns
+    the metrics of each split, not predicted labels."""
+
+    direct_metrics = True
+
+    def __init__(
+        self,
+        run: Run,
+        mode: str,
+        device: str,
+        precision: str = "auto",
+        schedule: str = "steps",
+        rouge_sample: int = 0,
+    ):
+        from prune_core.models import choose_device, resolve_precision
+        from prune_core.pipeline import model_identity
+        from prune_core.train import TrainConfig
+
+        config = run.config
+        if "train" not in config or "model" not in config:
+            raise EvaluationError(
+                f"run {run.id} has no model or training config in its manifest (config.model, "
+                "config.train); only runs made by `prunescope compute` can be evaluated"
+            )
+        self.train_config = TrainConfig(**config["train"])
+        self.model = config["model"]
+        self.device = choose_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.frames = _eval_splits(run)
+        self.train = run.examples("train")
+        self.schedule = "epochs" if mode == "fast" else check_schedule(schedule)
+        self.max_steps = (
+            matched_steps(len(self.train), self.train_config) if self.schedule == "steps" else None
+        )
+        base = {k: v for k, v in self.train_config.to_dict().items() if k != "seed"}
+        self.settings = {
+            "task": "generation",
+            "model": model_identity(self.model),
+            "train": base,
+            "device": self.device.type,
+            "precision": self.precision,
+            "schedule": {"kind": self.schedule, "steps": self.max_steps, "floor": MIN_STEPS},
+        }
+        self.rouge_sample = int(rouge_sample)
+        if self.rouge_sample:
+            self.settings["rouge_sample"] = self.rouge_sample
+        self.last_steps: int | None = None
+
+    def work(self, size: int) -> int:
+        if self.max_steps is None:
+            trained = size * self.train_config.epochs
+        else:
+            batch = self.train_config.batch_size
+            passes, rest = divmod(self.max_steps, -(-size // batch))
+            trained = passes * size + min(rest * batch, size)
+        return trained + sum(len(f) for f in self.frames.values())
+
+    def predict(self, positions: np.ndarray, seed: int, progress: Callable[[int], None]) -> dict[str, dict]:
+        from prune_core.evaluate.generation import finetune_response_scores
+        from prune_core.reproducibility import deterministic
+
+        config = replace(self.train_config, seed=seed)
+        with deterministic(self.device):
+            scores, self.last_steps = finetune_response_scores(
+                self.model,
+                config,
+                self.train.iloc[positions],
+                self.frames,
+                self.device,
+                progress=progress,
+                precision=self.precision,
+                max_steps=self.max_steps,
+                rouge_sample=self.rouge_sample,
+            )
+        return scores
 
 
 class FinetuneEvaluation:

@@ -25,7 +25,12 @@ import numpy as np
 import pandas as pd
 
 from prune_core.evaluate.metrics import classification_metrics
-from prune_core.evaluate.modes import EvaluationError, FinetuneEvaluation, ProbeEvaluation
+from prune_core.evaluate.modes import (
+    EvaluationError,
+    FinetuneEvaluation,
+    GenerationEvaluation,
+    ProbeEvaluation,
+)
 from prune_core.evaluate.plan import (
     BASELINES,
     VARIANTS,
@@ -36,7 +41,7 @@ from prune_core.evaluate.plan import (
     selection_hash,
 )
 from prune_core.evaluate.probe import ProbeConfig
-from prune_core.evaluate.summary import result_rows
+from prune_core.evaluate.summary import metrics_for, result_rows
 from prune_core.progress import StageProgress
 from prune_core.results import MissingSelection, Results
 from prune_core.store import Run, StoreError, keys, stable_hash
@@ -131,6 +136,7 @@ def evaluate_run(
     device: str = "auto",
     schedule: str = "steps",
     precision: str = "auto",
+    rouge_sample: int = 0,
     show_progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> EvaluationReport:
@@ -148,11 +154,16 @@ def evaluate_run(
                 f"`prunescope select {run.id}` first"
             )
     jobs = plan_jobs(methods, budgets, seeds, mode, variants=variants, baselines=baselines)
-    evaluator = (
-        ProbeEvaluation(run, probe or ProbeConfig())
-        if mode == "fast"
-        else FinetuneEvaluation(run, device, precision, schedule=schedule)
-    )
+    if run.task == "generation":
+        evaluator = GenerationEvaluation(
+            run, mode, device, precision, schedule=schedule, rouge_sample=rouge_sample
+        )
+    elif rouge_sample:
+        raise EvaluationError("--rouge-sample scores generated responses: it needs a generation run")
+    elif mode == "fast":
+        evaluator = ProbeEvaluation(run, probe or ProbeConfig())
+    else:
+        evaluator = FinetuneEvaluation(run, device, precision, schedule=schedule)
     ensure_selected(run, [job.method for job in jobs], log)
     source = SubsetSource(run)
     uids = source.results.train["uid"].to_numpy()
@@ -213,19 +224,22 @@ def _evaluate_one(
 ) -> dict:
     num_labels = len(run.label_names)
     started = time.perf_counter()
-    if job.mode == "finetune":  # minutes per job: a bar of its own (examples trained, then predicted)
+    if job.mode == "finetune" or run.task == "generation":  # minutes per job: a bar of its own
         with StageProgress(
             run, f"evaluate {job.label}", evaluator.work(len(positions)), show=show_progress
         ) as bar:
             predictions = evaluator.predict(positions, job.seed, bar)
     else:
         predictions = evaluator.predict(positions, job.seed, lambda _count: None)
-    metrics = {
-        split: classification_metrics(
-            evaluator.frames[split]["label"].to_numpy(np.int64), predicted, num_labels
-        )
-        for split, predicted in predictions.items()
-    }
+    if getattr(evaluator, "direct_metrics", False):  # generation: response-token loss and perplexity
+        metrics = predictions
+    else:
+        metrics = {
+            split: classification_metrics(
+                evaluator.frames[split]["label"].to_numpy(np.int64), predicted, num_labels
+            )
+            for split, predicted in predictions.items()
+        }
     return {
         "job": job.to_dict(),
         "size": len(positions),
@@ -263,7 +277,7 @@ def refresh_table(run: Run, log: Callable[[str], None] = print) -> pd.DataFrame:
     """Rebuild the ``evaluations`` table from the stored results; rewritten only when they changed."""
     train_labels = run.examples("train")["label"].to_numpy(np.int64)
     full_counts = np.bincount(train_labels, minlength=len(run.label_names))
-    table = result_rows(stored_results(run, log), run.label_names, full_counts)
+    table = result_rows(stored_results(run, log), run.label_names, full_counts, metrics=metrics_for(run.task))
     if run.has(TABLE) and run.file_info(TABLE).columns == list(table.columns):
         try:
             current = run.read_table(TABLE, columns=["key_hash"])["key_hash"]

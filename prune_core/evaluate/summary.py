@@ -19,13 +19,24 @@ from prune_core.evaluate.plan import FULL_DATA, RANDOM_BAND, is_deterministic
 
 SPLITS = ("validation", "test")
 METRICS = {"accuracy": "accuracy", "macro_f1": "macro-F1"}
+# Generation runs (prune_core/evaluate/generation.py): response-token perplexity and loss, lower is better.
+GENERATION_METRICS = {"perplexity": "perplexity", "loss": "response-token loss", "rouge_l": "ROUGE-L"}
+LOWER_IS_BETTER = frozenset({"perplexity", "loss"})
+
+
+def metrics_for(task: str) -> dict[str, str]:
+    """The metrics (name -> title) a run of ``task`` is evaluated by."""
+    return GENERATION_METRICS if task == "generation" else METRICS
+
+
 KEYS = ["mode", "method", "balanced", "budget"]
 
 
 def metric_column(split: str, metric: str) -> str:
-    if split not in SPLITS or metric not in METRICS:
+    if split not in SPLITS or (metric not in METRICS and metric not in GENERATION_METRICS):
         raise ValueError(
-            f"metric_column: expected a split in {SPLITS} and a metric in {tuple(METRICS)}, "
+            f"metric_column: expected a split in {SPLITS} and a metric in "
+            f"{tuple(METRICS) + tuple(GENERATION_METRICS)}, "
             f"found {split!r} and {metric!r}"
         )
     return f"{split}_{metric}"
@@ -39,8 +50,14 @@ def series_name(method: str, balanced: bool) -> str:
     return f"{name} (balanced)" if balanced else name
 
 
-def result_rows(records: Iterable[Mapping], label_names: list[str], full_counts: np.ndarray) -> pd.DataFrame:
-    """One row per stored result: the job, the subset's size, label counts and TV distance, the metrics."""
+def result_rows(
+    records: Iterable[Mapping],
+    label_names: list[str],
+    full_counts: np.ndarray,
+    metrics: Mapping[str, str] = METRICS,
+) -> pd.DataFrame:
+    """One row per stored result: the job, the subset's size, label counts and TV distance, the metrics
+    (``metrics``: ``metrics_for(task)``; generation runs have no predicted labels to count)."""
     names = [str(n) for n in label_names]
     full = np.asarray(full_counts, dtype=np.float64)
     full_shares = full / full.sum()
@@ -58,7 +75,7 @@ def result_rows(records: Iterable[Mapping], label_names: list[str], full_counts:
         }
         for split in SPLITS:
             scores = record["metrics"].get(split) or {}
-            for metric in METRICS:
+            for metric in metrics:
                 row[metric_column(split, metric)] = float(scores.get(metric, np.nan))
             # how many labels the model predicts at all: 1 means it collapsed to a constant answer
             predicted = scores.get("predicted_counts")
@@ -81,7 +98,7 @@ def result_rows(records: Iterable[Mapping], label_names: list[str], full_counts:
         "budget",
         "seed",
         "size",
-        *[metric_column(s, m) for s in SPLITS for m in METRICS],
+        *[metric_column(s, m) for s in SPLITS for m in metrics],
         *[f"{s}_labels_predicted" for s in SPLITS],
         *[f"count_{n}" for n in names],
         "tv_from_full",
@@ -142,9 +159,10 @@ def aggregate(table: pd.DataFrame, column: str, label_names: list[str]) -> pd.Da
     return out
 
 
-def leaderboard(summary: pd.DataFrame, budget: float) -> pd.DataFrame:
+def leaderboard(summary: pd.DataFrame, budget: float, *, lower_is_better: bool = False) -> pd.DataFrame:
     """Every series at ``budget`` (plus the full-data ceiling) ranked by mean score, best first, with the
-    gap to the random band of the same variant and to the full data. ``summary`` holds one mode."""
+    gap to the random band of the same variant and to the full data. ``summary`` holds one mode.
+    ``lower_is_better``: the metric is a loss or perplexity (generation runs)."""
     modes = summary["mode"].unique()
     if len(modes) > 1:
         raise ValueError(f"leaderboard: expected the results of one mode, found {sorted(modes)}")
@@ -153,7 +171,7 @@ def leaderboard(summary: pd.DataFrame, budget: float) -> pd.DataFrame:
     ceiling = at.loc[at["method"] == FULL_DATA, "mean"]
     at["vs_random"] = [m - band.get(b, np.nan) for m, b in zip(at["mean"], at["balanced"])]
     at["vs_full"] = at["mean"] - (float(ceiling.iloc[0]) if len(ceiling) else np.nan)
-    at = at.sort_values(["mean", "series"], ascending=[False, True], ignore_index=True)
+    at = at.sort_values(["mean", "series"], ascending=[lower_is_better, True], ignore_index=True)
     at.insert(0, "rank", np.arange(1, len(at) + 1))
     return at
 
@@ -261,6 +279,8 @@ def report_frame(table: pd.DataFrame, label_names: list[str], split: str = "test
     ]
     if table.empty:
         return pd.DataFrame(columns=columns)
+    if metric_column(split, "accuracy") not in table:
+        return _generation_report(table, label_names, split)
     accuracy = aggregate(table, metric_column(split, "accuracy"), label_names)
     f1 = aggregate(table, metric_column(split, "macro_f1"), label_names)
     fixed = [is_deterministic(m, mode) for m, mode in zip(accuracy["method"], accuracy["mode"])]
@@ -289,10 +309,48 @@ def report_frame(table: pd.DataFrame, label_names: list[str], split: str = "test
     return frame.iloc[order].reset_index(drop=True)
 
 
+def _generation_report(table: pd.DataFrame, label_names: list[str], split: str) -> pd.DataFrame:
+    """``report_frame`` of a generation run: perplexity and response-token loss (lower is better) and
+    the TV distance of the subset's sources from the full data."""
+    perplexity = aggregate(table, metric_column(split, "perplexity"), label_names)
+    loss = aggregate(table, metric_column(split, "loss"), label_names)
+    fixed = [is_deterministic(m, mode) for m, mode in zip(perplexity["method"], perplexity["mode"])]
+    frame = pd.DataFrame(
+        {
+            "mode": perplexity["mode"],
+            "series": perplexity["series"],
+            "budget": perplexity["budget"],
+            "perplexity": [
+                score_text(m, s, d) for m, s, d in zip(perplexity["mean"], perplexity["std"], fixed)
+            ],
+            "loss": [score_text(m, s, d) for m, s, d in zip(loss["mean"], loss["std"], fixed)],
+            "runs": [
+                runs_text(mode, m, int(n))
+                for mode, m, n in zip(perplexity["mode"], perplexity["method"], perplexity["seeds"])
+            ],
+            "size": perplexity["size"].round().astype(int),
+            "source TV": perplexity["tv_from_full"].round(3),
+        }
+    )
+    baseline_last = [(m == FULL_DATA, m == RANDOM_BAND) for m in perplexity["method"]]
+    order = sorted(
+        range(len(frame)),
+        key=lambda i: (frame["mode"][i], *baseline_last[i], frame["series"][i], frame["budget"][i]),
+    )
+    return frame.iloc[order].reset_index(drop=True)
+
+
 def report_heading(table: pd.DataFrame, split: str) -> str:
     """The line above the CLI's table: what the ± means in each mode the table holds."""
     notes = []
-    if (table["mode"] == "fast").any():
+    generation = metric_column(split, "accuracy") not in table
+    if generation:
+        notes.append(
+            "response-token perplexity and loss of a model fine-tuned on each subset (lower is better); "
+            "fast mode trains for the run's epochs over the subset with seed 0, fine-tune mode for the "
+            "steps-matched budget"
+        )
+    elif (table["mode"] == "fast").any():
         notes.append(
             "fast mode: one deterministic probe per method (seeds cannot change it); the random band is "
             "the only row with a spread: mean ± std over random subsets of the same size"
@@ -302,7 +360,9 @@ def report_heading(table: pd.DataFrame, split: str) -> str:
     return f"{split} split; " + "; ".join(notes)
 
 
-def grid_table(board: pd.DataFrame, methods: Mapping[str, Mapping]) -> pd.DataFrame:
+def grid_table(
+    board: pd.DataFrame, methods: Mapping[str, Mapping], *, lower_is_better: bool = False
+) -> pd.DataFrame:
     """Du et al.'s grid at one budget: one row per representation family, one column per nominal objective,
     each cell the best evaluated series there with its mean score ("" where nothing was evaluated)."""
     cells: dict[tuple[str, str], tuple[float, str]] = {}
@@ -311,7 +371,7 @@ def grid_table(board: pd.DataFrame, methods: Mapping[str, Mapping]) -> pd.DataFr
             continue
         info = methods.get(method, {})
         cell = (str(info.get("family", "unknown")), str(info.get("objective", "unknown")))
-        if cell not in cells or mean > cells[cell][0]:
+        if cell not in cells or (mean < cells[cell][0] if lower_is_better else mean > cells[cell][0]):
             cells[cell] = (float(mean), str(series))
     families = sorted({f for f, _ in cells})
     objectives = sorted({o for _, o in cells})

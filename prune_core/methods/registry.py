@@ -41,6 +41,7 @@ import numpy as np
 from prune_core import scores as S
 from prune_core.methods.inputs import INPUTS, REPRESENTATIONS, Representations
 from prune_core.select.registry import SELECTORS, Param, Selector, resolve_selector
+from prune_core.store import keys
 
 ScoreFn = Callable[[Representations, dict], np.ndarray]
 # A set selector picks k examples among the positions ``subset`` (absolute indices into the train split).
@@ -81,6 +82,9 @@ class Method:
     tie_break: ScoreFn | None = None  # secondary score deciding ties of ``score`` (higher = keep first)
     tie_break_note: str = ""
     validation: Mapping | None = None  # a measured check against a ground truth (shown by methods --json)
+    # Why the method needs class logits (a margin, a correct/incorrect prediction, class probabilities),
+    # which a generation run has none of; derived from the representation and selector when empty.
+    class_only: str = ""
 
     def __post_init__(self) -> None:
         where = f"method {self.id!r}"
@@ -115,6 +119,22 @@ class Method:
     def selector_info(self) -> Selector:
         return SELECTORS[self.selector]
 
+    def not_applicable(self, task: str) -> str | None:
+        """Why this method cannot run on a ``task`` run (prune_core/tasks), or None when it can."""
+        if task != "generation":
+            return None
+        if self.class_only:
+            return self.class_only
+        if self.representation in _CLASS_INPUTS:
+            return _CLASS_INPUTS[self.representation]
+        for name in self.selector_info.inputs:
+            if name in _CLASS_SELECTOR_INPUTS:
+                return _CLASS_SELECTOR_INPUTS[name]
+        return None
+
+    def applies_to(self, task: str) -> bool:
+        return self.not_applicable(task) is None
+
     @property
     def family(self) -> str:
         return INPUTS[self.representation].family
@@ -148,7 +168,31 @@ class Method:
             "nested": self.nested,
             **({"tie_break": self.tie_break_note} if self.tie_break_note else {}),
             **({"validation": dict(self.validation)} if self.validation else {}),
+            **task_applicability(self),
         }
+
+
+TASK_KINDS = ("classification", "generation")
+# Inputs that exist only for class logits; generation runs store no class probabilities, margins,
+# correctness or classification-head inputs (a token-level stand-in would be a different method).
+_NO_LOGITS = "generation runs have no class logits"
+_CLASS_INPUTS = {
+    "outputs": f"needs class probabilities; {_NO_LOGITS}",
+    "head": f"needs the classifier head's inputs and class probabilities; {_NO_LOGITS}",
+}
+_CLASS_SELECTOR_INPUTS = {
+    "difficulty": f"its difficulty is CCS's probability margin (gold minus the largest other class); {_NO_LOGITS}",
+    "influence": f"needs last-layer influence from class probabilities; {_NO_LOGITS}",
+}
+
+
+def task_applicability(method: Method) -> dict:
+    """``tasks``: the task kinds the method runs on; ``not_applicable``: the reason for each other kind."""
+    reasons = {task: method.not_applicable(task) for task in TASK_KINDS}
+    return {
+        "tasks": [task for task, why in reasons.items() if why is None],
+        "not_applicable": {task: why for task, why in reasons.items() if why is not None},
+    }
 
 
 # ---------------------------------------------------------------------------------------------- citations
@@ -195,7 +239,7 @@ def _aum_difficulty(r: Representations) -> np.ndarray:
 
 def _forgetting_tie_break(r: Representations, p: dict) -> np.ndarray:
     """1 - mean p(gold) over epochs: among equal forgetting counts the less confident example first."""
-    return S.datamap(r.dynamics("p_gold"), r.dynamics("correct"))["datamap_hard"]
+    return S.datamap(r.dynamics("p_gold"), _correct_or_none(r))["datamap_hard"]
 
 
 def _influence_vectors(r: Representations) -> np.ndarray:
@@ -240,7 +284,13 @@ def _derived_select(info: Selector, rep: str) -> SetFn:
 
 # ---------------------------------------------------------------------------------------------- own scores
 def _datamap(field_name: str) -> ScoreFn:
-    return lambda r, p: S.datamap(r.dynamics("p_gold"), r.dynamics("correct"))[field_name]
+    """Data-map regions from p_gold; for generation p_gold = exp(-mean response-token loss)
+    (prune_core/tasks/generation.py) and there is no recorded correctness (regions do not use it)."""
+    return lambda r, p: S.datamap(r.dynamics("p_gold"), _correct_or_none(r))[field_name]
+
+
+def _correct_or_none(r: Representations) -> np.ndarray | None:
+    return r.dynamics("correct") if r.run.has(keys.dynamics("correct")) else None
 
 
 def _less(r: Representations, p: dict) -> np.ndarray:
@@ -360,6 +410,7 @@ for _preset in (
         direction="more forgetting events = harder; never-learned examples rank above all; kept as is",
         description="Counts correct -> incorrect transitions across epochs. With few epochs most counts tie at 0.",
         score=lambda r, p: S.forgetting_counts(r.dynamics("correct")),
+        class_only="counts flips of a correct class prediction; generation runs have no class prediction",
         tie_break=_forgetting_tie_break,
         tie_break_note="equal counts: the less confident example first (1 - mean p(gold) over epochs)",
     ),
@@ -373,6 +424,8 @@ for _preset in (
         direction="low margin = hard; score = -AUM",
         description="Mean over epochs of gold logit minus the largest other logit; keeps the lowest margins.",
         score=lambda r, p: S.aum(r.dynamics("margin")),
+        class_only="needs the logit margin (gold minus the largest other class); generation runs have no "
+        "class logits",
     ),
     Method(
         id="datamap-hard",

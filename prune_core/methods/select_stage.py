@@ -89,6 +89,11 @@ def select_methods(
 ) -> dict[str, dict]:
     """Compute (or reuse) every requested method; returns ``{id: status record}``."""
     methods = [get_method(m) for m in (method_ids or list(PRESETS))]
+    skipped = [m for m in methods if not m.applies_to(run.task)]
+    for method in skipped:
+        if method_ids:  # asked for by name: say why it is not run
+            log(f"[select:{method.id}] not applicable to {run.task} runs: {method.not_applicable(run.task)}")
+    methods = [m for m in methods if m.applies_to(run.task)]
     reps = Representations(run)
     runner = MethodRunner(reps, budgets, rule=rule, balance_mode=balance_mode)
     report = {}

@@ -1,8 +1,10 @@
 """Representations of every example at one checkpoint: eval-mode outputs, hidden states, gradients.
 
-- :func:`forward_features`: one batched eval-mode pass giving logits, per-example loss, the last-layer
-  hidden state pooled at the first token (Du et al.'s [CLS]; the last real token for decoder-only models)
-  and by mean pooling, and the input of the final linear layer (for last-layer influence).
+- :func:`forward_features`: one batched eval-mode pass giving the task's per-example outputs
+  (``Task.outputs``): for classification logits, loss, the last-layer hidden state pooled at the first
+  token (Du et al.'s [CLS]; the last real token for decoder-only models) and by mean pooling, and the
+  input of the final linear layer (for last-layer influence); for generation the mean response-token
+  loss, the response-token count, the last prompt token's state and the mean over response tokens.
 - :func:`gradient_features`: per-example gradients of a parameter subset (``gradients.py``), their exact
   norms (GraNd), and their projections — plain (SGD) and, given the checkpoint's Adam moments, LESS's
   Adam-preconditioned direction.
@@ -14,77 +16,15 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from prune_core.models import classification_head
+from prune_core.models import is_decoder_only
 from prune_core.represent.gradients import PerExampleGradients, project_with_adam
 from prune_core.represent.projection import Projector
 from prune_core.represent.step_capture import StepCapture, batched_projected_gradients
-from prune_core.tokenize import Encoded, collate, length_sorted_batches
+from prune_core.tasks import CLASSIFICATION, Task
+from prune_core.tokenize import Encoded, length_sorted_batches
 
-
-def _pool(hidden: torch.Tensor, mask: torch.Tensor, decoder_only: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """First-token (last real token for decoder-only models) and mean pooling of [B, L, H] states."""
-    if decoder_only:
-        last = mask.sum(dim=1) - 1
-        first = hidden[torch.arange(hidden.shape[0]), last]
-    else:
-        first = hidden[:, 0]
-    weights = mask[:, :, None].to(hidden.dtype)
-    mean = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
-    return first, mean
-
-
-_DECODER_ONLY_TYPES = {
-    "gpt2",
-    "gpt_neo",
-    "gpt_neox",
-    "gptj",
-    "opt",
-    "llama",
-    "mistral",
-    "qwen2",
-    "qwen3",
-    "phi",
-    "phi3",
-    "gemma",
-    "gemma2",
-    "bloom",
-    "falcon",
-}
-
-
-def is_decoder_only(model: torch.nn.Module) -> bool:
-    """Decoder-only models read a sequence left to right, so their summary token is the last real one."""
-    config = getattr(model, "config", None)
-    if config is None or getattr(config, "is_encoder_decoder", False):
-        return False
-    return (
-        bool(getattr(config, "is_decoder", False)) or getattr(config, "model_type", "") in _DECODER_ONLY_TYPES
-    )
-
-
-def _output_values(
-    logits: torch.Tensor,
-    last_hidden: torch.Tensor,
-    head_in: torch.Tensor,
-    mask: torch.Tensor,
-    labels: torch.Tensor,
-    decoder_only: bool,
-) -> dict[str, torch.Tensor]:
-    """The per-example outputs stored at every checkpoint, from one forward pass's tensors."""
-    logits = logits.float()
-    first, mean = _pool(last_hidden.float(), mask, decoder_only)
-    head_in = head_in.float()
-    if head_in.dim() == 3:  # heads that pool inside (e.g. decoder-only "score" layers see every token)
-        head_in, _ = _pool(head_in, mask, True)
-    return {
-        "logits": logits,
-        "loss": F.cross_entropy(logits, labels, reduction="none"),
-        "hidden_cls": first,
-        "hidden_mean": mean,
-        "head_input": head_in,
-    }
+__all__ = ["forward_features", "gradient_features", "is_decoder_only"]
 
 
 def _put(out: dict[str, np.ndarray], n: int, idx: np.ndarray, values: dict[str, torch.Tensor]) -> None:
@@ -104,8 +44,10 @@ def forward_features(
     *,
     batch_size: int = 64,
     progress: Callable[[int], None] | None = None,
+    task: Task = CLASSIFICATION,
 ) -> dict[str, np.ndarray]:
-    """Eval-mode logits [n, C], loss [n], hidden_cls / hidden_mean [n, H] and head_input [n, H'].
+    """The task's eval-mode outputs (classification: logits [n, C], loss [n], hidden_cls / hidden_mean
+    [n, H] and head_input [n, H']; generation: loss, tokens, hidden_cls, hidden_mean).
 
     Always in float32, whatever precision the model was trained in: the gradient pass (which also
     yields these outputs at gradient checkpoints) is float32, and checkpoints stacked into one
@@ -113,32 +55,29 @@ def forward_features(
     batch size too large for the device fails at once rather than at the end."""
     model.eval().to(device)
     captured: list[torch.Tensor] = []
-    hook = classification_head(model).register_forward_hook(lambda _m, args, _o: captured.append(args[0]))
+    head = task.head(model)
+    hook = head.register_forward_hook(lambda _m, args, _o: captured.append(args[0])) if head else None
     decoder_only = is_decoder_only(model)
     out: dict[str, np.ndarray] = {}
-    label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long)
     try:
         for idx in reversed(length_sorted_batches(encoded, batch_size)):
-            batch = collate(encoded, idx, device)
+            batch, targets = task.batch(encoded, labels, idx, device)
             captured.clear()
             result = model(**batch, output_hidden_states=True)
-            _put(
-                out,
-                len(encoded),
-                idx,
-                _output_values(
-                    result.logits,
-                    result.hidden_states[-1],
-                    captured[-1],
-                    batch["attention_mask"],
-                    label_tensor[idx].to(device),
-                    decoder_only,
-                ),
+            values = task.outputs(
+                result.logits,
+                result.hidden_states[-1],
+                captured[-1] if head else None,
+                batch,
+                targets,
+                decoder_only=decoder_only,
             )
+            _put(out, len(encoded), idx, values)
             if progress is not None:
                 progress(len(idx))
     finally:
-        hook.remove()
+        if hook is not None:
+            hook.remove()
     return out
 
 
@@ -156,6 +95,7 @@ def gradient_features(
     adam_eps: float = 1e-8,
     with_outputs: bool = False,
     progress: Callable[[int], None] | None = None,
+    task: Task = CLASSIFICATION,
 ) -> dict[str, np.ndarray]:
     """Projected per-example gradients ``sgd`` [n, d] (+ ``adam`` [n, d]) and exact norms ``norm`` [n].
 
@@ -163,7 +103,7 @@ def gradient_features(
     forward (saving a whole forward pass at checkpoints that have gradient features).
     """
     model.to(device)
-    compute = PerExampleGradients(model, param_names)
+    compute = PerExampleGradients(model, param_names, task=task)
     if projector.spec.input_dim != compute.num_params:
         raise ValueError(
             f"projector expects {projector.spec.input_dim} gradient entries, "
@@ -174,26 +114,21 @@ def gradient_features(
     if adam_moments is not None:
         out["adam"] = np.zeros((n, d), np.float32)
         exp_avg, exp_avg_sq = (t.to(device, torch.float32) for t in adam_moments)
-    label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long)
     decoder_only = is_decoder_only(model)
     for idx in reversed(length_sorted_batches(encoded, batch_size)):  # longest first: fail fast on memory
-        batch = collate(encoded, idx, device)
-        targets = label_tensor[idx].to(device)
+        batch, targets = task.batch(encoded, labels, idx, device)
         blocks, outputs = compute.with_outputs(batch, targets, outputs=with_outputs, flat=False)
         if with_outputs:
-            _put(
-                out,
-                n,
-                idx,
-                _output_values(
-                    outputs["logits"],
-                    outputs["last_hidden"],
-                    outputs["head_input"],
-                    batch["attention_mask"],
-                    targets,
-                    decoder_only,
-                ),
+            values = task.outputs(
+                outputs.get("logits"),
+                outputs["last_hidden"],
+                outputs.get("head_input"),
+                batch,
+                targets,
+                decoder_only=decoder_only,
+                losses=outputs["loss"],
             )
+            _put(out, n, idx, values)
         norms = torch.stack([torch.linalg.vector_norm(b, dim=1) for b in blocks])  # no copy of the blocks
         out["norm"][idx] = torch.linalg.vector_norm(norms, dim=0).cpu().numpy()
         moments = (exp_avg, exp_avg_sq) if adam_moments is not None else (None, None)
@@ -217,39 +152,43 @@ def capture_features(
     *,
     batch_size: int = 32,
     progress: Callable[[int], None] | None = None,
+    task: Task = CLASSIFICATION,
 ) -> dict[str, np.ndarray]:
     """Eval-mode outputs (as :func:`forward_features`) and the step capture's projected gradients
     ``sgd`` [n, d] with exact norms ``norm`` [n], from one batched forward and one backward of the summed
     per-example losses per batch (``step_capture.batched_projected_gradients``). Only the capture's scope
-    takes gradients during the pass, so for a top-of-model scope the backward stops there."""
+    takes gradients during the pass, so for a top-of-model scope the backward stops there. The loss is the
+    task's per-example loss (``prune_core/tasks``)."""
     model.eval().to(device)
     named = dict(model.named_parameters())
     scope = set(capture.param_names)
     trainable = {name: p.requires_grad for name, p in named.items()}
     heads: list[torch.Tensor] = []
-    hook = classification_head(model).register_forward_hook(lambda _m, args, _o: heads.append(args[0]))
+    head = task.head(model)
+    hook = head.register_forward_hook(lambda _m, args, _o: heads.append(args[0])) if head else None
     decoder_only = is_decoder_only(model)
-    label_tensor = torch.tensor(np.asarray(labels), dtype=torch.long)
     out: dict[str, np.ndarray] = {}
     kept: dict[str, object] = {}
 
     def batches():
         for idx in reversed(length_sorted_batches(encoded, batch_size)):  # longest first: fail fast
-            yield idx, collate(encoded, idx, device), label_tensor[idx].to(device)
+            yield (idx, *task.batch(encoded, labels, idx, device))
 
     def losses(item):
         _idx, batch, targets = item
         heads.clear()
         result = model(**batch, output_hidden_states=True)
-        kept["values"] = _output_values(
+        per_example = task.per_example_loss(result.logits.float(), targets)
+        kept["values"] = task.outputs(
             result.logits.detach(),
             result.hidden_states[-1].detach(),
-            heads[-1].detach(),
-            batch["attention_mask"],
+            heads[-1].detach() if head else None,
+            batch,
             targets,
-            decoder_only,
+            decoder_only=decoder_only,
+            losses=per_example.detach(),
         )
-        return F.cross_entropy(result.logits.float(), targets, reduction="none")
+        return per_example
 
     def store(item, captured):
         idx = item[0]
@@ -263,7 +202,8 @@ def capture_features(
         with capture, torch.enable_grad():
             batched_projected_gradients(capture, batches(), losses, on_batch=store)
     finally:
-        hook.remove()
+        if hook is not None:
+            hook.remove()
         for name, p in named.items():
             p.requires_grad_(trainable[name])
             p.grad = None

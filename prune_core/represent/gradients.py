@@ -8,7 +8,11 @@ How: ``vmap(grad(loss))`` over ``functional_call`` of the whole model, one examp
 details make that work with transformers 5: the 2-D padding mask is turned
 into the 4-D additive mask *outside* vmap (transformers builds masks with data-dependent control flow,
 but passes a ready 4-D mask through unchanged), and attention runs in ``eager`` mode (SDPA has no batching
-rule on CPU). Padding is masked, so a padded example's gradient equals its unpadded one (tested).
+rule on CPU). Padding is masked, so a padded example's gradient equals its unpadded one (tested). Because
+a ready 4-D mask is used as it is, for decoder-only models it must carry the causal mask too, or the
+gradients would come from a model that sees future tokens (tested against a batch-size-1 loop).
+The loss is the task's per-example loss (``prune_core/tasks``): cross-entropy on the label for
+classification, mean response-token cross-entropy for generation.
 
 LESS's Adam-preconditioned direction: m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2,
 g_adam = m' / sqrt(v' + eps), with no bias correction and eps inside the square root, exactly as LESS.
@@ -17,12 +21,16 @@ g_adam = m' / sqrt(v' + eps), with no bias correction and eps inside the square 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, vmap
 
-from prune_core.models import ModelError, classification_head
+if TYPE_CHECKING:
+    from prune_core.tasks import Task
+
+from prune_core.models import ModelError, classification_head, is_decoder_only
 
 
 def transformer_blocks(model: torch.nn.Module) -> tuple[str, torch.nn.ModuleList]:
@@ -61,18 +69,37 @@ def gradient_parameter_names(model: torch.nn.Module, scope: str) -> list[str]:
     return names
 
 
-def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """[B, L] 0/1 padding mask -> [B, 1, L, L] additive mask (0 keep, dtype-min drop), built outside vmap."""
-    keep = attention_mask[:, None, None, :].to(dtype)
-    mask = (1.0 - keep) * torch.finfo(dtype).min
-    return mask.expand(-1, 1, attention_mask.shape[1], -1)
+def additive_mask(
+    attention_mask: torch.Tensor, dtype: torch.dtype = torch.float32, *, causal: bool = False
+) -> torch.Tensor:
+    """[B, L] 0/1 padding mask -> [B, 1, L, L] additive mask (0 keep, dtype-min drop), built outside vmap.
+
+    ``causal`` also drops every key after the query (decoder-only models). Padding is on the right, so
+    every query row keeps at least position 0 and no row is all-dropped."""
+    length = attention_mask.shape[1]
+    keep = attention_mask[:, None, None, :].bool().expand(-1, 1, length, -1)
+    if causal:
+        keep = keep & torch.ones(length, length, dtype=torch.bool, device=keep.device).tril()
+    mask = torch.zeros(keep.shape, dtype=dtype, device=attention_mask.device)
+    return mask.masked_fill(~keep, torch.finfo(dtype).min)
 
 
 class PerExampleGradients:
-    """Computes flattened per-example gradients ``[B, P]`` of the cross-entropy loss for a parameter subset."""
+    """Computes flattened per-example gradients ``[B, P]`` of the task's loss for a parameter subset."""
 
-    def __init__(self, model: torch.nn.Module, param_names: Iterable[str], *, chunk_size: int | None = None):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        param_names: Iterable[str],
+        *,
+        chunk_size: int | None = None,
+        task: Task | None = None,
+    ):
+        from prune_core.tasks import CLASSIFICATION
+
         self.model = model
+        self.task = task or CLASSIFICATION
+        self.causal = is_decoder_only(model)
         self.names = list(param_names)
         named = dict(model.named_parameters())
         missing = [n for n in self.names if n not in named]
@@ -94,9 +121,10 @@ class PerExampleGradients:
     def with_outputs(
         self, batch: dict[str, torch.Tensor], labels: torch.Tensor, *, outputs: bool = True, flat: bool = True
     ) -> tuple[torch.Tensor | list[torch.Tensor], dict[str, torch.Tensor]]:
-        """Gradients ``[B, P]`` and, from the same forward pass, eval-mode ``logits`` [B, C],
-        ``last_hidden`` [B, L, H] and ``head_input`` (the final linear layer's input) — so a checkpoint
-        with gradient features needs no separate forward pass for its other representations.
+        """Gradients ``[B, P]`` and, from the same forward pass, eval-mode per-example ``loss`` [B],
+        ``last_hidden`` [B, L, H] and, for classification, ``logits`` [B, C] and ``head_input`` (the final
+        linear layer's input) — so a checkpoint with gradient features needs no separate forward pass for
+        its other representations.
 
         ``flat=False`` returns one ``[B, numel]`` view per parameter instead of their concatenation (the
         copy into one [B, P] matrix was a sixth of the gradient pass on CPU)."""
@@ -107,7 +135,9 @@ class PerExampleGradients:
         constants.update(dict(model.named_buffers()))
         extra = {k: v for k, v in batch.items() if k not in ("input_ids", "attention_mask")}
         captured: list[torch.Tensor] = []
-        hook = classification_head(model).register_forward_hook(lambda _m, args, _o: captured.append(args[0]))
+        task = self.task
+        head = task.head(model)
+        hook = head.register_forward_hook(lambda _m, args, _o: captured.append(args[0])) if head else None
 
         def loss_of_one(p, input_ids, mask4, label, extras):
             kwargs = {
@@ -118,10 +148,15 @@ class PerExampleGradients:
             kwargs.update({k: v[None] for k, v in extras.items()})
             result = functional_call(model, (p, constants), args=(), kwargs=kwargs)
             logits = result.logits.float()
-            aux = (logits[0], result.hidden_states[-1][0], captured[-1][0]) if outputs else ()
-            return F.cross_entropy(logits, label[None]), aux
+            loss = task.per_example_loss(logits, label[None])[0]
+            aux = {}
+            if outputs:
+                aux = {"loss": loss.detach(), "last_hidden": result.hidden_states[-1][0]}
+                if task.has_class_logits:
+                    aux |= {"logits": logits[0], "head_input": captured[-1][0]}
+            return loss, aux
 
-        mask4 = additive_mask(batch["attention_mask"])
+        mask4 = additive_mask(batch["attention_mask"], causal=self.causal)
         was_training = model.training
         model.eval()  # per-example gradients are taken without dropout
         try:
@@ -129,11 +164,11 @@ class PerExampleGradients:
                 grad(loss_of_one, has_aux=True), in_dims=(None, 0, 0, 0, 0), chunk_size=self.chunk_size
             )(params, batch["input_ids"], mask4, labels, extra)
         finally:
-            hook.remove()
+            if hook is not None:
+                hook.remove()
             model.train(was_training)
         blocks = [grads[n].reshape(len(labels), -1).float() for n in self.names]
-        found = dict(zip(("logits", "last_hidden", "head_input"), aux)) if outputs else {}
-        return (torch.cat(blocks, dim=1) if flat else blocks), found
+        return (torch.cat(blocks, dim=1) if flat else blocks), dict(aux)
 
 
 def head_gradients(
