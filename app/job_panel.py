@@ -299,6 +299,8 @@ def _draw(job: Job, status: JobStatus) -> None:
             f"{md(request.get('data'))} · model {md(request.get('model'))} · {md(request.get('epochs'))} epochs"
             + (f" · run {md(status.run_id)}" if status.run_id else "")
         )
+        if status.engine:  # a distributed run: its workers and per-shard progress
+            st.caption(md(status.engine))
         for stage in status.stages:
             text = f"{stage.name}: {stage.status}" + (f" — {md(stage.detail)}" if stage.detail else "")
             st.progress(min(max(stage.fraction, 0.0), 1.0), text=text)

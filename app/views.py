@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from app.figures.text import from_plot_text
 from prune_core import __version__
 from prune_core.export import Export, dataset_columns
 from prune_core.results import MapSource
@@ -324,6 +325,7 @@ def clicked_cell(event) -> tuple[str, str] | None:
     """(row, column) of the first clicked heatmap cell in a Streamlit plotly selection event, if any.
 
     Read with dict access: the event may be a plain dict (AppTest injects one) or Streamlit's state object.
+    Categories are drawn escaped (app/figures/text.py); the method ids are returned as the data has them.
     """
     try:
         points = event["selection"]["points"]
@@ -331,7 +333,7 @@ def clicked_cell(event) -> tuple[str, str] | None:
         return None
     for point in points or []:
         if point.get("x") is not None and point.get("y") is not None:
-            return str(point["y"]), str(point["x"])
+            return from_plot_text(point["y"]), from_plot_text(point["x"])
     return None
 
 
@@ -385,6 +387,22 @@ def gradient_checkpoints_used(method: str, info: Mapping, checkpoints: list[dict
     if method == "grand":
         return 1
     return sum(1 for c in checkpoints if c.get("gradients")) or None
+
+
+CAPTURE_TEXT = {
+    "step": "taken at the training step that used each example (TracIn's original definition; "
+    "validation at each epoch's end)",
+    "checkpoint": "recomputed at each end-of-epoch checkpoint after training",
+}
+
+
+def gradient_capture_text(capture: str | None, epochs: list[int]) -> str | None:
+    """One line saying how and when a run's gradient features were taken (None without gradients)."""
+    if capture is None or not epochs:
+        return None
+    how = CAPTURE_TEXT.get(capture, capture)
+    when = ", ".join(str(e) for e in epochs)
+    return f"{capture} capture: {how}; epoch{'s' if len(epochs) > 1 else ''} {when}"
 
 
 def run_state(stages: dict) -> str:

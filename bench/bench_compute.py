@@ -8,7 +8,11 @@ On the same SST-2 examples and the packaged MiniLM it times
 2. gradient features (vmap + projection + Adam direction) vs a batch-size-1 autograd loop vs the training
    step, in examples per second (target on CPU: features >= 1.0 x the training-step throughput; on a GPU
    the batched path should be >= 20 x the loop);
-3. the whole ``compute`` (all stages) vs a plain fine-tune of the same config (target: <= 1.5 x).
+3. the whole ``compute`` (all stages) vs a plain fine-tune of the same config, with gradients at every
+   epoch, once per capture: ``--grad-capture step`` (hooks in the training step; target <= 1.2 x) and
+   ``--grad-capture checkpoint`` (recomputed at each end-of-epoch checkpoint; the issue's older target
+   <= 1.5 x), and step vs checkpoint.
+The CPU's AMX flags (``lscpu``) are printed with the table: matmul-heavy timings differ with them.
 Absolute times on a shared 2-core machine are noise; the ratios are what to read. Plain and recorded
 epochs alternate (ABAB...) so drift in machine load hits both equally.
 """
@@ -17,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
+import subprocess
 import tempfile
 import time
 
@@ -122,16 +128,20 @@ def main() -> None:
         train_tput = len(texts) / epoch_plain
         grads = gradient_throughputs(texts, labels, device, loop_examples=min(64, len(texts)))
 
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = DatasetSpec(train=str(data), limit=args.n, limit_validation=args.m, limit_test=8)
-        config = ComputeConfig(
-            dataset=spec,
-            train=TrainConfig(epochs=args.epochs),
-            represent=RepresentConfig(grad_checkpoints=args.grad_checkpoints),
-            device=str(device),
-        )
-        whole = timed(lambda: Compute(config, RunStore(tmp), show_progress=False, log=lambda _m: None).run())
-        stages = RunStore(tmp).runs()[0].stages()
+    spec = DatasetSpec(train=str(data), limit=args.n, limit_validation=args.m, limit_test=8)
+
+    def whole_compute(capture: str) -> tuple[float, dict]:
+        with tempfile.TemporaryDirectory() as tmp:
+            config = ComputeConfig(
+                dataset=spec,
+                train=TrainConfig(epochs=args.epochs),
+                represent=RepresentConfig(grad_checkpoints=args.grad_checkpoints, grad_capture=capture),
+                device=str(device),
+            )
+            seconds = timed(
+                lambda: Compute(config, RunStore(tmp), show_progress=False, log=lambda _m: None).run()
+            )
+            return seconds, RunStore(tmp).runs()[0].stages()
 
     def plain_finetune():
         # What a plain fine-tuning job does end to end: read the data, load the model, tokenise, train.
@@ -142,17 +152,36 @@ def main() -> None:
             loaded.model, encoded, data_frame["label"].to_numpy(), TrainConfig(epochs=args.epochs), device
         )
 
-    finetune = timed(plain_finetune)
-    whole_row = (
-        f"whole compute, {args.epochs} epochs, gradients at {args.grad_checkpoints}",
-        f"{whole:.1f} s",
-        f"{whole / finetune:.2f}",
-        "<= 1.5",
+    # ABAB: the fine-tune is measured before and after the two computes, and their mean is the baseline
+    finetunes = [timed(plain_finetune)]
+    whole, stages = {}, {}
+    for capture in ("step", "checkpoint"):
+        whole[capture], stages[capture] = whole_compute(capture)
+    finetunes.append(timed(plain_finetune))
+    finetune = statistics.mean(finetunes)
+    whole_rows = [
+        (f"plain fine-tune, {args.epochs} epochs", f"{finetune:.1f} s", "1.00 (baseline)", ""),
+        (
+            f"whole compute, step capture, gradients at {args.grad_checkpoints}",
+            f"{whole['step']:.1f} s",
+            f"{whole['step'] / finetune:.2f}",
+            "<= 1.2",
+        ),
+        (
+            f"whole compute, checkpoint capture, gradients at {args.grad_checkpoints}",
+            f"{whole['checkpoint']:.1f} s",
+            f"{whole['checkpoint'] / finetune:.2f}",
+            "<= 1.5",
+        ),
+        ("step vs checkpoint capture", "", f"{whole['step'] / whole['checkpoint']:.2f}", "< 1"),
+    ]
+    amx = amx_flags()
+    print(
+        f"CPU AMX flags (lscpu): {amx or 'none'}; plain fine-tunes {', '.join(f'{t:.1f}' for t in finetunes)} s"
     )
     if args.whole_only:
-        print(f"plain fine-tune, {args.epochs} epochs: {finetune:.1f} s")
-        print(f"{whole_row[0]}: {whole_row[1]}, ratio {whole_row[2]} (target {whole_row[3]})")
-        print("compute stages (s): " + ", ".join(f"{k} {v.get('seconds', 0):.1f}" for k, v in stages.items()))
+        print_table(whole_rows)
+        print_stages(stages)
         return
 
     rows = [
@@ -177,14 +206,34 @@ def main() -> None:
             "",
         ),
         ("batched vs loop", "", f"{grads['batched'] / grads['loop']:.2f}", ">= 20 on GPU"),
-        (f"plain fine-tune, {args.epochs} epochs", f"{finetune:.1f} s", "1.00 (baseline)", ""),
-        whole_row,
+        *whole_rows,
     ]
+    print_table(rows)
+    print_stages(stages)
+
+
+def amx_flags() -> str:
+    """The CPU's AMX flags as lscpu reports them ('' when none or lscpu is missing)."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return ""
+    return " ".join(sorted(set(re.findall(r"\bamx_\w+", out))))
+
+
+def print_table(rows) -> None:
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'value':>12}  {'ratio':>16}  target")
     for name, value, ratio, target in rows:
         print(f"{name:<{width}}  {value:>12}  {ratio:>16}  {target}")
-    print("\ncompute stages (s): " + ", ".join(f"{k} {v.seconds or 0:.1f}" for k, v in stages.items()))
+
+
+def print_stages(stages: dict) -> None:
+    for capture, records in stages.items():
+        print(
+            f"\n{capture} capture, stages (s): "
+            + ", ".join(f"{k} {v.seconds or 0:.1f}" for k, v in records.items())
+        )
 
 
 if __name__ == "__main__":

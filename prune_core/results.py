@@ -62,6 +62,22 @@ class Results:
         return self.run.checkpoints
 
     @property
+    def gradient_capture(self) -> str | None:
+        """How the training examples' gradients were taken: ``step`` (by hooks in the training step that
+        used each example, ``represent/step_capture.py``) or ``checkpoint`` (recomputed at end-of-epoch
+        checkpoints after training; every run before step capture existed). None for runs without a
+        compute config (e.g. synthetic ones)."""
+        represent = self.config.get("represent")
+        if not isinstance(represent, dict):
+            return None
+        return str(represent.get("grad_capture", "checkpoint"))
+
+    @property
+    def gradient_epochs(self) -> list[int]:
+        """The epochs whose checkpoints hold gradient features."""
+        return [c.epoch for c in self.checkpoints if c.gradients]
+
+    @property
     def created(self) -> str | None:
         return self.run.created
 

@@ -93,3 +93,32 @@ def streamlit_server(
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# What a page looks like while Streamlit still works: a running script, skeletons, charts not drawn yet.
+PAGE_STATE = """() => {
+  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  return {charts: charts.length, drawn: charts.filter(c => c.querySelector('.main-svg')).length,
+          running: !!document.querySelector('[data-testid="stStatusWidget"]'),
+          skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
+          exceptions: document.querySelectorAll('[data-testid="stException"]').length};
+}"""
+
+
+def settle(page, *, charts: int = 0, quiet: float = 0.8, timeout: float = 60.0) -> dict:
+    """Wait until the script is idle, at least ``charts`` charts are drawn and nothing changed for ``quiet`` s."""
+    started, last, since = time.monotonic(), None, time.monotonic()
+    while time.monotonic() - started < timeout:
+        state = page.evaluate(PAGE_STATE)
+        ready = (
+            state["charts"] >= charts
+            and state["drawn"] == state["charts"]
+            and not state["running"]
+            and not state["skeletons"]
+        )
+        if state != last or not ready:
+            last, since = state, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"page did not settle in {timeout} s: {last}")

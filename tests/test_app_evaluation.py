@@ -100,7 +100,8 @@ def test_curves_show_the_stored_means_with_the_random_band_and_the_full_data(eva
     np.testing.assert_allclose(
         decode(curve["random band"]["y"]), [expected[(RANDOM_BAND, False, b)] for b in (0.1, 0.3)]
     )
-    assert decode(curve["full data"]["y"]).tolist() == pytest.approx([expected[(FULL_DATA, False, 1.0)]])
+    # the full data is a level line across the axis (two points), with its own legend entry
+    assert decode(curve["full data"]["y"]).tolist() == pytest.approx([expected[(FULL_DATA, False, 1.0)]] * 2)
 
 
 def test_metric_split_and_filters_change_what_is_drawn(evaluated):

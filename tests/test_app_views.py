@@ -314,6 +314,15 @@ def test_gradient_checkpoints_used_counts_the_checkpoints_with_gradients():
     assert gradient_checkpoints_used("el2n", {"representation": "outputs"}, checkpoints) is None
 
 
+def test_gradient_capture_text_names_the_capture_and_its_epochs():
+    from app.views import gradient_capture_text
+
+    assert gradient_capture_text("step", [1, 2, 3]).startswith("step capture: taken at the training step")
+    assert gradient_capture_text("step", [1, 2, 3]).endswith("epochs 1, 2, 3")
+    assert "end-of-epoch checkpoint" in gradient_capture_text("checkpoint", [2])
+    assert gradient_capture_text("checkpoint", []) is None and gradient_capture_text(None, [1]) is None
+
+
 def test_rows_in_selection_takes_every_point_inside_a_box_or_a_lasso_from_the_geometry_alone():
     from app.views import page_slice, rows_in_range, rows_in_selection
 

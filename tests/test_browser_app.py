@@ -20,7 +20,14 @@ from app.navigation import PAGES
 from prune_core.paths import REPO_ROOT
 from prune_core.results import Results
 from prune_core.store import RunStore
-from tests.browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, streamlit_server
+from tests.browser_support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    require_browser,
+    settle,
+    streamlit_server,
+)
 from tests.run_fixtures import small_run  # noqa: F401  (shared session fixture)
 
 # ------------------------------------------------------------------ a hostile dataset (issue 10 items 3 and 9)
@@ -58,34 +65,6 @@ def make_hostile_run(source: Path, target: Path) -> None:
 pytestmark = pytest.mark.browser
 require_browser()
 playwright_api = pytest.importorskip("playwright.sync_api")
-
-# What a page looks like while Streamlit still works: a running script, skeletons, charts not drawn yet.
-PAGE_STATE = """() => {
-  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-  return {charts: charts.length, drawn: charts.filter(c => c.querySelector('.main-svg')).length,
-          running: !!document.querySelector('[data-testid="stStatusWidget"]'),
-          skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
-          exceptions: document.querySelectorAll('[data-testid="stException"]').length};
-}"""
-
-
-def settle(page, *, charts: int = 0, quiet: float = 0.8, timeout: float = 60.0) -> dict:
-    """Wait until the script is idle, at least ``charts`` charts are drawn and nothing changed for ``quiet`` s."""
-    started, last, since = time.monotonic(), None, time.monotonic()
-    while time.monotonic() - started < timeout:
-        state = page.evaluate(PAGE_STATE)
-        ready = (
-            state["charts"] >= charts
-            and state["drawn"] == state["charts"]
-            and not state["running"]
-            and not state["skeletons"]
-        )
-        if state != last or not ready:
-            last, since = state, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return state
-        time.sleep(0.1)
-    raise AssertionError(f"page did not settle in {timeout} s: {last}")
 
 
 @pytest.fixture(scope="module")
@@ -239,9 +218,22 @@ def test_a_box_on_the_embedding_map_lists_and_exports_exactly_the_points_inside(
     assert Path(download.value.path()).read_text().split() == expected
 
 
+# Pages whose charts draw the label names (legend entries, category ticks).
+CHART_LABEL_PAGES = ("overview", "label_balance", "embedding_map")
+# Every text plotly drew, the links and the bold spans in it (titles are bold by the theme; a bold span
+# holding the label would be the data's "<b>" rendered).
+SVG_TEXTS = """() => {
+  const svgs = [...document.querySelectorAll('[data-testid="stPlotlyChart"] svg.main-svg')];
+  return {texts: svgs.flatMap(s => [...s.querySelectorAll('text')].map(t => t.textContent)),
+          links: svgs.flatMap(s => [...s.querySelectorAll('a')].map(a => a.outerHTML)),
+          bold: svgs.flatMap(s => [...s.querySelectorAll('tspan[style*="bold"]')].map(t => t.textContent))};
+}"""
+
+
 def test_every_page_shows_hostile_data_verbatim_without_requests_or_dialogs(server, page):
     """HTML, <script>, Markdown images and headings, directives, RTL and zero-width characters in a
-    dataset: no page fetches anything off the loopback address, opens a dialog or renders them."""
+    dataset: no page fetches anything off the loopback address, opens a dialog or renders them; charts
+    draw a label named "<b>negative</b>" as those characters (no bold, no link)."""
     requests, dialogs = [], []
     page.on("request", lambda request: requests.append(request.url))
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -261,6 +253,10 @@ def test_every_page_shows_hostile_data_verbatim_without_requests_or_dialogs(serv
             == 0
         ), name
         assert not page.locator("h1", has_text="A heading from the data").count(), name
+        if name in CHART_LABEL_PAGES:  # label names drawn by plotly: the SVG text is the name itself
+            svg = page.evaluate(SVG_TEXTS)
+            assert any(HOSTILE_LABELS[0] in t for t in svg["texts"]), (name, svg["texts"][:30])
+            assert not svg["links"] and not [t for t in svg["bold"] if "negative" in t], (name, svg)
         if name == "inspector":
             shown = page.locator('[data-testid="stText"]').all_inner_texts()
             assert HOSTILE_TEXTS[0] in shown and HOSTILE_UIDS[0] in shown and HOSTILE_LABELS[0] in shown

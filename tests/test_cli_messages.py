@@ -85,3 +85,18 @@ def test_dataset_settings_errors_name_the_flag(kwargs, flag):
     with pytest.raises(ValueError) as error:
         DatasetSpec(**{"train": "x.csv", **kwargs})
     assert str(error.value).startswith(flag + ":") and "DatasetSpec" not in str(error.value)
+
+
+def test_every_subcommand_prints_its_help_without_a_traceback(capsys):
+    """argparse %-formats help texts: a bare "30%" in one (the --budget help) made `export --help` and
+    `simulate --help` end in a ValueError traceback."""
+    from prune_core.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
+    assert {"export", "simulate", "select", "evaluate"} <= set(commands)
+    for command in commands:
+        with pytest.raises(SystemExit) as done:
+            main([command, "--help"])
+        assert done.value.code == 0, command
+        assert "usage:" in capsys.readouterr().out, command

@@ -206,8 +206,21 @@ def test_tv_by_method_bar_pairs_plain_and_balanced_per_method():
 def test_intersections_bar_lists_combinations_largest_first():
     table = pd.DataFrame({"label": ["a", "a & b"], "order": [1, 2], "size": [7, 3]})
     fig = intersections_bar(table)
-    assert list(fig.data[0].y) == ["a", "a & b"] and list(fig.data[0].x) == [7, 3]
+    assert list(fig.layout.yaxis.categoryarray) == ["a", "a &amp; b"]  # "&" escaped for plotly
+    assert [(list(t.y), list(t.x)) for t in fig.data] == [(["a"], [7]), (["a &amp; b"], [3])]
     assert fig.layout.yaxis.autorange == "reversed"
+
+
+def test_intersections_bar_colours_have_a_legend_entry_per_combination_size():
+    table = pd.DataFrame(
+        {"label": ["a", "a & b", "b", "a & b & c"], "order": [1, 2, 1, 3], "size": [9, 7, 5, 2]}
+    )
+    fig = intersections_bar(table)
+    assert [t.name for t in fig.data] == ["1 method", "2 methods", "3 methods"]
+    assert (
+        all(t.showlegend is not False for t in fig.data) and fig.layout.legend.title.text == "combination of"
+    )
+    assert len({t.marker.color for t in fig.data}) == 3
 
 
 def test_method_ranks_bar_marks_kept_methods_in_red():
@@ -231,3 +244,24 @@ def test_label_counts_bar_has_one_trace_per_label_over_splits():
     fig = label_counts_bar(counts)
     assert [t.name for t in fig.data] == ["neg", "pos"]
     assert list(fig.data[1].x) == ["train", "validation"] and list(fig.data[1].y) == [5, 2]
+
+
+def test_evaluation_curves_name_each_method_once_explain_the_dash_and_grow_to_fit_the_legend():
+    from app.figures.evaluation import LEGEND_ROW_PX, budget_curves
+    from prune_core.evaluate import FULL_DATA, RANDOM_BAND
+
+    rows = [
+        dict(method=m, balanced=b, budget=x, mean=0.7, std=0.0, seeds=1, series=f"{m} (balanced)" if b else m)
+        for m in [f"method-{i}" for i in range(30)] + [RANDOM_BAND]
+        for b in (False, True)
+        for x in (0.1, 0.3)
+    ]
+    rows.append(
+        dict(method=FULL_DATA, balanced=False, budget=1.0, mean=0.8, std=0.0, seeds=1, series="full data")
+    )
+    fig = budget_curves(pd.DataFrame(rows), metric_title="accuracy", split="test")
+    entries = [t.name for t in fig.data if t.showlegend is not False]
+    assert entries.count("full data") == 1 and "dashed ◆: label-balanced" in entries
+    assert [e for e in entries if e.startswith("method-")] == [f"method-{i}" for i in range(30)]
+    assert len(entries) == 30 + 2 + 2  # methods, two random bands, the dash, the full data
+    assert fig.layout.height >= LEGEND_ROW_PX * len(entries) + 100 and fig.layout.legend.tracegroupgap == 0

@@ -162,3 +162,38 @@ def test_the_dashboard_names_an_interrupted_stage_instead_of_running(run):
         manifest.stages["select:moderate"].pid = 2**22 + 12345
     note = needs.stage_note(needs.NEEDS["scores"], run.reload())
     assert note == "interrupted (its process is gone): select:moderate"
+
+
+# ------------------------------------------------------------------- what only `compute` repairs (a real run)
+def test_damaged_compute_files_name_compute_and_the_printed_command_heals_the_run(
+    tmp_path, tiny_model_dir, sst2_dir, capsys
+):
+    """A byte flipped in a representation and a deleted training-dynamics file belong to `compute`'s
+    stages: `info --verify` names the compute command, and running exactly that command heals the run."""
+    runs = tmp_path / "runs"
+    args = ["compute", "--data", str(sst2_dir), "--model", str(tiny_model_dir), "--runs-dir", str(runs)]
+    args += ["--limit", "48", "--limit-validation", "16", "--limit-test", "16", "--epochs", "1", "--quiet"]
+    assert main(args) == 0
+    run = RunStore(runs).runs()[0]
+    stages = {key: record.stage for key, record in run.manifest.files.items()}
+    represent = next(
+        k for k, s in stages.items() if s.startswith("represent:") and run.file_info(k).bytes > 64
+    )
+    trained = next(k for k, s in stages.items() if s == "train")
+    before = {k: file_of(run, k).read_bytes() for k in (represent, trained)}
+    flip(run, represent)
+    file_of(run, trained).unlink()
+    capsys.readouterr()
+    assert info(run, "--verify") == 1
+    out = capsys.readouterr().out
+    commands = {line.split("repair: ")[1] for line in out.splitlines() if "repair: " in line}
+    assert len(commands) == 1, out  # both damages are compute's: one command repairs them
+    (command,) = commands
+    assert command.startswith("prunescope compute ") and f"--runs-dir {runs}" in command, command
+    assert run_command(command) == 0
+    assert [r.id for r in RunStore(runs).runs()] == [run.id]  # the same run resumed, not a new one
+    capsys.readouterr()
+    assert info(run, "--verify") == 0, capsys.readouterr().out
+    healed = run.reload()
+    for key, data in before.items():  # rewritten by the stages that made them, to the same bytes
+        assert file_of(healed, key).read_bytes() == data, key

@@ -9,6 +9,7 @@ import pytest
 from prune_core.cli import main
 from prune_core.methods import Representations, get_method
 from prune_core.methods.runner import MethodRunner
+from prune_core.results import Results
 from prune_core.store import RunStore
 from tests.test_pipeline import check_every_array, compute_args, expected_arrays
 
@@ -33,6 +34,9 @@ def test_step_capture_stores_every_array_under_the_usual_keys(both_runs):
     assert train["capture"] == "step" and train["projection"]["kind"] == "factored"
     assert train["projection"] == val["projection"]  # one projection for train and validation
     assert run.config["represent"]["grad_capture"] == "step"
+    # what the dashboard reads (prune_core/results.py)
+    assert Results(run).gradient_capture == "step" and Results(run).gradient_epochs == [1, 2]
+    assert Results(both_runs["checkpoint"]).gradient_capture == "checkpoint"
 
 
 def test_the_hooks_leave_training_unchanged(both_runs):

@@ -14,7 +14,7 @@ import pytest
 
 from prune_core.paths import REPO_ROOT
 
-KEY_KINDS = "selections|rankings|scores|dynamics|hidden|outputs|head_input|grads|grad_norms|maps|evaluation|checkpoints"
+KEY_KINDS = "selections|rankings|scores|dynamics|hidden|outputs|head_input|grads|grad_norms|maps|evaluation|checkpoints|shards"
 STORE_CALLS = (
     "has|read_array|read_json|read_table|write_array|write_table|write_json|file_info|array_meta|keys|files|"
     "forget_files|stage_files|checksum|stage|stages|stage_record|stage_status|begin_stage|finish_stage|"

@@ -9,6 +9,7 @@ import streamlit as st
 from app import loaders, ui
 from app.plain import md
 from app.views import (
+    CAPTURE_TEXT,
     budget_text,
     gradient_checkpoints_used,
     group_noun,
@@ -17,6 +18,7 @@ from app.views import (
     tie_note,
 )
 from prune_core.export import EXTENSIONS, FORMATS, file_manifest
+from prune_core.results import Results
 from prune_core.select.budget import count_to_fraction, fraction_text
 
 FORMAT_HELP = {
@@ -98,8 +100,10 @@ st.markdown(
 )
 used = gradient_checkpoints_used(method, methods[method], [c.to_dict() for c in run.checkpoints])
 if used:
+    capture = Results(run).gradient_capture
     st.caption(
-        f"Gradient features from {used} checkpoint{'s' if used > 1 else ''} of the reference fine-tune."
+        f"Gradient features from {used} checkpoint{'s' if used > 1 else ''} of the reference fine-tune, "
+        f"{CAPTURE_TEXT.get(capture, 'recomputed at end-of-epoch checkpoints')}."
     )
 checked = methods[method].get("validation")
 if checked:  # a preset measured against a ground truth (influence: exact leave-one-out retraining)

@@ -13,7 +13,16 @@ from app import needs as page_needs
 from app.figures import generation_curve_chart, label_counts_bar, reference_curve_chart, stage_timings_bar
 from app.navigation import PAGES
 from app.plain import md
-from app.views import group_noun, label_counts, order_methods, stage_summary, stage_table
+from app.views import (
+    gradient_capture_text,
+    gradient_checkpoints_used,
+    group_noun,
+    label_counts,
+    method_label,
+    order_methods,
+    stage_summary,
+    stage_table,
+)
 from prune_core.reference import reference_curve
 from prune_core.results import Results
 from prune_core.store.verify import stage_states
@@ -43,6 +52,8 @@ with left:
     )
 with right:
     config = results.config
+    capture = gradient_capture_text(results.gradient_capture, results.gradient_epochs)
+    methods = loaders.methods(run) if results.has_methods else {}
     st.markdown(
         "**Dataset**  \n" + "  \n".join(f"{md(split)}: {md(path)}" for split, path in dataset.sources.items())
     )
@@ -54,8 +65,19 @@ with right:
         + (", LoRA" if config.get("train", {}).get("lora") else ", full fine-tune")
         + "  \n"
         f"**Checkpoints** {md(', '.join(c.id for c in results.checkpoints) or 'none yet')}  \n"
-        f"**Created** {md(results.created or '?')}  ·  **run folder** {md(run.path)}"
+        + (f"**Gradients** {md(capture)}  \n" if capture else "")
+        + f"**Created** {md(results.created or '?')}  ·  **run folder** {md(run.path)}"
     )
+    used = {
+        method_label(m, methods): n
+        for m in order_methods(methods, [m for m, info in methods.items() if info.get("status") == "done"])
+        for n in [gradient_checkpoints_used(m, methods[m], [c.to_dict() for c in results.checkpoints])]
+        if n
+    }
+    if used:
+        st.caption(
+            "Gradient checkpoints per method: " + ", ".join(f"{md(name)} {n}" for name, n in used.items())
+        )
 
 st.subheader("Reference model")
 curve = reference_curve(run)

@@ -1,6 +1,7 @@
 """Agreement charts: the (selector x representation) grid, agreement along each axis against chance, seed
 stability and budget sweeps, and a cross-run comparison. Plain tables in, figures out; every Jaccard is
-drawn next to the random-subset expectation (dashed), since a Jaccard alone cannot be read."""
+drawn next to the random-subset expectation (dashed), since a Jaccard alone cannot be read. Method,
+selector and representation names are data: each is escaped for plotly (app/figures/text.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app.figures.style import FULL_DATA_COLOUR, SEQUENTIAL, finish, label_colour
+from app.figures.text import plot_text, plot_texts
 
 CHANCE_DASH = {"color": FULL_DATA_COLOUR, "dash": "dash", "width": 2}
 
@@ -20,10 +22,10 @@ def grid_heatmap(
     computed), its text the method id that fills it (``methods``, same shape). A click selects a cell:
     an invisible marker at each computed cell's centre (trace 1, x = representation, y = selector)."""
     z = values.to_numpy(dtype=np.float64)
-    rows, cols = [str(r) for r in values.index], [str(c) for c in values.columns]
+    rows, cols = plot_texts(values.index), plot_texts(values.columns)
     text = [
         [
-            "" if not isinstance(m, str) else (m if np.isnan(v) else f"{m}<br>{v:.2f}")
+            "" if not isinstance(m, str) else (plot_text(m) if np.isnan(v) else f"{plot_text(m)}<br>{v:.2f}")
             for m, v in zip(mrow, vrow)
         ]
         for mrow, vrow in zip(methods.to_numpy(dtype=object), z)
@@ -41,7 +43,7 @@ def grid_heatmap(
             textfont={"size": 10},
             hoverinfo="skip",
             hoverongaps=False,
-            colorbar={"title": {"text": value_name, "side": "right"}, "thickness": 12},
+            colorbar={"title": {"text": plot_text(value_name), "side": "right"}, "thickness": 12},
         )
     )
     filled = [
@@ -55,7 +57,7 @@ def grid_heatmap(
             marker={"size": 24, "color": "rgba(0,0,0,0)"},
             showlegend=False,
             name="cells",
-            customdata=[methods.iat[i, j] for i, j in filled],
+            customdata=[plot_text(methods.iat[i, j]) for i, j in filled],
             hovertemplate="%{customdata}: %{y} on %{x}<extra></extra>",
             selected={"marker": {"opacity": 0}},
             unselected={"marker": {"opacity": 0}},
@@ -82,9 +84,9 @@ def factor_agreement_bars(table: pd.DataFrame, *, chance: float, title: str) -> 
         mean = part["mean"].to_numpy(np.float64)
         fig.add_trace(
             go.Bar(
-                x=part["name"].astype(str).tolist(),
+                x=plot_texts(part["name"]),
                 y=mean,
-                name=str(factor),
+                name=plot_text(factor),
                 marker_color=label_colour(i),
                 error_y={
                     "type": "data",
@@ -93,7 +95,7 @@ def factor_agreement_bars(table: pd.DataFrame, *, chance: float, title: str) -> 
                     "arrayminus": mean - part["min"].to_numpy(np.float64),
                     "thickness": 1.2,
                 },
-                hovertemplate="%{x}: mean J %{y:.3f}<extra>" + str(factor) + "</extra>",
+                hovertemplate="%{x}: mean J %{y:.3f}<extra>" + plot_text(factor) + "</extra>",
             )
         )
     if np.isfinite(chance):
@@ -120,9 +122,9 @@ def budget_lines(
                 x=budgets,
                 y=table[column].to_numpy(np.float64),
                 mode="lines+markers",
-                name=str(column),
+                name=plot_text(column),
                 line={"color": label_colour(i), "width": 2},
-                hovertemplate=f"{column}: %{{y:.3f}} at %{{x:.0%}}<extra></extra>",
+                hovertemplate=f"{plot_text(column)}: %{{y:.3f}} at %{{x:.0%}}<extra></extra>",
             )
         )
     if chance is not None:
@@ -138,7 +140,9 @@ def budget_lines(
         )
     finish(fig, title=title, height=400, hovermode="x unified", legend={"orientation": "h", "y": -0.2})
     fig.update_xaxes(title="budget (share of training examples kept)", tickformat=".0%", gridcolor="#eee")
-    fig.update_yaxes(title=y_title, gridcolor="#eee", **({"range": list(y_range)} if y_range else {}))
+    fig.update_yaxes(
+        title=plot_text(y_title), gridcolor="#eee", **({"range": list(y_range)} if y_range else {})
+    )
     return fig
 
 
@@ -153,36 +157,38 @@ def method_value_bars(
 ) -> go.Figure:
     """A horizontal bar per method (``values`` indexed by method id) with the random level as a dashed
     marker per method (a Series) or one dashed line (a number)."""
-    names = [str(m) for m in values.index]
+    names = plot_texts(values.index)
     fig = go.Figure(
         go.Bar(
             y=names,
             x=values.to_numpy(np.float64),
             orientation="h",
             marker_color=label_colour(0),
-            name=x_title,
+            name=plot_text(x_title),
             hovertemplate="%{y}: %{x:.3f}<extra></extra>",
         )
     )
     if isinstance(chance, pd.Series):
         fig.add_trace(
             go.Scatter(
-                y=[str(m) for m in chance.index],
+                y=plot_texts(chance.index),
                 x=chance.to_numpy(np.float64),
                 mode="markers",
-                name=chance_name,
+                name=plot_text(chance_name),
                 marker={
                     "symbol": "line-ns-open",
                     "size": 16,
                     "color": FULL_DATA_COLOUR,
                     "line": {"width": 2},
                 },
-                hovertemplate=f"{chance_name}: %{{x:.3f}}<extra></extra>",
+                hovertemplate=f"{plot_text(chance_name)}: %{{x:.3f}}<extra></extra>",
             )
         )
     elif chance is not None and np.isfinite(chance):
-        fig.add_vline(x=float(chance), line=CHANCE_DASH, annotation_text=chance_name)
+        fig.add_vline(x=float(chance), line=CHANCE_DASH, annotation_text=plot_text(chance_name))
     finish(fig, title=title, height=max(260, 24 * len(names) + 120), legend={"orientation": "h", "y": -0.15})
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title=x_title, gridcolor="#eee", **({"range": list(x_range)} if x_range else {}))
+    fig.update_xaxes(
+        title=plot_text(x_title), gridcolor="#eee", **({"range": list(x_range)} if x_range else {})
+    )
     return fig

@@ -1,6 +1,7 @@
 """Bar charts: label counts, stage timings, label balance of subsets, largest intersections, ranks.
 
 Small charts (tens of bars), drawn as SVG so they never take one of the page's few WebGL contexts.
+Labels, splits, stages and method ids are data: each is escaped for plotly (app/figures/text.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from app.figures.style import (
     finish,
     label_colour,
 )
+from app.figures.text import plot_text, plot_texts
 
 STATUS_COLOURS = {"done": "#54A24B", "running": "#4C78A8", "failed": "#E45756", "missing": "#BAB0AC"}
 
@@ -29,11 +31,11 @@ def label_counts_bar(counts: pd.DataFrame, noun: str = "label") -> go.Figure:
     for i, label in enumerate(counts.index):
         fig.add_trace(
             go.Bar(
-                x=[str(c) for c in counts.columns],
+                x=plot_texts(counts.columns),
                 y=counts.loc[label].to_numpy(dtype=np.int64),
-                name=str(label),
+                name=plot_text(label),
                 marker_color=label_colour(i),
-                hovertemplate=f"{label}: %{{y:,}}<extra>%{{x}}</extra>",
+                hovertemplate=f"{plot_text(label)}: %{{y:,}}<extra>%{{x}}</extra>",
             )
         )
     finish(fig, title=f"Examples per {noun} and split", height=320, barmode="group", legend={"title": noun})
@@ -46,11 +48,11 @@ def stage_timings_bar(stages: pd.DataFrame) -> go.Figure:
     colours = [STATUS_COLOURS.get(s, STATUS_COLOURS["missing"]) for s in stages["status"]]
     fig = go.Figure(
         go.Bar(
-            y=stages["stage"].astype(str).tolist(),
+            y=plot_texts(stages["stage"]),
             x=stages["seconds"].fillna(0).to_numpy(np.float64),
             orientation="h",
             marker_color=colours,
-            customdata=stages["status"].astype(str).tolist(),
+            customdata=plot_texts(stages["status"]),
             hovertemplate="%{y}: %{x:.1f} s (%{customdata})<extra></extra>",
         )
     )
@@ -75,11 +77,11 @@ def label_balance_bar(
         name = f"{row} (TV {tv[row]:.3f})" if row in tv and not np.isnan(tv[row]) else str(row)
         fig.add_trace(
             go.Bar(
-                x=[str(c) for c in shares.columns],
+                x=plot_texts(shares.columns),
                 y=values.to_numpy(dtype=np.float64),
-                name=name,
+                name=plot_text(name),
                 marker_color=colours.get(i, label_colour(i)),
-                hovertemplate="%{x}: %{y:.1%}<extra>" + str(row) + "</extra>",
+                hovertemplate="%{x}: %{y:.1%}<extra>" + plot_text(row) + "</extra>",
             )
         )
     finish(
@@ -104,7 +106,7 @@ def tv_by_method_bar(table: pd.DataFrame, noun: str = "label") -> go.Figure:
         if column in table:
             fig.add_trace(
                 go.Bar(
-                    x=[str(m) for m in table.index],
+                    x=plot_texts(table.index),
                     y=table[column].to_numpy(dtype=np.float64),
                     name=name,
                     marker_color=colour,
@@ -124,19 +126,35 @@ def tv_by_method_bar(table: pd.DataFrame, noun: str = "label") -> go.Figure:
 
 
 def intersections_bar(table: pd.DataFrame) -> go.Figure:
-    """UpSet-style bars: examples kept by exactly this combination of methods (``label``, ``size``, ``order``)."""
-    colours = [label_colour(int(o) - 1) for o in table["order"]]
-    fig = go.Figure(
-        go.Bar(
-            y=table["label"].astype(str).tolist(),
-            x=table["size"].to_numpy(dtype=np.int64),
-            orientation="h",
-            marker_color=colours,
-            hovertemplate="%{y}: %{x:,} examples kept by exactly these methods<extra></extra>",
+    """UpSet-style bars: examples kept by exactly this combination of methods (``label``, ``size``, ``order``).
+
+    The colour says how many methods the combination has; one legend entry per count explains it. Bars
+    keep the table's order (largest first) whatever their colour.
+    """
+    labels = plot_texts(table["label"])
+    orders = table["order"].to_numpy(dtype=np.int64)
+    sizes = table["size"].to_numpy(dtype=np.int64)
+    fig = go.Figure()
+    for order in sorted(set(orders.tolist())):
+        rows = np.flatnonzero(orders == order)
+        fig.add_trace(
+            go.Bar(
+                y=[labels[i] for i in rows],
+                x=sizes[rows],
+                orientation="h",
+                name=f"{order} method{'s' if order != 1 else ''}",
+                marker_color=label_colour(order - 1),
+                hovertemplate="%{y}: %{x:,} examples kept by exactly these methods<extra></extra>",
+            )
         )
+    finish(
+        fig,
+        title="Largest exclusive intersections",
+        height=max(260, 24 * len(table) + 110),
+        showlegend=True,  # plotly hides a one-trace legend; the colour needs its key even then
+        legend={"title": "combination of"},
     )
-    finish(fig, title="Largest exclusive intersections", height=max(240, 24 * len(table) + 80))
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
     fig.update_xaxes(title="examples kept by exactly these methods", gridcolor="#eee")
     return fig
 
@@ -149,7 +167,7 @@ def method_ranks_bar(profile: pd.DataFrame, *, budget_text: str = "") -> go.Figu
     kept = profile["kept"].fillna(False).astype(bool).to_numpy()
     fig = go.Figure(
         go.Bar(
-            y=[str(m) for m in profile.index],
+            y=plot_texts(profile.index),
             x=profile["percentile"].to_numpy(dtype=np.float64),
             orientation="h",
             marker_color=np.where(kept, KEPT_COLOUR, DROPPED_COLOUR).tolist(),

@@ -21,6 +21,7 @@ from plotly.colors import sequential
 
 from app.figures.scatter import Colouring
 from app.figures.style import CONTINUOUS, finish
+from app.figures.text import plot_text
 
 IMAGE_SIZE = (900, 560)  # pixels (width, height) of the density image
 ANCHORS = (80, 50)  # invisible selection anchors per axis
@@ -110,7 +111,7 @@ def density_map(
                     y=[None],
                     mode="markers",
                     marker={"color": colour, "size": 9},
-                    name=f"{name} ({int(count):,})",
+                    name=plot_text(f"{name} ({int(count):,})"),  # label names are data
                     hoverinfo="skip",
                 )
             )

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from app.figures.style import FULL_DATA_COLOUR, finish, label_colour
+from app.figures.text import plot_text, plot_texts
 from prune_core.evaluate import FULL_DATA, RANDOM_BAND
 
 # Neutral colours for scores and baselines, so they never read as one of the label colours beside them.
@@ -23,6 +24,7 @@ BAND_LINE = {False: FULL_DATA_COLOUR, True: "#8C6D31"}
 BAND_FILL = {False: "rgba(127, 127, 127, 0.18)", True: "rgba(140, 109, 49, 0.13)"}
 SCORE_COLOUR = "#3A3A3A"
 BASELINE_COLOUR = "#A8A8A8"
+LEGEND_ROW_PX = 24  # one vertical legend entry: the chart grows so that every entry fits beside it
 
 
 def _floats(values) -> np.ndarray:
@@ -73,16 +75,22 @@ def budget_curves(summary: pd.DataFrame, *, metric_title: str, split: str) -> go
                 hovertemplate=f"{name}<br>%{{x:.0%}}: %{{y:.3f}} ± %{{customdata:.3f}}<extra></extra>",
             )
         )
-    for _, row in summary[summary["method"].isin(methods)].groupby(["method", "balanced"], sort=False):
+    # One legend entry per method (its plain and balanced lines toggle together) and one for the dash,
+    # so 30 methods with both variants need 30 entries, not 60.
+    shown = summary[summary["method"].isin(methods)]
+    with_plain = set(shown.loc[~shown["balanced"].astype(bool), "method"])
+    for _, row in shown.groupby(["method", "balanced"], sort=False):
         row = row.sort_values("budget")
         method, balanced = row["method"].iloc[0], bool(row["balanced"].iloc[0])
-        series = row["series"].iloc[0]
+        series = plot_text(row["series"].iloc[0])
         fig.add_trace(
             go.Scatter(
                 x=_floats(row["budget"]),
                 y=_floats(row["mean"]),
                 mode="lines+markers",
                 name=series,
+                legendgroup=f"method {plot_text(method)}",
+                showlegend=not balanced or method not in with_plain,
                 error_y={"type": "data", "array": _floats(row["std"]), "visible": True, "thickness": 1},
                 line={"color": colour[method], "dash": "dash" if balanced else "solid"},
                 marker={"symbol": "diamond" if balanced else "circle", "size": 7},
@@ -91,38 +99,59 @@ def budget_curves(summary: pd.DataFrame, *, metric_title: str, split: str) -> go
                 "(%{customdata[1]} seeds)<extra></extra>",
             )
         )
+    if shown["balanced"].astype(bool).any():
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines+markers",
+                name="dashed ◆: label-balanced",
+                line={"color": "#666", "dash": "dash"},
+                marker={"symbol": "diamond", "size": 7, "color": "#666"},
+                hoverinfo="skip",
+            )
+        )
+    budgets = _floats(summary.loc[summary["method"] != FULL_DATA, "budget"])
+    right = max(float(budgets.max()) * 1.1 if budgets.size else 1.0, 0.05)
     full = summary[summary["method"] == FULL_DATA]
     if not full.empty:
+        # A drawn line across the axis (not a layout line), so the full data has its own legend entry.
         mean, std = float(full["mean"].iloc[0]), float(full["std"].iloc[0])
-        fig.add_hline(y=mean, line={"color": "#333", "width": 1.5})
         for edge in (mean - std, mean + std):
             fig.add_hline(y=edge, line={"color": "#333", "width": 0.7, "dash": "dot"})
         fig.add_trace(
             go.Scatter(
-                x=[np.nan],
-                y=[mean],
+                x=[0.0, right],
+                y=[mean, mean],
                 mode="lines",
                 name="full data",
                 line={"color": "#333", "width": 1.5},
-                customdata=[std],
+                customdata=[std, std],
                 hovertemplate="full data: %{y:.3f} ± %{customdata:.3f}<extra></extra>",
             )
         )
+    entries = sum(1 for t in fig.data if t.showlegend is not False)
     finish(
         fig,
         title=f"{split.capitalize()} {metric_title} against budget (mean ± std over seeds)",
-        height=460,
-        legend={"orientation": "v", "x": 1.02, "y": 1},
+        height=max(460, LEGEND_ROW_PX * entries + 120),
+        showlegend=True,
+        legend={
+            "orientation": "v",
+            "x": 1.02,
+            "y": 1,
+            "yanchor": "top",
+            "font": {"size": 11},
+            "tracegroupgap": 0,
+        },
     )
-    budgets = _floats(summary.loc[summary["method"] != FULL_DATA, "budget"])
-    right = float(budgets.max()) * 1.1 if budgets.size else 1.0
     fig.update_xaxes(
         title="budget (share of training examples kept)",
         tickformat=".0%",
         gridcolor="#eee",
-        range=[0, max(right, 0.05)],
+        range=[0, right],
     )
-    fig.update_yaxes(title=metric_title, gridcolor="#eee")
+    fig.update_yaxes(title=plot_text(metric_title), gridcolor="#eee", tickformat=".2f")
     return fig
 
 
@@ -137,15 +166,18 @@ def leaderboard_chart(
     """Left: each series' mean score at one budget with its std (best on top; baselines grey, label-balanced
     variants hatched); right: the label shares of its subsets, so an outlier in score can be read against an
     outlier in balance."""
-    names = [str(n) for n in label_names]
-    rows = [str(s) for s in board["series"]]
+    names = plot_texts(label_names)
+    rows = plot_texts(board["series"])
     fig = make_subplots(
         rows=1,
         cols=2,
         shared_yaxes=True,
         column_widths=[0.6, 0.4],
         horizontal_spacing=0.03,
-        subplot_titles=(f"{metric_title} at {budget_text}", f"{noun} shares of the subset"),
+        subplot_titles=(
+            plot_text(f"{metric_title} at {budget_text}"),
+            plot_text(f"{noun} shares of the subset"),
+        ),
     )
     colours = [BASELINE_COLOUR if m in (RANDOM_BAND, FULL_DATA) else SCORE_COLOUR for m in board["method"]]
     hatch = ["/" if b else "" for b in board["balanced"]]  # label-balanced variants are hatched
@@ -154,7 +186,7 @@ def leaderboard_chart(
             y=rows,
             x=_floats(board["mean"]),
             orientation="h",
-            name=metric_title,
+            name=plot_text(metric_title),
             marker={"color": colours, "pattern": {"shape": hatch, "fgcolor": "white", "size": 6}},
             error_x={"type": "data", "array": _floats(board["std"]), "visible": True, "thickness": 1},
             customdata=_floats(board["std"]),
@@ -164,11 +196,11 @@ def leaderboard_chart(
         row=1,
         col=1,
     )
-    for i, name in enumerate(names):
+    for i, (label, name) in enumerate(zip(label_names, names)):
         fig.add_trace(
             go.Bar(
                 y=rows,
-                x=_floats(board[f"share_{name}"]),
+                x=_floats(board[f"share_{label}"]),
                 orientation="h",
                 name=name,
                 marker_color=label_colour(i),

@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app.figures.style import DIVERGING, SEQUENTIAL, finish
+from app.figures.text import plot_text, plot_texts
 
 CORRELATION_TITLES = {
     "spearman": "Spearman rank correlation",
@@ -47,25 +48,30 @@ def matrix_heatmap(
     """A square heatmap of ``matrix`` (index = columns = method ids) in the given order.
 
     ``groups`` (method -> family) draws separators; ``notes`` (method -> text) goes into the hover,
-    e.g. how a method's raw score was oriented. Values are printed in the cells up to 25 methods.
+    e.g. how a method's raw score was oriented. Values are printed in the cells, rounded to two decimals.
+    Method ids are data: they are escaped for plotly (``plot_text``), so a click reports the escaped id
+    (``from_plot_text`` turns it back).
     """
     if list(matrix.index) != list(matrix.columns):
         raise ValueError(
             f"matrix_heatmap: expected the same methods on both axes, found rows "
             f"{list(matrix.index)} and columns {list(matrix.columns)}"
         )
-    names = [str(m) for m in matrix.index]
+    ids = [str(m) for m in matrix.index]
+    names = plot_texts(ids)  # categories, tick labels and hover text: drawn verbatim (app/figures/text.py)
     z = matrix.to_numpy(dtype=np.float64)
     notes = notes or {}
     hover = [
         [
-            f"{names[i]} vs {names[j]}<br>{value_name}: {'n/a' if np.isnan(z[i, j]) else f'{z[i, j]:.3f}'}"
-            + (f"<br>{names[i]}: {notes[names[i]]}" if names[i] in notes else "")
+            f"{names[i]} vs {names[j]}<br>{plot_text(value_name)}: "
+            f"{'n/a' if np.isnan(z[i, j]) else f'{z[i, j]:.3f}'}"
+            + (f"<br>{names[i]}: {plot_text(notes[ids[i]])}" if ids[i] in notes else "")
             for j in range(len(names))
         ]
         for i in range(len(names))
     ]
-    show_text = len(names) <= 25 if annotate is None else annotate
+    # Cell values, rounded to two decimals, in a font that shrinks with the cells; off only on request.
+    show_text = True if annotate is None else annotate
     fig = go.Figure(
         go.Heatmap(
             z=z,
@@ -77,9 +83,9 @@ def matrix_heatmap(
             hoverongaps=False,
             text=[["" if np.isnan(v) else f"{v:.2f}" for v in row] for row in z] if show_text else None,
             texttemplate="%{text}" if show_text else None,
-            textfont={"size": 9},
+            textfont={"size": 9 if len(names) <= 20 else 7},
             hoverinfo="skip",
-            colorbar={"title": {"text": value_name, "side": "right"}, "thickness": 12},
+            colorbar={"title": {"text": plot_text(value_name), "side": "right"}, "thickness": 12},
         )
     )
     # Heatmaps cannot be selected in plotly, so an invisible marker at each cell's centre carries the
@@ -99,7 +105,7 @@ def matrix_heatmap(
         )
     )
     end = len(names) - 0.5  # separators span the cells only, not the whole plotting area
-    for edge in _group_lines(names, groups):
+    for edge in _group_lines(ids, groups):
         fig.add_shape(type="line", x0=-0.5, x1=end, y0=edge, y1=edge, line={"color": "#333", "width": 1})
         fig.add_shape(type="line", x0=edge, x1=edge, y0=-0.5, y1=end, line={"color": "#333", "width": 1})
     size = min(900, max(360, 28 * len(names) + 160))

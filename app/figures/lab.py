@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from app.figures.style import finish, label_colour
+from app.figures.text import plot_text
 
 KEPT_CROSS = "#228B22"  # the notebook's forestgreen "x"
 FLIPPED_RING = "#111111"
@@ -33,9 +34,10 @@ class LabPanel:
 
 
 def html_title(title: str) -> str:
-    """The paper's subscript in HTML: "ℓ-Difficulty_proto" -> "ℓ-Difficulty<sub>proto</sub>"."""
+    """The paper's subscript in HTML: "ℓ-Difficulty_proto" -> "ℓ-Difficulty<sub>proto</sub>" (each part
+    escaped, so only the subscript is markup)."""
     head, sep, tail = title.rpartition("_")
-    return f"{head}<sub>{tail}</sub>" if sep and head else title
+    return f"{plot_text(head)}<sub>{plot_text(tail)}</sub>" if sep and head else plot_text(title)
 
 
 def _check(points: np.ndarray, labels: np.ndarray, flipped: np.ndarray) -> None:
@@ -165,12 +167,12 @@ def _panel_traces(
             x=points[rows, 0],
             y=points[rows, 1],
             mode="markers",
-            name=name,
+            name=plot_text(name),
             legendgroup=group,
             showlegend=legend,
             customdata=rows,
             marker=marker,
-            hovertemplate=f"train #%{{customdata}} · {hover}<extra></extra>",
+            hovertemplate=f"train #%{{customdata}} · {plot_text(hover)}<extra></extra>",
         )
 
     for code, (value, name) in enumerate(zip((-1, 1), label_names)):

@@ -7,7 +7,8 @@ order of a ``positions`` array (row positions of the training split): a selectio
 ``i`` are the rows ``positions[i]``. Colours are numeric codes or values, not strings; legends for
 categories come from empty SVG traces that hold no points. Above ``MAX_POINTS`` points the embedding
 map draws a density image instead (app/figures/density.py); the other scatters draw a seeded sample
-(``plot_positions``) and say so on the page.
+(``plot_positions``) and say so on the page. Category names, subset names and titles are data: each is
+escaped for plotly where it is drawn (app/figures/text.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from app.figures.style import (
     label_colour,
     stepped_colorscale,
 )
+from app.figures.text import plot_text, plot_texts
 
 MAX_POINTS = 100_000  # points drawn as markers; above, the embedding map draws a density
 HOVER_LIMIT = 20_000  # above this, per-point hover text would dominate the payload
@@ -134,7 +136,7 @@ def _points_trace(
             color=values.astype(np.float32),
             colorscale=CONTINUOUS,
             showscale=showscale,
-            colorbar={"title": {"text": colouring.title}, "thickness": 12},
+            colorbar={"title": {"text": plot_text(colouring.title)}, "thickness": 12},
         )
     trace = go.Scattergl(
         x=np.asarray(x, dtype=np.float32)[positions],
@@ -148,12 +150,12 @@ def _points_trace(
         trace.update(hoverinfo="skip")
     elif colouring.categorical:
         trace.update(
-            text=np.asarray(colouring.categories, dtype=object)[values].tolist(),
+            text=np.asarray(plot_texts(colouring.categories), dtype=object)[values].tolist(),
             hovertemplate="%{text}<br>(%{x:.3g}, %{y:.3g})<extra></extra>",
         )
     else:
         trace.update(
-            hovertemplate=f"{colouring.title}: %{{marker.color:.3g}}<br>(%{{x:.3g}}, %{{y:.3g}})<extra></extra>"
+            hovertemplate=f"{plot_text(colouring.title)}: %{{marker.color:.3g}}<br>(%{{x:.3g}}, %{{y:.3g}})<extra></extra>"
         )
     return trace
 
@@ -170,7 +172,7 @@ def _legend_entries(fig: go.Figure, colouring: Colouring, positions: np.ndarray)
                 y=[None],
                 mode="markers",
                 marker={"color": colour, "size": 9},
-                name=f"{name} ({count:,})",
+                name=plot_text(f"{name} ({count:,})"),
                 hoverinfo="skip",
                 showlegend=True,
             )
@@ -195,8 +197,8 @@ def embedding_map(
     fig = go.Figure(_points_trace(coords[:, 0], coords[:, 1], colouring, positions))
     _legend_entries(fig, colouring, positions)
     finish(fig, title=title, height=560, dragmode="select", hovermode="closest")
-    fig.update_xaxes(title=axis_titles[0], showgrid=False, zeroline=False)
-    fig.update_yaxes(title=axis_titles[1], showgrid=False, zeroline=False)
+    fig.update_xaxes(title=plot_text(axis_titles[0]), showgrid=False, zeroline=False)
+    fig.update_yaxes(title=plot_text(axis_titles[1]), showgrid=False, zeroline=False)
     return fig
 
 
@@ -216,8 +218,8 @@ def score_scatter(
     fig = go.Figure(_points_trace(x_scores, y_scores, colouring, positions))
     _legend_entries(fig, colouring, positions)
     finish(fig, title=title, height=460, hovermode="closest")
-    fig.update_xaxes(title=x_title, gridcolor="#eee")
-    fig.update_yaxes(title=y_title, gridcolor="#eee")
+    fig.update_xaxes(title=plot_text(x_title), gridcolor="#eee")
+    fig.update_yaxes(title=plot_text(y_title), gridcolor="#eee")
     return fig
 
 
@@ -242,7 +244,7 @@ def data_map(
                 x=np.asarray(variability, dtype=np.float32)[kept],
                 y=np.asarray(confidence, dtype=np.float32)[kept],
                 mode="markers",
-                name=f"kept by {overlay_name} ({len(kept):,})",
+                name=plot_text(f"kept by {overlay_name} ({len(kept):,})"),
                 hoverinfo="skip",
                 marker={"symbol": "circle-open", "size": 7, "color": KEPT_COLOUR, "line": {"width": 1}},
             )

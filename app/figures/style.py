@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from app.figures.text import plot_text
+
 # Tableau-10: distinguishable for the common colour-vision deficiencies and on light backgrounds.
 LABEL_PALETTE = (
     "#4C78A8",
@@ -48,12 +50,17 @@ def stepped_colorscale(colours: list[str] | tuple[str, ...]) -> list[list]:
 
 
 def finish(fig: go.Figure, *, title: str = "", height: int = 420, **layout) -> go.Figure:
-    """Common layout: a compact title, white background, tight margins."""
+    """Common layout: a compact title (plain text: it often names methods), white background, tight
+    margins that grow to fit tick labels (``automargin`` on every axis)."""
     fig.update_layout(
-        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}} if title else None,
+        title={"text": plot_text(title), "x": 0.0, "xanchor": "left", "font": {"size": 15}}
+        if title
+        else None,
         height=height,
         margin={"l": 10, "r": 10, "t": 45 if title else 10, "b": 10},
         plot_bgcolor="white",
         **layout,
     )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig

@@ -23,7 +23,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-FRACTION_HELP = "a fraction of the training examples in (0, 1], e.g. 0.3 or 30%"
+FRACTION_HELP = "a fraction of the training examples in (0, 1], e.g. 0.3 or 30%%"  # argparse %-formats help
 
 
 def add_budget_list_options(parser: argparse.ArgumentParser, default_text: str) -> None:

@@ -153,6 +153,40 @@ def add_compute(sub) -> None:
     x.add_argument(
         "--proj-chunk", type=positive_int, default=None, help="gradient columns projected per step"
     )
+    e = p.add_argument_group(
+        "engine",
+        "where the work runs; the arrays are the same either way (README: Running on a cluster)",
+    )
+    e.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process (default); ray: Ray Train fine-tune and Ray Data extraction",
+    )
+    e.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to join (default: $RAY_ADDRESS, else a local cluster on this machine)",
+    )
+    e.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="Ray workers (default: one per GPU, else one per CPU but one)",
+    )
+    e.add_argument(
+        "--train-workers",
+        type=positive_int,
+        default=None,
+        help="data-parallel training workers (default: --workers; 1 reproduces the local run exactly, "
+        "more make their own run)",
+    )
+    e.add_argument(
+        "--shard-examples",
+        type=positive_int,
+        default=None,
+        help="examples per shard of a Ray extraction pass (default 2048)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_compute)
 
@@ -250,8 +284,29 @@ def parse_seeds(text: str | None) -> list[int] | None:
     return list(dict.fromkeys(seeds))
 
 
-def cmd_compute(args) -> int:
+def make_compute(args, config, store, log):
+    """The engine ``--engine`` names, over ``store``."""
     from prune_core.pipeline import Compute
+
+    if args.engine == "local":
+        return Compute(config, store, show_progress=not args.quiet, log=log)
+    from prune_core.distributed.cluster import ClusterError
+    from prune_core.distributed.engine import RayCompute, RayOptions
+    from prune_core.distributed.plan import DEFAULT_SHARD_EXAMPLES
+
+    options = RayOptions(
+        address=args.ray_address,
+        workers=args.workers,
+        train_workers=args.train_workers,
+        shard_examples=args.shard_examples or DEFAULT_SHARD_EXAMPLES,
+    )
+    try:
+        return RayCompute(config, store, options, show_progress=not args.quiet, log=log)
+    except ClusterError as err:
+        raise UsageError(str(err)) from None
+
+
+def cmd_compute(args) -> int:
     from prune_core.reference import curve_lines, reference_curve
     from prune_core.store import RunStore
 
@@ -261,8 +316,12 @@ def cmd_compute(args) -> int:
     # Several seeds: the same data sample (DatasetSpec keeps --seed), one training run per seed.
     seeds = parse_seeds(args.seeds)
     configs = [replace(config, train=replace(config.train, seed=s)) for s in seeds] if seeds else [config]
+    if args.engine == "local" and (
+        args.ray_address or args.workers or args.train_workers or args.shard_examples
+    ):
+        raise UsageError("--ray-address, --workers, --train-workers and --shard-examples need --engine ray")
     for one in configs:
-        run = Compute(one, RunStore(args.runs_dir), show_progress=not args.quiet, log=log).run()
+        run = make_compute(args, one, RunStore(args.runs_dir), log).run()
         curve = reference_curve(run.reload())
         if (
             curve and not args.quiet

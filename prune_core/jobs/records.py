@@ -120,6 +120,7 @@ class JobStatus:
     error: str | None = None
     log_tail: list[str] = field(default_factory=list)
     created: str = ""
+    engine: str | None = None  # a distributed run's engine, workers and shard progress (engine_line)
 
     @property
     def active(self) -> bool:

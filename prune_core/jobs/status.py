@@ -188,6 +188,24 @@ def _counted_view(name: str, step: dict, finished: int, total: int, unit: str) -
     return StageView(name, status, 0.0, "")
 
 
+def engine_line(progress: dict | None) -> str | None:
+    """One line on a distributed pass: engine and workers, shards done, the latest shard and its time
+    (from the ``engine`` and ``shards`` that ``prune_core/distributed/engine.py`` writes to progress)."""
+    if not progress or not progress.get("engine"):
+        return None
+    pieces = [str(progress["engine"])]
+    shards = progress.get("shards") or {}
+    if shards.get("total"):
+        pieces.append(f"shards {int(shards.get('done') or 0)} / {int(shards['total'])}")
+    recent = (shards.get("recent") or [None])[0]
+    if recent:
+        pieces.append(
+            f"last {recent.get('key')}: {int(recent.get('examples') or 0)} examples in "
+            f"{float(recent.get('seconds') or 0):.1f} s on {recent.get('worker')}"
+        )
+    return " · ".join(pieces)
+
+
 def job_status(job: Job) -> JobStatus:
     """The job's state now: its record, liveness of its driver, the run's progress, and the log's tail."""
     record = job.record()
@@ -221,6 +239,7 @@ def job_status(job: Job) -> JobStatus:
         error,
         log_tail(job.log_path),
         record.get("created", ""),
+        engine_line(progress),
     )
 
 

@@ -34,7 +34,6 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from prune_core.represent.gradients import adam_direction
 from prune_core.represent.projection import make_projector
 
 DEFAULT_FACTOR_DIM = 64
@@ -202,12 +201,17 @@ def adam_projected_blocks(
     layer = projection.layers[i]
     rows = out_grads.shape[0]
     step = max(1, block_elements // max(1, layer.out_features * layer.in_features))
-    m, v = exp_avg.reshape(-1), exp_avg_sq.reshape(-1)
+    beta1, beta2 = betas
+    # represent/gradients.adam_direction's formula, with the moment terms formed once per layer and the
+    # map applied in place on each block (the elementwise passes are most of this function's time)
+    m1 = beta1 * exp_avg.reshape(out_grads.shape[2], -1)
+    v1 = beta2 * exp_avg_sq.reshape(out_grads.shape[2], -1) + eps
     projected, norms = [], []
     for start in range(0, rows, step):
         g = out_grads[start : start + step]
         full = torch.bmm(g.transpose(1, 2), inputs[start : start + step])  # [b, out, in]
         norms.append(full.square().sum(dim=(1, 2)))
-        direction = adam_direction(full.reshape(len(g), -1), m, v, beta1=betas[0], beta2=betas[1], eps=eps)
-        projected.append(projection.project_matrix(i, direction.reshape_as(full)))
+        inv_sqrt_v = torch.addcmul(v1, full, full, value=1 - beta2).rsqrt_()
+        full.mul_(1 - beta1).add_(m1).mul_(inv_sqrt_v)
+        projected.append(projection.project_matrix(i, full))
     return torch.cat(projected), torch.cat(norms)

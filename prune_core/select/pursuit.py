@@ -311,6 +311,16 @@ def cosamp_nnls(
     return _finish(support, weights, [positive_proxies, residual_correlations], k, rank)
 
 
+def shard_picks(atoms: np.ndarray, b: np.ndarray, shard: np.ndarray, k: int, **solver) -> np.ndarray:
+    """Round one of distributed GTP on one shard: the rows of ``atoms`` CoSaMP picks from ``shard``."""
+    local, _ = cosamp_nnls(atoms[shard], b, min(k, shard.size), **solver)
+    return shard[local]
+
+
+def _map_here(atoms: np.ndarray, b: np.ndarray, shards: list[np.ndarray], k: int, **solver) -> list:
+    return [shard_picks(atoms, b, shard, k, **solver) for shard in shards]
+
+
 def distributed_cosamp(
     features: np.ndarray,
     target: np.ndarray,
@@ -321,30 +331,21 @@ def distributed_cosamp(
     max_iter: int = 20,
     tol: float = 1e-4,
     max_support: int | None = None,
+    map_shards=None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Two-round distributed GTP: CoSaMP on each of ``n_shards`` random shards, then on their union."""
+    """Two-round distributed GTP: CoSaMP on each of ``n_shards`` random shards, then on their union.
+
+    ``map_shards(atoms, b, shards, k, **solver)`` runs round one (:func:`shard_picks` per shard, in
+    order); by default here, in one process; ``prune_core/distributed/select.py`` fans it out as Ray tasks.
+    """
     atoms, b, k = _dictionary(features, target, k, "distributed_cosamp")
     if n_shards < 1:
         raise ValueError(f"distributed_cosamp: expected n_shards >= 1, found {n_shards}")
     if k == 0:
         return empty_indices(), np.zeros(0)
     shards = np.array_split(np.random.default_rng(seed).permutation(atoms.shape[0]), n_shards)
-    picks = []
-    for shard in shards:
-        if shard.size == 0:
-            continue
-        local, _ = cosamp_nnls(
-            atoms[shard],
-            b,
-            min(k, shard.size),
-            max_iter=max_iter,
-            tol=tol,
-            seed=seed,
-            max_support=max_support,
-        )
-        picks.append(shard[local])
+    solver = {"max_iter": max_iter, "tol": tol, "seed": seed, "max_support": max_support}
+    picks = (map_shards or _map_here)(atoms, b, [s for s in shards if s.size], k, **solver)
     union = np.sort(np.concatenate(picks))
-    final, weights = cosamp_nnls(
-        atoms[union], b, k, max_iter=max_iter, tol=tol, seed=seed, max_support=max_support
-    )
+    final, weights = cosamp_nnls(atoms[union], b, k, **solver)
     return union[final], weights

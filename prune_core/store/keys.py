@@ -16,6 +16,8 @@ key                                            kind   what
 ``grads/<split>/<checkpoint>/<sgd|adam>``      array  projected per-example gradients [n, d]
 ``grad_norms/<split>/<checkpoint>``            array  exact per-example gradient norms [n]
 ``checkpoints/<checkpoint>/<group>``           file   safetensors tensor group, or ``state`` (JSON)
+``shards/<split>/<checkpoint>/<index>``        shard  one block of a distributed representation pass:
+                                                      every output of a range of examples (safetensors)
 ``scores/<method>``                            array  a score method's scores, higher = keep [n]
 ``rankings/<method>/<plain|balanced>``         array  a method's keep order [n]
 ``selections/<method>/<plain|balanced>``       array  packed membership at each cached budget [B, n/8]
@@ -58,6 +60,7 @@ CHECKPOINTS, SCORES, RANKINGS, SELECTIONS, MAPS, EVALUATION = (
     "maps",
     "evaluation",
 )
+SHARDS = "shards"
 VARIANTS = ("plain", "balanced")
 CHECKPOINT_STATE = "state"
 
@@ -98,6 +101,11 @@ def grad_norms(split: str, checkpoint: str) -> str:
 
 def checkpoint(checkpoint_id: str, group: str) -> str:
     return f"{CHECKPOINTS}/{checkpoint_id}/{group}"
+
+
+def shard(split: str, checkpoint: str, index: int) -> str:
+    """One shard of a distributed representation pass (``prune_core/distributed/``), numbered from 0."""
+    return f"{SHARDS}/{split}/{checkpoint}/{int(index):05d}"
 
 
 # ---------------------------------------------------------------------------------------------- select
@@ -145,6 +153,7 @@ _LAYOUT = {  # kind -> the names of the parts after it
     GRADS: ("split", "checkpoint", "name"),
     GRAD_NORMS: ("split", "checkpoint"),
     CHECKPOINTS: ("checkpoint", "name"),
+    SHARDS: ("split", "checkpoint", "name"),
     SCORES: ("method",),
     RANKINGS: ("method", "variant"),
     SELECTIONS: ("method", "variant"),

@@ -13,7 +13,7 @@ from typing import Any
 
 FORMAT_VERSION = 2
 STATUSES = ("missing", "running", "done", "failed")
-FILE_KINDS = ("array", "table", "json", "checkpoint")
+FILE_KINDS = ("array", "table", "json", "checkpoint", "shard")
 
 
 def _split(raw: dict, cls) -> tuple[dict, dict]:

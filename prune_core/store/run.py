@@ -393,6 +393,36 @@ class Run:
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise CorruptFileError(self, name, f"unreadable JSON: {err}") from err
 
+    # ----------------------------------------------------------------------------- shards
+    # A distributed representation pass (``prune_core/distributed/``) writes one shard per block: every
+    # output of a set of examples, in one safetensors file (no pickle), written atomically by the worker
+    # and registered with its own sha256 like every other file. The driver merges a split's shards into
+    # the ordinary arrays (``merge`` below is the one logical array readers see), then drops them.
+    def write_shard(
+        self, key: str, arrays: dict[str, np.ndarray], *, stage: str, meta: dict | None = None
+    ) -> None:
+        from safetensors.numpy import save_file
+
+        payload = {name: np.ascontiguousarray(value) for name, value in arrays.items()}
+        rel = f"{key}.safetensors"
+        atomic_write(self.path / rel, lambda tmp: save_file(payload, str(tmp)))
+        rows = len(next(iter(payload.values()))) if payload else 0
+        self._register(key, rel, stage, "shard", shape=[rows], meta=meta or {})
+
+    def read_shard(self, key: str, *, verify: bool = True) -> dict[str, np.ndarray]:
+        """One shard's arrays, after checking its checksum against the manifest."""
+        from safetensors.numpy import load_file
+
+        _, path = self._verified_path(key, verify)
+        try:
+            return load_file(str(path))
+        except Exception as err:  # safetensors raises its own error types for damaged files
+            raise CorruptFileError(self, key, f"unreadable shard: {err}") from err
+
+    def shards(self, prefix: str) -> list[FileRecord]:
+        """The shard records under ``prefix`` (``keys.prefix(keys.SHARDS, split, checkpoint)``), by key."""
+        return self.files(prefix, kind="shard")
+
     # ----------------------------------------------------------------------------- examples
     def examples(self, split: str | None = None) -> pd.DataFrame:
         frame = self.read_table(keys.EXAMPLES)

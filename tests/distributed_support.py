@@ -1,0 +1,82 @@
+"""Shared pieces of the Ray engine's tests: one small Ray cluster per session, one small local run.
+
+Ray's footprint is kept small for a 2-core CI machine: ``num_cpus=2``, a 150 MB object store, no
+dashboard. The local run is the oracle: the packaged MiniLM fine-tuned on 32 SST-2 examples for two
+epochs at max length 32; the Ray engine recomputes its representations from the same checkpoints.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from prune_core.data import DatasetSpec
+from prune_core.pipeline import Compute, ComputeConfig, RepresentConfig
+from prune_core.represent.sizing import BatchSizes
+from prune_core.store import Run, RunStore
+from prune_core.train import TrainConfig
+
+OBJECT_STORE_MB = 150
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local Ray cluster for the whole session (joined, not restarted, by every engine under test)."""
+    ray = pytest.importorskip("ray")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(
+            num_cpus=2,
+            object_store_memory=OBJECT_STORE_MB * 2**20,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+def small_config(data_dir: Path, **train) -> ComputeConfig:
+    return ComputeConfig(
+        dataset=DatasetSpec(train=str(data_dir), limit=32, limit_validation=12, limit_test=8),
+        train=TrainConfig(**{"epochs": 2, "max_length": 32, "batch_size": 8, **train}),
+        represent=RepresentConfig(proj_dim=32, projector="sparse"),
+        batches=BatchSizes(forward=4, gradients=4),
+        device="cpu",
+    )
+
+
+@pytest.fixture(scope="session")
+def local_run(sst2_dir, tmp_path_factory) -> Run:
+    """The local engine's run: the oracle every Ray test compares with."""
+    store = RunStore(tmp_path_factory.mktemp("local-engine"))
+    return Compute(small_config(sst2_dir), store, show_progress=False, log=lambda _m: None).run()
+
+
+def copy_without_representations(run: Run, dest: Path) -> RunStore:
+    """The run's folder copied to ``dest`` with its represent stages undone (checkpoints kept): the
+    Ray engine then recomputes every representation from the very checkpoints the local run wrote."""
+    shutil.copytree(run.path, dest / run.id)
+    copy = Run(dest / run.id)
+    for name in copy.stages("represent:"):
+        copy.forget_files(copy.stage_files(name))
+        copy.begin_stage(name, copy.stage_record(name).params)  # as if interrupted
+    return RunStore(dest)
+
+
+def worst_relative_error(a: Run, b: Run) -> tuple[float, list[str]]:
+    """The largest elementwise relative error over every array both runs hold, and the keys compared."""
+    worst, compared = 0.0, []
+    for record in a.arrays():
+        x = np.asarray(a.read_array(record.key), dtype=np.float64)
+        y = np.asarray(b.read_array(record.key), dtype=np.float64)
+        assert x.shape == y.shape, record.key
+        assert np.array_equal(np.isnan(x), np.isnan(y)), record.key
+        x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+        if x.size:
+            worst = max(worst, float(np.max(np.abs(x - y) / np.maximum(np.abs(x), 1e-6))))
+        compared.append(record.key)
+    return worst, compared
