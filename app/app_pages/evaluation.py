@@ -153,7 +153,9 @@ if not shown:
 
 @st.fragment
 def curves() -> None:
-    st.plotly_chart(budget_curves(summary, metric_title=metric_title, split=split), key="evaluation_curve")
+    st.plotly_chart(
+        budget_curves(summary, metric_title=metric_title, split=split, noun=noun), key="evaluation_curve"
+    )
 
 
 curves()

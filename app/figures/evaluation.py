@@ -31,10 +31,11 @@ def _floats(values) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def budget_curves(summary: pd.DataFrame, *, metric_title: str, split: str) -> go.Figure:
+def budget_curves(summary: pd.DataFrame, *, metric_title: str, split: str, noun: str = "label") -> go.Figure:
     """Mean score against budget for every series of ``summary`` (one mode), error bars = std over seeds.
 
-    Methods are lines (label-balanced variants dashed, in the colour of their plain variant); each random
+    Methods are lines (``noun``-balanced variants dashed, in the colour of their plain variant: "label" for
+    classification runs, "source" for generation runs); each random
     band is a shaded area mean ± std named "random band[ (balanced)]"; the full data is a horizontal
     line named "full data" with a dotted ± std.
     """
@@ -105,7 +106,7 @@ def budget_curves(summary: pd.DataFrame, *, metric_title: str, split: str) -> go
                 x=[None],
                 y=[None],
                 mode="lines+markers",
-                name="dashed ◆: label-balanced",
+                name=plot_text(f"dashed ◆: {noun}-balanced"),
                 line={"color": "#666", "dash": "dash"},
                 marker={"symbol": "diamond", "size": 7, "color": "#666"},
                 hoverinfo="skip",
