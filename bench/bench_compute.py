@@ -118,6 +118,7 @@ def main() -> None:
         f"SST-2 examples, MiniLM-L6 (22.7 M parameters)\n"
     )
 
+    load_at_start = load_average()  # other processes' load skews absolute times (ratios less so)
     one_epoch(texts[:64], labels[:64], device, recorder=False)  # warm-up (allocator, kernels)
     plain, recorded = [], []
     for _ in range(0 if args.whole_only else args.repeats):
@@ -177,7 +178,8 @@ def main() -> None:
     ]
     amx = amx_flags()
     print(
-        f"CPU AMX flags (lscpu): {amx or 'none'}; plain fine-tunes {', '.join(f'{t:.1f}' for t in finetunes)} s"
+        f"CPU AMX flags (lscpu): {amx or 'none'}; plain fine-tunes {', '.join(f'{t:.1f}' for t in finetunes)} s; "
+        f"load average at start {load_at_start}, at end {load_average()}"
     )
     if args.whole_only:
         print_table(whole_rows)
@@ -210,6 +212,11 @@ def main() -> None:
     ]
     print_table(rows)
     print_stages(stages)
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, as uptime prints them."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def amx_flags() -> str:

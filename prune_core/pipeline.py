@@ -240,6 +240,9 @@ class Compute:
 
     # The training loop (the Ray engine's data-parallel workers swap in theirs, prune_core/distributed/).
     train_loop = staticmethod(train_reference)
+    # The step capture's factored projection, built once and shared by every stage (engines that
+    # subclass Compute without calling its __init__ get this default).
+    _projection = None
 
     def __init__(
         self,
@@ -687,7 +690,7 @@ class Compute:
         """The step capture of the run's gradient scope; its projection is a pure function of the config,
         so training (train split) and each checkpoint (validation) project identically."""
         rcfg = self.config.represent
-        return StepCapture(
+        capture = StepCapture(
             model,
             gradient_parameter_names(model, self.config.resolved_grad_scope()),
             rcfg.proj_dim,
@@ -695,7 +698,10 @@ class Compute:
             factor_dim=rcfg.grad_factor_dim,
             mixer=rcfg.projector,
             device=self.device,
+            reuse=self._projection,
         )
+        self._projection = capture.projection  # built once per compute (its mixer is large)
+        return capture
 
     def _step_recorder(self, model: torch.nn.Module, n: int) -> TrainingCapture:
         return TrainingCapture(self._new_capture(model), n, self.config.grad_epochs())
@@ -727,9 +733,15 @@ class Compute:
                     enc,
                     labels,
                     self.device,
-                    batch_size=self._sizes["gradients"],
+                    batch_size=self._step_batch_size(),
                     progress=bar,
                     task=self.task,
                 )
                 self._write_outputs(split, checkpoint, feats)
                 self._write_gradients(split, checkpoint, feats, meta)
+
+    def _step_batch_size(self) -> int:
+        """The step capture's validation batches: an ordinary forward and backward (no vmap), which holds
+        little more than a forward, so at least 64 examples when the forward batch allows it (fewer,
+        larger batches: each reads the stage-2 mixing matrix once), never fewer than the gradient pass's."""
+        return max(self._sizes["gradients"], min(self._sizes["forward"], 64))

@@ -12,7 +12,12 @@ import torch
 import torch.nn.functional as F
 
 from prune_core.models import apply_lora, load_classifier
-from prune_core.represent.factored import FactoredProjection, LayerSpec, factored_norms_sq
+from prune_core.represent.factored import (
+    FactoredProjection,
+    LayerSpec,
+    adam_projected_blocks,
+    factored_norms_sq,
+)
 from prune_core.represent.gradients import adam_direction, gradient_parameter_names
 from prune_core.represent.step_capture import StepCapture, TrainingCapture, optimizer_moments
 from prune_core.tokenize import collate, encode
@@ -79,6 +84,27 @@ def test_small_sides_are_kept_exactly():
     assert proj.p_out[0] is None and proj.p_in[0] is None and proj.stage1_dim == 16
     full = torch.randn(3, 2, 8)
     assert torch.equal(proj.project_matrix(0, full), full.flatten(1))
+
+
+@pytest.mark.parametrize(
+    ("out_f", "in_f", "block"),
+    [(96, 80, 1 << 21), (96, 80, 700), (96, 80, 5 * 96 * 80 // 2), (6, 40, 100), (96, 8, 300)],
+    ids=["one-tile", "row-tiles", "example-tiles", "identity-out", "identity-in"],
+)
+def test_the_tiled_adam_direction_equals_projecting_the_full_directions(out_f, in_f, block):
+    """adam_projected_blocks forms each gradient in tiles of examples x output rows (uneven last tiles
+    included) and folds constants into the projected result: the same numbers as mapping every full
+    gradient with represent/gradients.adam_direction and projecting it, and the exact norms."""
+    torch.manual_seed(0)
+    layer = LayerSpec("fc", "linear", out_features=out_f, in_features=in_f, weight="fc.weight")
+    proj = FactoredProjection([layer], dim=64, seed=3, factor_dim=16)
+    g, x = 1e-2 * torch.randn(5, 7, out_f), torch.randn(5, 7, in_f)
+    m, v = 1e-3 * torch.randn(out_f, in_f), 1e-6 * torch.rand(out_f, in_f)
+    full = torch.bmm(g.transpose(1, 2), x)
+    expected = proj.project_matrix(0, adam_direction(full.flatten(1), m.flatten(), v.flatten()).view_as(full))
+    got, norms_sq = adam_projected_blocks(proj, 0, g, x, m, v, block_elements=block)
+    assert relative_error(got, expected) <= TOLERANCE
+    assert relative_error(norms_sq, full.square().sum((1, 2))) <= TOLERANCE
 
 
 def jl_sigma(k_o: int, k_i: int, d: int) -> float:
@@ -164,6 +190,25 @@ def test_capture_equals_the_loop_under_lora():
     names = gradient_parameter_names(model, "trainable")
     assert any("lora_A" in n for n in names)
     check_capture(no_dropout(model), names, encoded, labels.numpy(), random_moments(model, names))
+
+
+def test_a_capture_reuses_a_projection_only_when_it_is_the_one_it_would_build():
+    """compute builds the factored projection (and its large mixing matrix) once and hands it to every
+    later capture: a matching one is shared, any other argument builds a new one."""
+    model = tiny_bert()
+    names = gradient_parameter_names(model, "top")
+    first = StepCapture(model, names, dim=48, seed=5, factor_dim=8)
+    assert StepCapture(model, names, dim=48, seed=5, factor_dim=8, reuse=first.projection).projection is (
+        first.projection
+    )
+    for changed in ({"dim": 32}, {"seed": 6}, {"factor_dim": 4}, {"mixer": "sparse"}):
+        args = {"dim": 48, "seed": 5, "factor_dim": 8, **changed}
+        other = StepCapture(model, names, **args, reuse=first.projection).projection
+        assert other is not first.projection and other.spec() != first.projection.spec()
+    head = gradient_parameter_names(model, "head")
+    assert StepCapture(model, head, dim=48, seed=5, factor_dim=8, reuse=first.projection).projection is not (
+        first.projection
+    )
 
 
 def test_an_unsupported_layer_in_the_scope_is_named():

@@ -116,14 +116,19 @@ class StepCapture:
         factor_dim: int = DEFAULT_FACTOR_DIM,
         mixer: str = "auto",
         device: torch.device | str = "cpu",
+        reuse: FactoredProjection | None = None,
     ):
         self.model = model
         self.param_names = list(param_names)
         pairs = scope_layers(model, self.param_names)
         self.modules = [module for _, module in pairs]
-        self.projection = FactoredProjection(
-            [spec for spec, _ in pairs], dim, seed, factor_dim=factor_dim, mixer=mixer, device=device
-        )
+        specs = [spec for spec, _ in pairs]
+        if reuse is not None and reuse.matches(specs, dim, seed, factor_dim, mixer, device):
+            self.projection = reuse  # a pure function of these arguments: building it again is waste
+        else:
+            self.projection = FactoredProjection(
+                specs, dim, seed, factor_dim=factor_dim, mixer=mixer, device=device
+            )
         self.active = True
         self._handles: list = []
         self._inputs: list[list[torch.Tensor]] = [[] for _ in self.modules]
@@ -180,6 +185,8 @@ class StepCapture:
                 )
             xs.append(x.float().reshape(rows, -1, x.shape[-1]))
             gs.append(g.float().reshape(rows, -1, g.shape[-1]) * scale[:, None, None])
+        if len(xs) == 1:  # the usual case: one call per module, nothing to join (no copy)
+            return xs[0], gs[0]
         return torch.cat(xs, dim=1), torch.cat(gs, dim=1)
 
     @torch.no_grad()
@@ -232,11 +239,11 @@ class StepCapture:
                         direction if spec.kind == "norm" else self.projection.project_bias(i, direction)
                     )
         self.clear()
-        return Captured(
-            sgd=self.projection.mix(sgd),
-            norm=norm_sq.sqrt(),
-            adam=self.projection.mix(adam) if moments is not None else None,
-        )
+        if moments is None:
+            return Captured(sgd=self.projection.mix(sgd), norm=norm_sq.sqrt())
+        # one pass of the mixing matrix for both forms (it is read from memory once, not twice)
+        mixed = self.projection.mix([torch.cat(sgd, dim=1), torch.cat(adam, dim=1)], stacked=True)
+        return Captured(sgd=mixed[:rows], norm=norm_sq.sqrt(), adam=mixed[rows:])
 
     def _layer_grads(self, spec: LayerSpec, x: torch.Tensor, g: torch.Tensor, i: int):
         """Per-example gradients that are small enough to form exactly: LayerNorm weight and bias, and
