@@ -12,7 +12,7 @@ import streamlit as st
 from app import state
 from app.navigation import APP_DIR, sections
 from app.plain import md
-from prune_core.jobs import job_status, list_jobs
+from prune_core.jobs import extra_seed_runs, job_status, list_jobs
 from prune_core.store import StoreError
 
 # The tab icon is a file of this package, served by Streamlit itself: a ":material/...:" page icon would
@@ -24,11 +24,12 @@ st.set_page_config(
 store = state.store()
 with st.sidebar:
     st.markdown("### PruneScope")
-    state.run_picker(store.runs())
     try:
+        partners = extra_seed_runs(store.root)
         running = [j for j in list_jobs(store.root)[:10] if job_status(j).active]
     except StoreError:
-        running = []
+        partners, running = set(), []
+    state.run_picker(store.runs(), partners)
     if running:
         st.info(
             f"{len(running)} background job{'s' if len(running) > 1 else ''} computing; progress on **Runs**.",
@@ -38,9 +39,15 @@ with st.sidebar:
         state.follow_job(state.current_job_id())
     st.caption(f"Run store: {md(store.root)}")
 
+try:  # the sidebar's words follow the open run's task ("Source balance" on generation runs)
+    task = state.current_run().task if state.current_run() else None
+except StoreError:
+    task = None
 navigation = st.navigation(
     {
-        section: [st.Page(str(p.path), title=p.title, icon=p.icon, default=p.default) for p in specs]
+        section: [
+            st.Page(str(p.path), title=p.title_for(task), icon=p.icon, default=p.default) for p in specs
+        ]
         for section, specs in sections().items()
     }
 )

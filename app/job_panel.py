@@ -121,56 +121,37 @@ def new_run_form(store: RunStore, *, expanded: bool) -> None:
                 columns = [str(c) for c in preview.columns]
                 st.caption(f"First rows of `{file.name}`: pick which column is which below.")
                 st.dataframe(preview, hide_index=True, width="stretch")
+        task = st.radio(
+            "Task",
+            list(TASKS),
+            format_func=TASKS.get,
+            horizontal=True,
+            key="new_run_task",
+            help="Generation: instruction or summarisation data, learned by a causal language model on the "
+            "response tokens; subsets are balanced over a source column instead of labels.",
+        )
         with st.form("new_run"):
-            text_column = label_column = id_column = pair_column = None
+            roles: dict[str, str | None] = {}
             if columns:
-                c1, c2, c3, c4 = st.columns(4)
-                text_column = _column_choice(
-                    c1,
-                    "Text column",
-                    columns,
-                    ("text", "sentence", "content"),
-                    optional=False,
-                    key="new_run_text_column",
-                    help="The text to classify.",
-                )
-                label_column = _column_choice(
-                    c2,
-                    "Label column",
-                    columns,
-                    ("label", "labels", "category", "class"),
-                    optional=False,
-                    key="new_run_label_column",
-                    help="The class of each example.",
-                )
-                id_column = _column_choice(
-                    c3,
-                    "Id column",
-                    columns,
-                    ("id", "idx", "uid"),
-                    optional=True,
-                    key="new_run_id_column",
-                    help="Stable example ids (none: a hash of the row).",
-                )
-                pair_column = _column_choice(
-                    c4,
-                    "Second text (pairs)",
-                    columns,
-                    (),
-                    optional=True,
-                    key="new_run_pair_column",
-                    help="The second sentence of a sentence pair, if any.",
-                )
+                pickers = CLASSIFICATION_COLUMNS if task == "classification" else GENERATION_COLUMNS
+                for place, (name, preferred, optional, key, help) in zip(
+                    st.columns(len(pickers)), pickers, strict=True
+                ):
+                    roles[name] = _column_choice(
+                        place, name, columns, preferred, optional=optional, key=key, help=help
+                    )
             elif source == "Hugging Face hub id":
-                c1, c2 = st.columns(2)
-                text_column = c1.text_input("Text column", value="text", key="new_run_text_column_hub")
-                label_column = c2.text_input("Label column", value="label", key="new_run_label_column_hub")
+                names = ("Text column", "Label column") if task == "classification" else HUB_GENERATION
+                for place, name in zip(st.columns(len(names)), names, strict=True):
+                    default = name.split()[0].lower()
+                    roles[name] = place.text_input(name, value=default, key=f"new_run_hub_{default}").strip()
             left, middle, right = st.columns(3)
             model = left.text_input(
                 "Model",
                 value="minilm",
                 key="new_run_model",
-                help="`minilm` (the packaged MiniLM-L6), a local folder or a hub id.",
+                help="`minilm` (the packaged MiniLM-L6; a causal decoder for generation), a local folder or "
+                "a hub id (a causal LM such as facebook/opt-125m for generation).",
             )
             epochs = middle.number_input("Epochs", min_value=1, max_value=50, value=3, key="new_run_epochs")
             limit = right.number_input(
@@ -185,15 +166,25 @@ def new_run_form(store: RunStore, *, expanded: bool) -> None:
             )
             lora = middle.checkbox(
                 "LoRA adapters",
-                value=False,
-                key="new_run_lora",
-                help="Train low-rank adapters instead of all weights (peft).",
+                value=task == "generation",
+                key="new_run_lora" if task == "classification" else "new_run_lora_generation",
+                help="Train low-rank adapters instead of all weights (peft); the default for generation, "
+                "as in LESS.",
             )
-            with_umap = right.checkbox("UMAP maps too (slower than PCA)", value=True, key="new_run_umap")
+            seeds = right.number_input(
+                "Training seeds",
+                min_value=1,
+                max_value=5,
+                value=1,
+                key="new_run_seeds",
+                help="More than one: the run is trained again with seeds 1, 2, ... on the same data "
+                "sample, for the Seed stability and Compare two runs pages (each seed costs a compute).",
+            )
+            with_umap = left.checkbox("UMAP maps too (slower than PCA)", value=True, key="new_run_umap")
             submitted = st.form_submit_button("Start", type="primary", icon=":material/play_arrow:")
         if not submitted:
             return
-        problems = form_problems(data, field, model, text_column, label_column, id_column, pair_column)
+        problems = form_problems(data, field, model, roles, task)
         for problem in problems:
             st.error(problem)
         if problems:
@@ -205,18 +196,93 @@ def new_run_form(store: RunStore, *, expanded: bool) -> None:
             limit=int(limit) or None,
             limit_validation=int(limit_validation) or None,
             maps=("pca", "umap") if with_umap else ("pca",),
-            text_column=text_column or "text",
-            label_column=label_column or "label",
-            id_column=id_column,
-            text_pair_column=pair_column,
             lora=bool(lora),
+            extra_seeds=tuple(range(1, int(seeds))),
+            task=task,
+            **request_columns(task, roles),
         )
         job = start_job(request, store.root)
         state.follow_job(job.id)
         st.rerun()
 
 
-def form_problems(data, field, model, text_column, label_column, id_column, pair_column) -> list[str]:
+# The form's column pickers per task: (field, preferred column names, optional, widget key, help).
+TASKS = {"classification": "Classification (text → label)", "generation": "Generation (prompt → response)"}
+CLASSIFICATION_COLUMNS = (
+    ("Text column", ("text", "sentence", "content"), False, "new_run_text_column", "The text to classify."),
+    (
+        "Label column",
+        ("label", "labels", "category", "class"),
+        False,
+        "new_run_label_column",
+        "The class of each example.",
+    ),
+    (
+        "Id column",
+        ("id", "idx", "uid"),
+        True,
+        "new_run_id_column",
+        "Stable example ids (none: a hash of the row).",
+    ),
+    (
+        "Second text (pairs)",
+        (),
+        True,
+        "new_run_pair_column",
+        "The second sentence of a sentence pair, if any.",
+    ),
+)
+GENERATION_COLUMNS = (
+    (
+        "Prompt column",
+        ("prompt", "instruction", "input", "question", "dialogue"),
+        False,
+        "new_run_prompt_column",
+        "What the model is given; no loss is taken on it.",
+    ),
+    (
+        "Response column",
+        ("response", "output", "answer", "summary", "completion"),
+        False,
+        "new_run_response_column",
+        "What the model learns to write (the loss is on these tokens).",
+    ),
+    (
+        "Source column",
+        ("source", "category", "task"),
+        True,
+        "new_run_source_column",
+        "Where each example comes from; subsets are balanced over it.",
+    ),
+    (
+        "Id column",
+        ("id", "idx", "uid"),
+        True,
+        "new_run_gen_id_column",
+        "Stable example ids (none: a hash of the row).",
+    ),
+)
+HUB_GENERATION = ("Prompt column", "Response column")
+# Which JobRequest field each picked column fills.
+REQUEST_FIELD = {
+    "Text column": "text_column",
+    "Label column": "label_column",
+    "Id column": "id_column",
+    "Second text (pairs)": "text_pair_column",
+    "Prompt column": "prompt_column",
+    "Response column": "response_column",
+    "Source column": "source_column",
+}
+
+
+def request_columns(task: str, roles: dict[str, str | None]) -> dict[str, str | None]:
+    """The JobRequest column fields of the picked roles (unpicked ones keep compute's defaults)."""
+    return {REQUEST_FIELD[name]: column for name, column in roles.items() if column}
+
+
+def form_problems(
+    data, field, model, roles: dict[str, str | None], task: str = "classification"
+) -> list[str]:
     """What stops the form, each message naming its field."""
     problems = []
     if not data:
@@ -225,14 +291,12 @@ def form_problems(data, field, model, text_column, label_column, id_column, pair
         problems.append(
             FORM_ERROR.format(field="Model", message="name a model (`minilm` is the packaged one).")
         )
-    chosen = {
-        "Text column": text_column,
-        "Label column": label_column,
-        "Id column": id_column,
-        "Second text (pairs)": pair_column,
-    }
+    required = ("Text column", "Label column") if task == "classification" else HUB_GENERATION
+    for name in required:
+        if name in roles and not roles[name]:
+            problems.append(FORM_ERROR.format(field=name, message="name a column."))
     seen: dict[str, str] = {}
-    for name, column in chosen.items():
+    for name, column in roles.items():
         if not column:
             continue
         if column in seen:
@@ -253,12 +317,22 @@ def demo_ready_note(jobs: list[Job], runs: list) -> None:
     if demo is None:
         return
     status = job_status(demo)
-    if status.status != "done" or status.run_id not in {r.id for r in runs}:
+    steps = demo.record().get("steps", [])
+    own = [s for s in steps if not s["name"].startswith("seed-")]
+    seeds = [s for s in steps if s["name"].startswith("seed-")]
+    # Ready once the run's own steps are done; the extra seed (for Seed stability) may still train.
+    if not own or any(s["status"] != "done" for s in own) or status.run_id not in {r.id for r in runs}:
         return
+    seeds_done = all(s["status"] == "done" for s in seeds)
     with st.container(border=True):
         st.success(
             f"**Demo ready** — run `{status.run_id}` is computed, selected, mapped and evaluated. "
-            "What to look at first:",
+            + (
+                ""
+                if seeds_done
+                else "A second training seed is still computing in the background for Seed stability. "
+            )
+            + "What to look at first:",
             icon=":material/celebration:",
         )
         for page, label, icon in (
@@ -267,6 +341,7 @@ def demo_ready_note(jobs: list[Job], runs: list) -> None:
             ("overlap", "Method overlap: how little their subsets share", "join_inner"),
             ("evaluation", "Subset evaluation: which subsets train well", "model_training"),
             ("data_map", "Data map: easy, ambiguous and hard examples", "bubble_chart"),
+            ("stability", "Seed stability: which subsets survive a new training seed", "repeat"),
         ):
             st.page_link(f"app_pages/{page}.py", label=label, icon=f":material/{icon}:")
         st.button("Hide this note", key="hide_demo_note", on_click=_hide_demo_note)

@@ -25,10 +25,15 @@ class PageSpec:
     section: str
     needs: tuple[str, ...] = ()
     default: bool = False
+    generation_title: str | None = None  # the sidebar title on generation runs, where it differs
 
     @property
     def path(self) -> Path:
         return APP_DIR / self.script
+
+    def title_for(self, task: str | None) -> str:
+        """The page's sidebar title for a run of ``task`` (None: no run open)."""
+        return self.generation_title if task == "generation" and self.generation_title else self.title
 
 
 PAGES: list[PageSpec] = [
@@ -75,6 +80,7 @@ PAGES: list[PageSpec] = [
         ":material/balance:",
         "Compare methods",
         ("selections",),
+        generation_title="Source balance",  # generation runs balance over the source column
     ),
     PageSpec(
         "app_pages/embedding_map.py",

@@ -22,15 +22,22 @@ def store() -> RunStore:
     return RunStore()
 
 
-def run_picker(runs: list[Run]) -> Run | None:
-    """The sidebar's run selector; restores the choice from the URL after a reload and writes it back."""
+def default_run(ids: list[str], partners: set[str]) -> str:
+    """The run to open first: the newest one that is not a partner run (an extra training seed a job
+    computed for Seed stability), else the newest."""
+    return next((i for i in ids if i not in partners), ids[0])
+
+
+def run_picker(runs: list[Run], partners: set[str] = frozenset()) -> Run | None:
+    """The sidebar's run selector; restores the choice from the URL after a reload and writes it back.
+    ``partners``: runs never opened by default (see ``default_run``)."""
     ids = [r.id for r in runs]
     if not ids:
         st.sidebar.caption("No run yet.")
         return None
     if st.session_state.get(RUN_KEY) not in ids:
         wanted = st.query_params.get(RUN_PARAM)
-        st.session_state[RUN_KEY] = wanted if wanted in ids else ids[0]
+        st.session_state[RUN_KEY] = wanted if wanted in ids else default_run(ids, set(partners))
     chosen = st.sidebar.selectbox("Run", ids, key=RUN_KEY, help="Runs in the store, newest first.")
     st.query_params[RUN_PARAM] = chosen
     return runs[ids.index(chosen)]

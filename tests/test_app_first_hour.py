@@ -138,6 +138,49 @@ def test_new_run_form_previews_the_file_and_sends_the_chosen_columns(app_env, tm
     assert argv[argv.index("--label-column") + 1] == "category" and "--lora" in argv
 
 
+def test_new_run_form_starts_a_generation_run_with_a_second_seed(app_env, tmp_path, monkeypatch):  # noqa: F811
+    import app.job_panel as panel
+
+    data = tmp_path / "mix.jsonl"
+    rows = [
+        '{"ref": "a", "instruction": "Say hi", "output": "hi", "origin": "chat"}',
+        '{"ref": "b", "instruction": "Sum up: x", "output": "x", "origin": "summary"}',
+    ]
+    data.write_text("\n".join(rows) + "\n")
+    started = []
+    monkeypatch.setattr(
+        panel, "start_job", lambda request, root: started.append(request) or Job(tmp_path / "j")
+    )
+    at = open_page("app_pages/runs.py")
+    at.text_input(key="new_run_path").input(str(data)).run()
+    at.radio(key="new_run_task").set_value("generation").run()
+    # The preferred names are picked without help: instruction -> prompt, output -> response.
+    assert at.selectbox(key="new_run_prompt_column").value == "instruction"
+    assert at.selectbox(key="new_run_response_column").value == "output"
+    assert at.checkbox(key="new_run_lora_generation").value is True  # LoRA is the decoders' default
+    at.selectbox(key="new_run_source_column").set_value("origin")
+    at.selectbox(key="new_run_gen_id_column").set_value("ref")
+    at.number_input(key="new_run_seeds").set_value(2)
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert len(started) == 1, [e.value for e in at.error]
+    request = started[0]
+    assert request.task == "generation" and request.extra_seeds == (1,)
+    steps = request.steps("python", tmp_path)
+    argv = steps[0]["argv"]
+    for flag, value in (
+        ("--task", "generation"),
+        ("--prompt-column", "instruction"),
+        ("--response-column", "output"),
+        ("--source-column", "origin"),
+        ("--id-column", "ref"),
+    ):
+        assert argv[argv.index(flag) + 1] == value, flag
+    assert "--lora" not in argv and "--no-lora" not in argv  # compute's own default for generation
+    assert [s["name"] for s in steps][-2:] == ["seed-1:compute", "seed-1:select"]
+    assert steps[-2]["argv"][-2:] == ["--seeds", "1"] and steps[-2]["argv"][:-2] == argv
+    assert "{run@seed-1}" in steps[-1]["argv"]
+
+
 def test_new_run_form_errors_name_the_field(app_env, tmp_path):  # noqa: F811
     at = open_page("app_pages/runs.py")
     at.text_input(key="new_run_path").input(str(tmp_path / "missing.csv")).run()

@@ -122,3 +122,14 @@ def test_every_page_works_for_a_generation_run(gen_env, page):
     )
     for word in ("label-balanced", "Label balance", "Labels kept", "accuracy", "per label"):
         assert word not in text, (page, word)
+
+
+def test_the_sidebar_names_the_balance_page_by_the_runs_group():
+    from app.navigation import PAGES
+
+    balance = next(p for p in PAGES if p.script.endswith("label_balance.py"))
+    assert balance.title_for("generation") == "Source balance"
+    assert balance.title_for("classification") == balance.title_for(None) == "Label balance"
+    assert {p.title_for("generation") for p in PAGES if p is not balance} == {
+        p.title for p in PAGES if p is not balance
+    }

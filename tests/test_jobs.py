@@ -13,6 +13,7 @@ from prune_core.jobs import (
     cancel_job,
     compute_stage_names,
     ensure_demo_run,
+    extra_seed_runs,
     job_status,
     list_jobs,
     load_job,
@@ -20,6 +21,7 @@ from prune_core.jobs import (
     stage_views,
     start_job,
 )
+from prune_core.stability import seed_of, seed_siblings
 from prune_core.store import RunStore, StoreError
 from tests.run_fixtures import small_run  # noqa: F401  (shared session fixture)
 
@@ -125,6 +127,7 @@ def test_a_job_runs_compute_select_and_maps_reports_progress_and_survives_a_relo
         limit_validation=30,
         maps=("pca",),
         methods=FAST_METHODS,
+        extra_seeds=(1,),
     )
     job = start_job(request, tmp_path)
     # A "reload": a new page finds the job again from the store alone.
@@ -140,6 +143,15 @@ def test_a_job_runs_compute_select_and_maps_reports_progress_and_survives_a_relo
     assert run.has("maps/hs/pca") and run.has("methods")
     assert job_status(load_job(tmp_path, job.id)).status == "done"  # re-reading after the end agrees
     assert any("[map:hs:pca] done" in line for line in final.log_tail)
+    # The extra seed: a second run of the same data sample, trained with seed 1 and selected, kept apart
+    # from the job's own run (the one its pages open) and grouped with it for Seed stability.
+    partner = RunStore(tmp_path).open(job.record()["seed_runs"]["seed-1"]["path"])
+    assert partner.id != run.id and seed_of(partner) == 1 and seed_of(run) == 0
+    assert [r.id for r in seed_siblings(RunStore(tmp_path), run)] == [run.id, partner.id]
+    assert all(partner.stage_status(f"select:{m}") == "done" for m in FAST_METHODS)
+    assert extra_seed_runs(tmp_path) == {partner.id}
+    views = {v.name: v for v in final.stages}
+    assert views["seed-1:compute"].detail == f"run {partner.id}" and views["seed-1:select"].status == "done"
 
 
 def test_a_failing_job_reports_the_error_of_its_step(tmp_path):
@@ -195,6 +207,39 @@ def test_the_demo_run_starts_once_only_when_the_store_is_empty(tmp_path, tiny_mo
     finally:
         cancel_job(job)
         wait_until_finished(job, timeout=60)
+
+
+def test_an_extra_seeds_bar_reads_its_own_runs_progress_and_a_failed_seed_stops_only_its_select():
+    record = {
+        "request": {"epochs": 1},
+        "steps": [
+            {"name": "compute", "status": "done"},
+            {"name": "select", "status": "done"},
+            {"name": "seed-1:compute", "status": "running"},
+            {"name": "seed-1:select", "status": "pending"},
+        ],
+    }
+    progress = {"stage": "train", "done": 40, "total": 160, "epoch": 1, "epochs": 1, "loss": 0.61}
+    views = {v.name: v for v in stage_views(record, {}, None, 4, {"seed-1": progress})}
+    running = views["seed-1:compute"]
+    assert running.status == "running" and running.fraction == 0.25
+    assert running.detail.startswith("training seed 1 · train: epoch 1/1 · loss 0.610 · 40 / 160")
+    assert views["seed-1:select"].status == "pending"
+    record["steps"][2:] = [
+        {"name": "seed-1:compute", "status": "failed", "note": "error: out of memory"},
+        {"name": "seed-1:select", "status": "skipped", "note": "not run: seed-1:compute failed"},
+    ]
+    views = {v.name: v for v in stage_views(record, {}, None, 4, {})}
+    assert views["seed-1:compute"].status == "failed" and "out of memory" in views["seed-1:compute"].detail
+    assert views["seed-1:select"].detail == "not run: seed-1:compute failed"
+
+
+def test_the_dashboard_opens_a_jobs_own_run_before_its_extra_seeds_run():
+    from app.state import default_run
+
+    assert default_run(["seed1-run", "main-run", "older"], {"seed1-run"}) == "main-run"
+    assert default_run(["cli-run", "seed1-run", "main-run"], {"seed1-run"}) == "cli-run"
+    assert default_run(["seed1-run"], {"seed1-run"}) == "seed1-run"
 
 
 def test_a_running_bar_shows_epoch_running_loss_and_time_left():

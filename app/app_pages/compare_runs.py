@@ -17,6 +17,8 @@ run = ui.page(
     caption="Each method's subset on this run against the same method's subset on another run of the same "
     "data, matched by uid. Jaccard 1 = the change did not move the subset; the marks show random subsets.",
 )
+if ui.job_will_produce(run, ["seeds"]):  # a job is training this run's other seeds
+    st.stop()
 others = [r for r in loaders.store_runs(run) if r.id != run.id]
 if not others:
     st.info("This store holds no other run. Compute a second run of the same data, e.g. with another model:")

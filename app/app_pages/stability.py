@@ -20,6 +20,8 @@ run = ui.page(
     "their subsets at each budget and Spearman correlation of their scores. The dashed line is what random "
     "subsets (or random orders) would give.",
 )
+if ui.job_will_produce(run, ["seeds"]):  # a job is training this run's other seeds
+    st.stop()
 group = loaders.seed_runs(run)
 if len(group) < 2:
     st.info(

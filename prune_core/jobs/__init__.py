@@ -10,7 +10,14 @@ step's exit status. Anyone can re-read the record later: ``job_status`` combines
 ``progress.json`` and the manifest's stage statuses into one progress bar per stage.
 """
 
-from prune_core.jobs.control import cancel_job, ensure_demo_run, list_jobs, load_job, start_job
+from prune_core.jobs.control import (
+    cancel_job,
+    ensure_demo_run,
+    extra_seed_runs,
+    list_jobs,
+    load_job,
+    start_job,
+)
 from prune_core.jobs.driver import run_job
 from prune_core.jobs.records import ACTIVE, JOBS_FOLDER, Job, JobRequest, JobStatus, StageView, jobs_dir
 from prune_core.jobs.status import compute_stage_names, job_producing, job_status, log_tail, stage_views
@@ -25,6 +32,7 @@ __all__ = [
     "cancel_job",
     "compute_stage_names",
     "ensure_demo_run",
+    "extra_seed_runs",
     "job_producing",
     "job_status",
     "jobs_dir",

@@ -27,6 +27,9 @@ DEMO_LIMIT = 500
 DEMO_EPOCHS = 3
 DEMO_LR = 2e-4
 DEMO_BATCH_SIZE = 16
+# A second training seed after the demo's own steps, so Seed stability and Compare two runs have a run to
+# compare with (one more compute + select of the same sample; the demo's pages fill before it starts).
+DEMO_EXTRA_SEEDS = (1,)
 
 JOB_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
@@ -81,6 +84,19 @@ def list_jobs(runs_dir: str | Path | None = None) -> list[Job]:
     )
 
 
+def extra_seed_runs(runs_dir: str | Path | None = None, recent: int = 20) -> set[str]:
+    """Ids of the runs that recent jobs wrote for an extra training seed (``JobRequest.extra_seeds``):
+    partners for Seed stability, never the run a dashboard should open first."""
+    found = set()
+    for job in list_jobs(runs_dir)[:recent]:
+        try:
+            record = job.record()
+        except StoreError:
+            continue
+        found.update(seed["id"] for seed in record.get("seed_runs", {}).values())
+    return found
+
+
 def is_job_id(value: object) -> bool:
     """True for the ids ``start_job`` makes (e.g. 20260101-120000-a1b2c3): a job id from a URL or a
     command line is checked against this before it is joined to the jobs folder, so ``../x`` or an
@@ -120,13 +136,15 @@ def ensure_demo_run(
     model: str = "minilm",
     maps: tuple[str, ...] = ("pca", "umap"),
     evaluate_fast: bool = True,
+    extra_seeds: tuple[int, ...] = DEMO_EXTRA_SEEDS,
     wait: bool = False,
     timeout: float | None = None,
 ) -> Job | None:
     """Start a demo run on ``data_dir`` when the store holds no run yet; returns its job (else None).
 
     Called by ``prunescope serve`` before the dashboard opens (``PRUNESCOPE_DEMO_DATA``), so a
-    first visit shows a real run, or its progress bars while it computes. A demo job already running
+    first visit shows a real run, or its progress bars while it computes; ``extra_seeds`` train the same
+    sample again afterwards, for the pages that compare seeds and runs. A demo job already running
     is returned rather than started twice. ``wait=True`` blocks until it finishes (``timeout`` seconds).
     """
     if not data_dir:
@@ -156,6 +174,7 @@ def ensure_demo_run(
             lr=DEMO_LR if model == "minilm" else None,
             batch_size=DEMO_BATCH_SIZE if model == "minilm" else None,
             evaluate_fast=evaluate_fast,
+            extra_seeds=tuple(extra_seeds),
         ),
         store.root,
     )

@@ -15,6 +15,17 @@ ACTIVE = ("starting", "running")
 LOG_TAIL_LINES = 30
 
 
+def seed_step(seed: int, verb: str) -> str:
+    """The name of an extra seed's step: ``seed-1:compute``. Not prefixed by the verb, so pages waiting
+    for the run's own ``select`` are not told to wait for another seed's."""
+    return f"seed-{seed}:{verb}"
+
+
+def seed_run_placeholder(seed: int) -> str:
+    """The argument the driver replaces by the run that ``seed-<seed>:compute`` wrote."""
+    return f"{{run@seed-{seed}}}"
+
+
 @dataclass(frozen=True)
 class JobRequest:
     """What a "New run" asks for: a dataset (path or ``hf:<id>``), a model and how much to compute."""
@@ -33,8 +44,15 @@ class JobRequest:
     id_column: str | None = None
     lr: float | None = None  # None: compute's default (5e-5, or 5e-4 with LoRA)
     batch_size: int | None = None  # None: compute's default (32)
-    lora: bool = False
+    lora: bool | None = None  # None: compute's default (off for classification, on for generation)
     evaluate_fast: bool = False  # end with a fast evaluation, so the Subset evaluation page has content
+    # More training seeds of the same run (same data sample): after the run's own steps, one compute +
+    # select per seed, so Seed stability and Compare two runs have runs to compare (`compute --seeds`).
+    extra_seeds: tuple[int, ...] = ()
+    task: str = "classification"  # or "generation": prompt/response pairs and a causal LM
+    prompt_column: str = "prompt"
+    response_column: str = "response"
+    source_column: str | None = None
 
     def steps(self, python: str, runs_dir: Path) -> list[dict]:
         """The commands the driver runs in order; ``{run}`` is replaced by the run that compute wrote."""
@@ -50,11 +68,16 @@ class JobRequest:
             "--runs-dir",
             str(runs_dir),
         ]
+        if self.task != "classification":
+            compute += ["--task", self.task]
         for flag, value, default in (
             ("--text-column", self.text_column, "text"),
             ("--text-pair-column", self.text_pair_column, None),
             ("--label-column", self.label_column, "label"),
             ("--id-column", self.id_column, None),
+            ("--prompt-column", self.prompt_column, "prompt"),
+            ("--response-column", self.response_column, "response"),
+            ("--source-column", self.source_column, None),
         ):
             if value and value != default:
                 compute += [flag, value]
@@ -62,8 +85,8 @@ class JobRequest:
             compute += ["--lr", repr(float(self.lr))]
         if self.batch_size:
             compute += ["--batch-size", str(int(self.batch_size))]
-        if self.lora:
-            compute.append("--lora")
+        if self.lora is not None and self.lora != (self.task == "generation"):
+            compute.append("--lora" if self.lora else "--no-lora")
         if self.limit:
             compute += ["--limit", str(self.limit)]
         if self.limit_validation:
@@ -83,6 +106,14 @@ class JobRequest:
                     cli
                     + ["evaluate", "{run}", "--runs-dir", str(runs_dir), "--mode", "fast"]
                     + ["--budgets", "0.1,0.3", "--quiet"],
+                )
+            )
+        for seed in self.extra_seeds:  # last: the run's own pages fill first
+            steps.append((seed_step(seed, "compute"), compute + ["--seeds", str(seed)]))
+            steps.append(
+                (
+                    seed_step(seed, "select"),
+                    [seed_run_placeholder(seed) if a == "{run}" else a for a in select],
                 )
             )
         return [

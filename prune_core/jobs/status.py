@@ -58,14 +58,19 @@ def _expected_methods() -> int | None:
 
 
 def stage_views(
-    record: dict, stages: dict, progress: dict | None, expected_methods: int | None = None
+    record: dict,
+    stages: dict,
+    progress: dict | None,
+    expected_methods: int | None = None,
+    seed_progress: dict[str, dict | None] | None = None,
 ) -> list[StageView]:
     """One progress bar per stage from the job record, the manifest's stages and ``progress.json``.
 
     Pure (dicts in, views out), so the rules are testable: a stage finished in the manifest is full;
     the running stage takes ``done / total`` from ``progress.json`` (whose stage name starts with the
     manifest's name, e.g. ``represent:epoch-1 gradients``); ``select`` and ``maps`` count finished
-    method / representation stages; a step that exited is full (done) or marked failed.
+    method / representation stages; an extra seed's steps read that seed's run's progress
+    (``seed_progress``, by ``seed-<n>``); a step that exited is full (done) or marked failed.
     """
     steps = {s["name"]: s for s in record.get("steps", [])}
     views = []
@@ -89,7 +94,32 @@ def stage_views(
             found = [k for k in stages if k.startswith("map:") and k.endswith(f":{method}")]
             finished = [k for k in found if stages[k].get("status") in ("done", "failed")]
             views.append(_counted_view(name, step, len(finished), max(len(found), 1), "representations"))
+    for name, step in steps.items():
+        if name.startswith("seed-"):
+            seed = name.split(":", 1)[0]
+            views.append(_seed_view(name, step, (seed_progress or {}).get(seed), record))
     return views
+
+
+def _seed_view(name: str, step: dict, progress: dict | None, record: dict) -> StageView:
+    """An extra training seed's compute or select (``seed-1:compute``): its own run's progress."""
+    seed, verb = name.split(":", 1)
+    number = seed.removeprefix("seed-")
+    status = step.get("status", "pending")
+    if status == "running" and verb == "compute":
+        if progress and progress.get("total"):
+            total = max(int(progress["total"]), 1)
+            done = min(int(progress.get("done") or 0), total)
+            detail = progress_detail("", progress, done, total)
+            return StageView(name, "running", done / total, f"training seed {number} · {detail}")
+        return StageView(name, "running", 0.0, f"training seed {number}: starting")
+    if status == "running":
+        return StageView(name, "running", 0.0, f"selecting on seed {number}'s run")
+    if status == "done":
+        run_id = record.get("seed_runs", {}).get(seed, {}).get("id")
+        note = step.get("note") or (f"run {run_id}" if verb == "compute" and run_id else "done")
+        return StageView(name, "done", 1.0, note)
+    return _counted_view(name, step, 0, 1, "")
 
 
 def _after_a_failed_compute(views: list[StageView], step: dict) -> list[StageView]:
@@ -225,6 +255,12 @@ def job_status(job: Job) -> JobStatus:
             progress = run.read_progress()
         except StoreError as err:
             error = error or str(err)
+    seed_progress = {}
+    for seed, where in record.get("seed_runs", {}).items():
+        try:
+            seed_progress[seed] = RunStore(record["runs_dir"]).open(where["path"]).read_progress()
+        except StoreError:
+            seed_progress[seed] = None
     return JobStatus(
         job.id,
         status,
@@ -235,6 +271,7 @@ def job_status(job: Job) -> JobStatus:
             stages,
             progress,
             len(record.get("request", {}).get("methods") or ()) or _expected_methods(),
+            seed_progress,
         ),
         error,
         log_tail(job.log_path),
@@ -249,6 +286,7 @@ STEPS_OF_VERB = {
     "select": ("select",),
     "maps": ("maps:",),
     "evaluate": ("evaluate:",),
+    "seeds": ("seed-",),  # the runs of extra training seeds (Seed stability, Compare two runs)
 }
 
 
