@@ -214,9 +214,9 @@ def adam_projected_blocks(
 
     Speed (most of the step capture's cost): the gradient is formed in tiles of a few examples x a few
     output rows (at most ``block_elements`` floats, so the four elementwise passes stay in the CPU's
-    cache) written into two reused buffers (no page faults from fresh allocations), each tile is
-    projected on its input side at once (one GEMM), and the output side is projected once per layer at
-    the end. The constant (1 - beta1) of the numerator is applied to the small projected result instead
+    last-level cache) written into two reused buffers (no page faults from fresh allocations), each
+    tile is projected on its input side at once (one GEMM), and the output side is projected once per
+    layer at the end. The constant (1 - beta1) of the numerator is applied to the small projected result instead
     of every gradient entry. The squared norm comes from the factors (``factored_norms_sq``)."""
     rows, out_f, in_f = out_grads.shape[0], out_grads.shape[2], inputs.shape[2]
     beta1, beta2 = betas
