@@ -49,11 +49,21 @@ def small_config(data_dir: Path, **train) -> ComputeConfig:
     )
 
 
+_BUILT: dict[str, Run] = {}
+
+
 @pytest.fixture(scope="session")
 def local_run(sst2_dir, tmp_path_factory) -> Run:
-    """The local engine's run: the oracle every Ray test compares with."""
-    store = RunStore(tmp_path_factory.mktemp("local-engine"))
-    return Compute(small_config(sst2_dir), store, show_progress=False, log=lambda _m: None).run()
+    """The local engine's run: the oracle every Ray test compares with (and never writes to).
+
+    Built once per process: each test module that imports this fixture gets its own definition of it,
+    so without the cache every such module would fine-tune it again."""
+    if "local" not in _BUILT:
+        store = RunStore(tmp_path_factory.mktemp("local-engine"))
+        _BUILT["local"] = Compute(
+            small_config(sst2_dir), store, show_progress=False, log=lambda _m: None
+        ).run()
+    return _BUILT["local"]
 
 
 def copy_without_representations(run: Run, dest: Path) -> RunStore:

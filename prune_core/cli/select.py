@@ -43,6 +43,23 @@ def add_select(sub) -> None:
         help="label-balanced variant: keep each label's share (stratified) or equal counts",
     )
     p.add_argument("--json", action="store_true", help="print the per-method report as JSON")
+    e = p.add_argument_group(
+        "engine",
+        "where selectors that split run their pieces; the selections are the same either way "
+        "(README: Running on a cluster)",
+    )
+    e.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process (default); ray: SemDeDup's per-cluster work and distributed GTP's "
+        "first round as Ray tasks",
+    )
+    e.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to join (default: $RAY_ADDRESS, else a local cluster on this machine)",
+    )
     p.set_defaults(func=cmd_select)
 
 
@@ -61,18 +78,43 @@ def method_list(text: str | None) -> list[str] | None:
     return list(dict.fromkeys(ids))
 
 
+def select_execution(args, log):
+    """Where splitting selectors run (``--engine``): None for this process, else their Ray execution."""
+    if args.engine == "local":
+        return None
+    from prune_core.distributed.cluster import ClusterError, connect
+    from prune_core.distributed.select import ray_execution
+
+    try:
+        ray = connect(args.ray_address)
+    except ClusterError as err:
+        raise UsageError(str(err)) from None
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    log(f"engine ray: SemDeDup clusters and GTP shards as tasks over {cpus} CPU(s)")
+    return ray_execution(ray)
+
+
 def cmd_select(args) -> int:
     from prune_core.methods.select_stage import select_methods
     from prune_core.results import Results
     from prune_core.store import RunStore
 
+    log = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
+    if args.engine == "local" and args.ray_address:  # before the run is opened
+        raise UsageError("--ray-address needs --engine ray")
     run = RunStore(args.runs_dir).open(args.run)
     methods = method_list(args.methods)
     budgets = budget_list(args.budgets, args.counts, Results(run).n if args.counts else 0)
-    log = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
+    execution = select_execution(args, log)
     with run.lock("select"):
         report = select_methods(
-            run, methods, budgets=budgets, rule=args.rule, balance_mode=args.balance_mode, log=log
+            run,
+            methods,
+            budgets=budgets,
+            rule=args.rule,
+            balance_mode=args.balance_mode,
+            log=log,
+            execution=execution,
         )
     if args.json:
         print(json.dumps(report, indent=1))

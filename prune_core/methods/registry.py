@@ -40,6 +40,7 @@ import numpy as np
 
 from prune_core import scores as S
 from prune_core.methods.inputs import INPUTS, REPRESENTATIONS, Representations
+from prune_core.select.execution import Execution
 from prune_core.select.registry import SELECTORS, Param, Selector, resolve_selector
 from prune_core.store import keys
 
@@ -271,13 +272,23 @@ def _call_args(info: Selector, rep: str, r: Representations, idx, p: dict) -> di
     return {**arrays, **{name: p[name] for name in info.params if name in p}}
 
 
+# ``execution`` (prune_core/select/execution.py) says where a splitting selector's pieces run; it is
+# not a parameter of the method: the selection is the same wherever they run.
 def _derived_score(info: Selector, rep: str) -> ScoreFn:
-    return lambda r, p: info.scores(n=r.n, seed=p["seed"], **_call_args(info, rep, r, None, p))
+    def score(r: Representations, p: dict, execution: Execution | None = None) -> np.ndarray:
+        return info.scores(n=r.n, seed=p["seed"], execution=execution, **_call_args(info, rep, r, None, p))
+
+    return score
 
 
 def _derived_select(info: Selector, rep: str) -> SetFn:
-    def select(r: Representations, p: dict, idx: np.ndarray, k: int) -> np.ndarray:
-        return idx[info.run(n=len(idx), k=k, seed=p["seed"], **_call_args(info, rep, r, idx, p))]
+    def select(
+        r: Representations, p: dict, idx: np.ndarray, k: int, execution: Execution | None = None
+    ) -> np.ndarray:
+        chosen = info.run(
+            n=len(idx), k=k, seed=p["seed"], execution=execution, **_call_args(info, rep, r, idx, p)
+        )
+        return idx[chosen]
 
     return select
 

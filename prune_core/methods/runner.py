@@ -21,6 +21,7 @@ from prune_core.methods.inputs import Representations
 from prune_core.methods.registry import Method
 from prune_core.select.balance import label_quota
 from prune_core.select.budget import budget_to_k
+from prune_core.select.execution import Execution
 from prune_core.select.topk import top_k, top_quantile
 
 DEFAULT_BUDGETS = tuple(round(0.05 * i, 2) for i in range(1, 21))
@@ -79,6 +80,7 @@ class MethodRunner:
         *,
         rule: str = "exact",
         balance_mode: str = "stratified",
+        execution: Execution | None = None,
     ):
         if rule not in ("exact", "quantile"):
             raise ValueError(f"selection rule must be 'exact' or 'quantile', got {rule!r}")
@@ -87,6 +89,7 @@ class MethodRunner:
         self.reps = reps
         self.budgets = [float(b) for b in budgets]
         self.rule, self.balance_mode = rule, balance_mode
+        self.execution = execution  # where splitting selectors run their pieces (select/execution.py)
         self.ks = [budget_to_k(b, reps.n) for b in self.budgets]
 
     def run(self, method: Method) -> MethodResult:
@@ -101,6 +104,14 @@ class MethodRunner:
         return result
 
     # ------------------------------------------------------------------ helpers
+    def _scores(self, method: Method) -> np.ndarray:
+        if method.own_score:  # a method's own score function reads the run; it has no pieces to fan out
+            return method.score(self.reps, method.params)
+        return method.score(self.reps, method.params, execution=self.execution)
+
+    def _select(self, method: Method, positions: np.ndarray, k: int) -> np.ndarray:
+        return method.select(self.reps, method.params, positions, k, execution=self.execution)
+
     def _label_positions(self) -> dict[int, np.ndarray]:
         labels = self.reps.labels
         return {int(c): np.flatnonzero(labels == c) for c in np.unique(labels)}
@@ -122,7 +133,7 @@ class MethodRunner:
     def _score_method(self, method: Method) -> MethodResult:
         from prune_core.scores import nan_to_min
 
-        scores = nan_to_min(np.asarray(method.score(self.reps, method.params), dtype=np.float64))
+        scores = nan_to_min(np.asarray(self._scores(method), dtype=np.float64))
         if scores.shape != (self.reps.n,):
             raise ValueError(f"method {method.id} returned {scores.shape} scores for {self.reps.n} examples")
         seed = method.params.get("seed", 0)
@@ -151,7 +162,7 @@ class MethodRunner:
         def greedy_order(positions: np.ndarray) -> np.ndarray:
             if len(positions) <= 1:
                 return positions
-            head = method.select(self.reps, method.params, positions, len(positions) - 1)
+            head = self._select(method, positions, len(positions) - 1)
             rest = np.setdiff1d(positions, head, assume_unique=True)
             return np.concatenate([head, rest]).astype(np.int64)
 
@@ -167,17 +178,11 @@ class MethodRunner:
         for k in self.ks:
             # k = n keeps everything, in the priority order the smaller budgets established
             plain.append(
-                method.select(self.reps, method.params, everything, k)
-                if k < n
-                else ranking_from_selections(plain, n, seed)
+                self._select(method, everything, k) if k < n else ranking_from_selections(plain, n, seed)
             )
             quota = self._quota(k)
             chosen = {
-                c: (
-                    method.select(self.reps, method.params, pos, quota[c])
-                    if 0 < quota[c] < len(pos)
-                    else pos[: quota[c]]
-                )
+                c: (self._select(method, pos, quota[c]) if 0 < quota[c] < len(pos) else pos[: quota[c]])
                 for c, pos in positions.items()
             }
             balanced.append(interleave_by_label(chosen))

@@ -17,6 +17,7 @@ import pandas as pd
 from prune_core.methods.inputs import Representations
 from prune_core.methods.registry import PRESETS, Method, get_method
 from prune_core.methods.runner import DEFAULT_BUDGETS, VARIANTS, MethodResult, MethodRunner
+from prune_core.select.execution import Execution
 from prune_core.store import Run, keys, stable_hash
 
 
@@ -86,8 +87,13 @@ def select_methods(
     rule: str = "exact",
     balance_mode: str = "stratified",
     log: Callable[[str], None] = print,
+    execution: Execution | None = None,
 ) -> dict[str, dict]:
-    """Compute (or reuse) every requested method; returns ``{id: status record}``."""
+    """Compute (or reuse) every requested method; returns ``{id: status record}``.
+
+    ``execution`` says where splitting selectors run their pieces (``select --engine ray``); it is not
+    part of a stage's parameters, since the selections are the same wherever the pieces ran.
+    """
     methods = [get_method(m) for m in (method_ids or list(PRESETS))]
     skipped = [m for m in methods if not m.applies_to(run.task)]
     for method in skipped:
@@ -95,7 +101,7 @@ def select_methods(
             log(f"[select:{method.id}] not applicable to {run.task} runs: {method.not_applicable(run.task)}")
     methods = [m for m in methods if m.applies_to(run.task)]
     reps = Representations(run)
-    runner = MethodRunner(reps, budgets, rule=rule, balance_mode=balance_mode)
+    runner = MethodRunner(reps, budgets, rule=rule, balance_mode=balance_mode, execution=execution)
     report = {}
     for method in methods:
         params = stage_params(method, budgets, rule, balance_mode, run)
@@ -107,6 +113,8 @@ def select_methods(
             continue
         with stage:
             save_result(run, runner.run(method), stage.name, rule, balance_mode)
+            if execution is not None and method.selector_info.splits:  # info shows where its pieces ran
+                stage.report(engine=execution.name)
         if stage.error:
             report[method.id] = {"status": "failed", "error": stage.error}
             log(f"[{stage.name}] failed: {stage.exception}")

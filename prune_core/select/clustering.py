@@ -29,6 +29,13 @@ Choices where the references are silent (our choices, named as such):
 - S2L "official": clusters of size <= 2 skip the equal split and fill the leftover (exactly k).
   "du": clusters visited largest first and the split counts only non-empty clusters; it can return
   fewer than k, and then returns what it selected.
+
+Per-cluster work that fans out (select/execution.py, on Ray from prune_core/distributed/select.py):
+SemDeDup's within-cluster similarity search, quadratic in the cluster size, one piece per cluster.
+Prototypicality has no per-cluster step (its score is the distance k-means's final assignment already
+computed, row by row), and S2L's draws inside the clusters come from one seeded stream in visiting
+order (the official code's), so splitting them across tasks would change its subsets; after k-means
+both cost O(n) and run where the selector is called.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from prune_core.select._blocks import centre_in_place, private_copy, row_blocks
 from prune_core.select._linalg import ROW_BLOCK, squared_norms
 from prune_core.select._validate import as_features, check_count, empty_indices, l2_normalize
 from prune_core.select.allocation import equal_split
+from prune_core.select.execution import MapClusters, serial_map_clusters
 
 _GRAM_BLOCK_ELEMENTS = 2**25  # 128 MB of float32 per similarity block
 # Above this many rows k-means trains through faiss on a sample (``faiss.Kmeans``: Johnson, Douze &
@@ -216,6 +224,11 @@ def _max_similarity_to_later(members: np.ndarray) -> np.ndarray:
     return out
 
 
+def cluster_max_similarity(x: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """SemDeDup's piece for one cluster: ``ordered`` its members by ascending distance to the centroid."""
+    return _max_similarity_to_later(x[ordered])
+
+
 def semdedup_scores(
     features: np.ndarray,
     *,
@@ -224,6 +237,7 @@ def semdedup_scores(
     normalize: bool = True,
     max_iter: int = 20,
     exact_max_n: int = SEMDEDUP_EXACT_MAX_N,
+    map_clusters: MapClusters = serial_map_clusters,
 ) -> np.ndarray:
     """SemDeDup score -maxsim (higher = less duplicated), Du et al.'s budgeted form of SemDeDup.
 
@@ -235,6 +249,9 @@ def semdedup_scores(
     SEMDEDUP_NEIGHBOURS nearest neighbours (graph.knn_graph, approximate at that size): a near-duplicate
     is a nearest neighbour, so the duplicates SemDeDup exists to find are kept; a row with no farther
     same-cluster member among them scores 0, as if it had no duplicate.
+    ``map_clusters`` runs :func:`cluster_max_similarity` on every cluster (select/execution.py: here by
+    default, or one task per group of clusters on Ray); the clusters are independent, so the scores are
+    the same either way.
     """
     x = as_features(features, where="semdedup_scores")
     if normalize and x.shape[0] > exact_max_n:
@@ -243,10 +260,12 @@ def semdedup_scores(
         x = l2_normalize(x)
     labels, _, distances = kmeans(x, n_clusters, seed=seed, max_iter=max_iter, normalize=False)
     scores = np.zeros(x.shape[0], dtype=np.float64)
+    groups = []
     for cluster in np.unique(labels):
         members = np.flatnonzero(labels == cluster)
-        ordered = members[np.argsort(distances[members], kind="stable")]
-        scores[ordered] = 0.0 - _max_similarity_to_later(x[ordered])  # 0.0 - 0.0 is +0.0, not -0.0
+        groups.append(members[np.argsort(distances[members], kind="stable")])
+    for ordered, maxsim in zip(groups, map_clusters(cluster_max_similarity, x, groups), strict=True):
+        scores[ordered] = 0.0 - maxsim  # 0.0 - 0.0 is +0.0, not -0.0
     return scores
 
 

@@ -11,7 +11,10 @@ Every entry is called as
 
     selector.run(n=n, k=k, seed=seed, **{name: array for name in selector.inputs}, **params)
 
-which fills in the declared parameter defaults and returns int64 indices in selection order. ``inputs``
+which fills in the declared parameter defaults and returns int64 indices in selection order. A selector
+whose work splits into independent pieces (``splits``: SemDeDup's clusters, distributed GTP's shards)
+also takes ``execution=`` (select/execution.py), which says where those pieces run; the selection does
+not depend on it. ``inputs``
 names the arrays the algorithm reads (``INPUTS`` says what each one is); the callers build them from
 whatever they hold (a run's stored representations, the lab's simulated points, synthetic benchmark
 data). ``kind`` is "score" when every budget keeps the top of one per-example score (subsets nested
@@ -40,6 +43,7 @@ from prune_core.select._validate import as_scores, check_count
 from prune_core.select.annealing import group_annealing
 from prune_core.select.ccs import ccs
 from prune_core.select.clustering import prototypicality_scores, s2l, semdedup_scores
+from prune_core.select.execution import LOCAL, Execution
 from prune_core.select.graph import d2_order, k_center_greedy
 from prune_core.select.pursuit import cosamp_nnls, distributed_cosamp, gradmatch, nn_omp
 from prune_core.select.submodular import craig
@@ -103,6 +107,7 @@ class Selector:
     params: Mapping[str, Param] = field(default_factory=dict)
     input_params: Mapping[str, Param] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    splits: bool = False  # its function takes ``execution``: independent pieces that may fan out
 
     def __post_init__(self) -> None:
         unknown = set(self.inputs) - set(INPUTS)
@@ -129,15 +134,31 @@ class Selector:
     def defaults(self) -> dict:
         return {name: p.default for name, p in self.params.items()}
 
-    def run(self, *, n: int, k: int, seed: int = 0, **inputs_and_params: object) -> np.ndarray:
+    def run(
+        self,
+        *,
+        n: int,
+        k: int,
+        seed: int = 0,
+        execution: Execution | None = None,
+        **inputs_and_params: object,
+    ) -> np.ndarray:
         """Indices in selection order; declared parameter defaults fill what is not given."""
-        return self.function(n=n, k=k, seed=seed, **{**self.defaults(), **inputs_and_params})
+        where = self._where(execution)
+        return self.function(n=n, k=k, seed=seed, **where, **{**self.defaults(), **inputs_and_params})
 
-    def scores(self, *, n: int, seed: int = 0, **inputs_and_params: object) -> np.ndarray:
+    def scores(
+        self, *, n: int, seed: int = 0, execution: Execution | None = None, **inputs_and_params: object
+    ) -> np.ndarray:
         """A score selector's per-example score (higher = keep) with the declared defaults."""
         if self.score_function is None:
             raise ValueError(f"selector {self.name!r} chooses sets; it has no per-example score")
-        return self.score_function(n=n, seed=seed, **{**self.defaults(), **inputs_and_params})
+        where = self._where(execution)
+        return self.score_function(n=n, seed=seed, **where, **{**self.defaults(), **inputs_and_params})
+
+    def _where(self, execution: Execution | None) -> dict:
+        """``execution`` for a selector that splits; the others run where they are called."""
+        return {"execution": execution} if self.splits and execution is not None else {}
 
     def describe(self) -> dict:
         return {
@@ -201,8 +222,11 @@ def _semdedup(*, n: int, k: int, features: np.ndarray, seed: int = 0, **params: 
     return top_k(_semdedup_scores(n=n, features=features, seed=seed, **params), k, seed=seed)
 
 
-def _semdedup_scores(*, n: int, features: np.ndarray, seed: int = 0, **params: object) -> np.ndarray:
-    return semdedup_scores(_rows(features, n, "features", "semdedup"), seed=seed, **params)
+def _semdedup_scores(
+    *, n: int, features: np.ndarray, seed: int = 0, execution: Execution = LOCAL, **params: object
+) -> np.ndarray:
+    features = _rows(features, n, "features", "semdedup")
+    return semdedup_scores(features, seed=seed, map_clusters=execution.map_clusters, **params)
 
 
 def _less(
@@ -293,10 +317,13 @@ def _gtp(
     target: np.ndarray,
     seed: int = 0,
     distributed: bool = False,
+    execution: Execution = LOCAL,
     **params: object,
 ) -> np.ndarray:
-    solve = distributed_cosamp if distributed else cosamp_nnls
-    return solve(_rows(features, n, "features", "gtp"), target, k, seed=seed, **params)[0]
+    atoms = _rows(features, n, "features", "gtp")
+    if distributed:  # round one through the execution's map_shards (pursuit's own when it has none)
+        return distributed_cosamp(atoms, target, k, seed=seed, map_shards=execution.map_shards, **params)[0]
+    return cosamp_nnls(atoms, target, k, seed=seed, **params)[0]
 
 
 def _group_annealing(*, n: int, k: int, influence: np.ndarray, seed: int = 0, **params: object) -> np.ndarray:
@@ -376,6 +403,7 @@ _ENTRIES = (
             "n_clusters": _CLUSTERS,
             "normalize": Param(True, "paper", "SemDeDup compares examples by cosine similarity"),
         },
+        splits=True,
     ),
     Selector(
         name="moderate",
@@ -532,6 +560,7 @@ _ENTRIES = (
             ),
         },
         aliases=("cosamp",),
+        splits=True,
     ),
     Selector(
         name="ccs",
