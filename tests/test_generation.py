@@ -102,6 +102,43 @@ def test_messages_use_the_plain_template_and_the_last_reply_as_response(tmp_path
     assert data.label_names == ["chat", "greet"]  # the category column is the source
 
 
+def test_hub_generation_datasets_load_pairs_and_chats_from_their_own_splits(monkeypatch):
+    """``hf:<id>`` works for generation as for classification: the hub's own splits, the configured
+    prompt/response/source columns, and ``messages`` lists as the hub hands them over (arrays of dicts)."""
+    datasets = pytest.importorskip("datasets")
+    pairs = {
+        "train": {"instruction": ["Add 1 and 2", "Name a colour", "Say hi"], "output": ["3", "red", "hi"]},
+        "validation": {"instruction": ["Add 2 and 2"], "output": ["4"]},
+    }
+    chat = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    chats = {"train": {"messages": [chat] * 3, "category": ["a", "b", "a"]}}
+    calls = []
+
+    def fake_load_dataset(name, config=None):
+        calls.append((name, config))
+        table = pairs if name == "org/alpaca-like" else chats
+        return datasets.DatasetDict(
+            {split: datasets.Dataset.from_dict(cols) for split, cols in table.items()}
+        )
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    spec = DatasetSpec(
+        "hf:org/alpaca-like", task="generation", prompt_column="instruction", response_column="output"
+    )
+    data = load_dataset(spec)
+    assert calls == [("org/alpaca-like", None)]
+    assert data.sizes == {"train": 3, "validation": 1}
+    assert data.split("validation")["text"].tolist() == ["Add 2 and 2"]
+    assert data.split("validation")["response"].tolist() == ["4"]
+    assert data.sources["train"] == "hf:org/alpaca-like"
+
+    data = load_dataset(DatasetSpec("hf:org/chats:default", task="generation", validation_fraction=0.34))
+    assert calls[-1] == ("org/chats", "default")
+    first = data.examples.iloc[0]
+    assert first["text"] == plain_chat_prompt(chat[:1]) and first["response"] == "Hello"
+    assert data.label_names == ["a", "b"]  # the hub's category column is the source
+
+
 @pytest.mark.parametrize(
     ("row", "column", "problem"),
     [

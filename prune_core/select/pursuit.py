@@ -49,6 +49,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import nnls
 
+from prune_core.select._nnls import GrowingNNLS
 from prune_core.select._validate import as_features, as_labels, check_count, empty_indices, tie_break_rank
 
 
@@ -177,6 +178,8 @@ def nn_omp(
     weights = np.zeros(0)
     residual = b.copy()
     in_support = np.zeros(n, dtype=bool)
+    # With a ridge the NNLS is strictly convex: solve it incrementally (same optimum, select/_nnls.py)
+    growing = GrowingNNLS(b, ridge, s, atoms.shape[1]) if ridge > 0.0 else None
     while len(chosen) < s and np.linalg.norm(residual) > tol * target_norm:
         corr = _correlations(atoms, residual)
         corr[in_support] = -np.inf
@@ -185,6 +188,10 @@ def nn_omp(
             break
         chosen.append(best)
         in_support[best] = True
+        if growing is not None:
+            growing.add(atoms[best])
+            weights, residual = growing.solve(), growing.residual()
+            continue
         support = np.asarray(chosen, dtype=np.int64)
         weights = _solve_nnls(atoms, support, b, ridge)
         residual = _residual(atoms, support, weights, b)
