@@ -572,28 +572,34 @@ class Compute:
         elif grad_splits:
             self._gradients(model, checkpoint, {s: encoded[s] for s in grad_splits})
         extra = {"examples": {s: len(encoded[s][0]) for s in encoded}}
-        if "validation" in encoded and self.task.name == "generation":
+        if "validation" in encoded:
+            extra["validation"] = self._validation_scores(checkpoint, encoded["validation"][1])
+        return extra
+
+    def _validation_scores(self, checkpoint: str, labels: np.ndarray) -> dict:
+        """How well the reference model does on validation at ``checkpoint`` (prune_core/reference.py),
+        from the outputs stored there: every engine records the same numbers."""
+        run = self.run_
+        if self.task.name == "generation":
             scores = generation_validation_scores(
                 run.read_array(keys.outputs("validation", checkpoint, "loss")),
                 run.read_array(keys.outputs("validation", checkpoint, "tokens")),
             )
-            extra["validation"] = scores
             self.log(
                 f"[represent:{checkpoint}] reference model on validation: response-token loss "
                 f"{scores['loss']:.3f}, perplexity {scores['perplexity']:.2f}"
             )
-        elif "validation" in encoded:  # how well the reference model does here (see prune_core/reference.py)
-            scores = validation_scores(
-                run.read_array(keys.outputs("validation", checkpoint, "logits")),
-                encoded["validation"][1],
-                len(self.dataset.label_names),
-            )
-            extra["validation"] = scores
-            self.log(
-                f"[represent:{checkpoint}] reference model on validation: accuracy {scores['accuracy']:.3f}, "
-                f"macro-F1 {scores['macro_f1']:.3f}"
-            )
-        return extra
+            return scores
+        scores = validation_scores(
+            run.read_array(keys.outputs("validation", checkpoint, "logits")),
+            labels,
+            len(self.dataset.label_names),
+        )
+        self.log(
+            f"[represent:{checkpoint}] reference model on validation: accuracy {scores['accuracy']:.3f}, "
+            f"macro-F1 {scores['macro_f1']:.3f}"
+        )
+        return scores
 
     def _write_outputs(self, split: str, checkpoint: str, feats: dict[str, np.ndarray]) -> None:
         run, stage = self.run_, keys.represent_stage(checkpoint)

@@ -21,7 +21,6 @@ from prune_core.distributed.extract import CheckpointJob, ShardJob, encode_split
 from prune_core.distributed.plan import DEFAULT_SHARD_EXAMPLES, merge_rows
 from prune_core.models import load_tokenizer, resolve_model_source
 from prune_core.pipeline import PRETRAINED, Compute, ComputeConfig, epoch_checkpoint
-from prune_core.reference import validation_scores
 from prune_core.store import RunStore, keys
 from prune_core.tasks import get_task
 
@@ -45,18 +44,26 @@ class RayOptions:
 def worker_facts(config: ComputeConfig, num_labels: int) -> dict:
     """Device, precision and batch sizes as a worker sees them (run on a worker: the driver may have no
     GPU). Builds the pre-trained model once to size the batches from its shape."""
-    from prune_core.models import choose_device, describe_device, load_classifier, resolve_precision
+    from prune_core.models import choose_device, describe_device, resolve_precision
     from prune_core.represent.gradients import gradient_parameter_names
     from prune_core.represent.sizing import model_shape, resolve_batch_sizes
 
     device = choose_device("auto" if config.device in ("auto", "cuda") else config.device)
-    model = load_classifier(config.model, num_labels, seed=config.train.seed).model
+    from prune_core.tasks import get_task
+
+    task = get_task(config.dataset.task)
+    model = task.load_model(config.model, num_labels, seed=config.train.seed).model
     if config.train.lora:
         from prune_core.models import apply_lora
 
         t = config.train
         model = apply_lora(
-            model, r=t.lora_r, alpha=t.lora_alpha, dropout=t.lora_dropout, target_modules=t.lora_targets
+            model,
+            r=t.lora_r,
+            alpha=t.lora_alpha,
+            dropout=t.lora_dropout,
+            target_modules=t.lora_targets,
+            task_type=task.lora_task_type,
         )
     names = gradient_parameter_names(model, config.resolved_grad_scope())
     size = sum(dict(model.named_parameters())[n].numel() for n in names)
@@ -84,14 +91,17 @@ class RayCompute(Compute):
         show_progress: bool = True,
         log: Callable[[str], None] = print,
     ):
-        if config.dataset.task != "classification":
-            raise ValueError("--engine ray runs classification tasks; generation runs with --engine local")
         if config.represent.grad_capture != "checkpoint":
             raise ValueError(
                 "--engine ray computes gradients at checkpoints (--grad-capture checkpoint); "
                 "--grad-capture step runs with --engine local"
             )
         self.options = options or RayOptions()
+        if config.dataset.task != "classification" and (self.options.train_workers or 1) > 1:
+            raise ValueError(
+                "--train-workers: data-parallel training runs classification tasks; a generation run "
+                "trains on one Ray Train worker (its extraction still uses every --workers)"
+            )
         self.ray = connect(
             self.options.address, num_cpus=self.options.num_cpus, object_store_mb=self.options.object_store_mb
         )
@@ -117,7 +127,10 @@ class RayCompute(Compute):
         self._facts = self.ray.get(facts.remote(self.config, labels))
         self.device = torch.device(self._facts["device"])
         self.precision = self._facts["precision"]
-        self.train_workers = self.options.train_workers or self.spec.workers
+        # generation trains on one worker (the data-parallel loop is classification's, ddp.py)
+        self.train_workers = self.options.train_workers or (
+            self.spec.workers if self.task.name == "classification" else 1
+        )
         self._sizes = self._facts["sizes"]
         self.log(f"[engine] {self.spec.describe()}; workers compute on {self._facts['describe']}")
         self.log(f"[represent] batch sizes: {self._facts['note']}")
@@ -160,7 +173,7 @@ class RayCompute(Compute):
         if self._tokens is None:
             tokenizer = load_tokenizer(resolve_model_source(self.config.model))
             self._tokens = {
-                s: encode_split(self.run_, self.config, tokenizer, s)
+                s: encode_split(self.run_, self.config, tokenizer, s, log=self.log)
                 for s in ("train", "validation", "test")
                 if self.dataset.sizes.get(s)
             }
@@ -243,11 +256,7 @@ class RayCompute(Compute):
             },
         }
         if "validation" in encoded:
-            extra["validation"] = validation_scores(
-                run.read_array(keys.outputs("validation", checkpoint, "logits")),
-                encoded["validation"][1],
-                len(self.dataset.label_names),
-            )
+            extra["validation"] = self._validation_scores(checkpoint, encoded["validation"][1])
         return extra
 
     def _pending_shards(self, checkpoint: str, plans: dict) -> tuple[list, list[str]]:

@@ -47,13 +47,15 @@ class ShardJob:
         return self.sizes["gradients"] if grads else self.sizes["forward"]
 
 
-def encode_split(run: Run, config, tokenizer, split: str):
-    """The split's token ids and labels, from the run's own examples table (workers need no data files)."""
-    from prune_core.tokenize import encode
+def encode_split(run: Run, config, tokenizer, split: str, log=lambda _m: None):
+    """The split's token ids and labels, from the run's own examples table (workers need no data files),
+    encoded by the run's task as the local engine encodes them (prune_core/tasks)."""
+    from prune_core.tasks import get_task
 
     frame = run.examples(split)
-    pairs = frame["text_pair"].tolist() if "text_pair" in frame else None
-    encoded = encode(tokenizer, frame["text"].tolist(), pairs, config.train.max_length)
+    task = get_task(config.dataset.task)
+    source = (run.dataset.sources or {}).get(split)
+    encoded = task.encode(tokenizer, frame, config.train.max_length, log=log, source=source)
     return encoded, frame["label"].to_numpy()
 
 
@@ -114,6 +116,9 @@ class ShardExtractor:
     def compute(self, checkpoint: str, shard: Shard, encoded, labels) -> dict[str, np.ndarray]:
         from prune_core.represent.features import forward_features, gradient_features
         from prune_core.reproducibility import deterministic
+        from prune_core.tasks import get_task
+
+        task = get_task(self.job.config.dataset.task)
 
         part, part_labels = subset(encoded, shard.rows), labels[shard.rows]
         with deterministic(self.device):
@@ -128,9 +133,10 @@ class ShardExtractor:
                     batch_size=self.job.sizes["gradients"],
                     with_outputs=True,
                     adam_moments=self.setup.adam if shard.split == "train" else None,
+                    task=task,
                 )
             return forward_features(
-                self.model, part, part_labels, self.device, batch_size=self.job.sizes["forward"]
+                self.model, part, part_labels, self.device, batch_size=self.job.sizes["forward"], task=task
             )
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

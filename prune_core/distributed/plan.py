@@ -69,6 +69,7 @@ def subset(encoded: Encoded, rows: np.ndarray) -> Encoded:
         input_ids=[encoded.input_ids[i] for i in rows],
         token_type_ids=None if types is None else [types[i] for i in rows],
         pad_token_id=encoded.pad_token_id,
+        response_start=None if encoded.response_start is None else [encoded.response_start[i] for i in rows],
     )
 
 
