@@ -94,7 +94,9 @@ class GrowingNNLS:
     def _append(self, i: int) -> None:
         p = len(self.order)
         cross = self.gram[self.order, i]
-        low = solve_triangular(self.factor[:p, :p], cross, lower=True) if p else np.zeros(0)
+        low = (
+            solve_triangular(self.factor[:p, :p], cross, lower=True, check_finite=False) if p else np.zeros(0)
+        )
         self.factor[p, :p] = low
         self.factor[p, p] = np.sqrt(max(self.gram[i, i] - low @ low, np.finfo(float).tiny))
         self.order.append(i)
@@ -109,5 +111,5 @@ class GrowingNNLS:
     def _passive_solve(self) -> np.ndarray:
         p = len(self.order)
         low = self.factor[:p, :p]
-        y = solve_triangular(low, self.rhs[self.order], lower=True)
-        return solve_triangular(low, y, lower=True, trans="T")
+        y = solve_triangular(low, self.rhs[self.order], lower=True, check_finite=False)
+        return solve_triangular(low, y, lower=True, trans="T", check_finite=False)

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import nnls
+from threadpoolctl import threadpool_limits
 
 from prune_core.select._nnls import GrowingNNLS
 from prune_core.select._validate import as_features, as_labels, check_count, empty_indices, tie_break_rank
@@ -142,6 +143,38 @@ def _sparsity(k: int, n_dims: int, max_support: int | None | str) -> int:
     return min(k, cap)
 
 
+def _omp_loop(
+    atoms: np.ndarray,
+    b: np.ndarray,
+    s: int,
+    stop_norm: float,
+    rank: np.ndarray,
+    ridge: float,
+    growing: GrowingNNLS | None,
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """NN-OMP's iterations: add the atom most correlated with the residual, re-solve, until s atoms,
+    ||r|| <= ``stop_norm`` or no positive correlation; (chosen atoms in order, weights, residual)."""
+    chosen: list[int] = []
+    weights, residual = np.zeros(0), b.copy()
+    in_support = np.zeros(atoms.shape[0], dtype=bool)
+    while len(chosen) < s and np.linalg.norm(residual) > stop_norm:
+        corr = _correlations(atoms, residual)
+        corr[in_support] = -np.inf
+        best = int(_descending(corr, rank, 1)[0])
+        if corr[best] <= 0.0:
+            break
+        chosen.append(best)
+        in_support[best] = True
+        if growing is not None:
+            growing.add(atoms[best])
+            weights, residual = growing.solve(), growing.residual()
+            continue
+        support = np.asarray(chosen, dtype=np.int64)
+        weights = _solve_nnls(atoms, support, b, ridge)
+        residual = _residual(atoms, support, weights, b)
+    return chosen, weights, residual
+
+
 def nn_omp(
     features: np.ndarray,
     target: np.ndarray,
@@ -174,27 +207,10 @@ def nn_omp(
     rank = tie_break_rank(n, seed)
     s = _sparsity(k, atoms.shape[1], "none" if max_support is None else max_support)
     target_norm = float(np.linalg.norm(b))
-    chosen: list[int] = []
-    weights = np.zeros(0)
-    residual = b.copy()
-    in_support = np.zeros(n, dtype=bool)
     # With a ridge the NNLS is strictly convex: solve it incrementally (same optimum, select/_nnls.py)
     growing = GrowingNNLS(b, ridge, s, atoms.shape[1]) if ridge > 0.0 else None
-    while len(chosen) < s and np.linalg.norm(residual) > tol * target_norm:
-        corr = _correlations(atoms, residual)
-        corr[in_support] = -np.inf
-        best = int(_descending(corr, rank, 1)[0])
-        if corr[best] <= 0.0:
-            break
-        chosen.append(best)
-        in_support[best] = True
-        if growing is not None:
-            growing.add(atoms[best])
-            weights, residual = growing.solve(), growing.residual()
-            continue
-        support = np.asarray(chosen, dtype=np.int64)
-        weights = _solve_nnls(atoms, support, b, ridge)
-        residual = _residual(atoms, support, weights, b)
+    with threadpool_limits(1):  # thousands of small BLAS calls: threads only contend (8x slower on 2 cores)
+        chosen, weights, residual = _omp_loop(atoms, b, s, tol * target_norm, rank, ridge, growing)
     support = np.asarray(chosen, dtype=np.int64)
     if fill == "random":  # cords: the rest of the budget drawn uniformly from the examples left
         rest = np.setdiff1d(np.arange(n), support)
