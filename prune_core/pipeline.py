@@ -693,19 +693,7 @@ class Compute:
         return self.config.represent.grad_capture == "step"
 
     def _new_capture(self, model: torch.nn.Module) -> StepCapture:
-        """The step capture of the run's gradient scope; its projection is a pure function of the config,
-        so training (train split) and each checkpoint (validation) project identically."""
-        rcfg = self.config.represent
-        capture = StepCapture(
-            model,
-            gradient_parameter_names(model, self.config.resolved_grad_scope()),
-            rcfg.proj_dim,
-            rcfg.proj_seed,
-            factor_dim=rcfg.grad_factor_dim,
-            mixer=rcfg.projector,
-            device=self.device,
-            reuse=self._projection,
-        )
+        capture = new_step_capture(self.config, model, self.device, reuse=self._projection)
         self._projection = capture.projection  # built once per compute (its mixer is large)
         return capture
 
@@ -713,22 +701,22 @@ class Compute:
         return TrainingCapture(self._new_capture(model), n, self.config.grad_epochs())
 
     def _step_meta(self, capture: StepCapture, checkpoint: str) -> dict:
-        named = dict(capture.model.named_parameters())
-        size = sum(named[n].numel() for n in capture.param_names)
-        return self._grad_meta(capture.projection.spec(), capture.param_names, size, checkpoint)
+        return step_meta(self.config, capture, checkpoint)
 
     def _step_train_gradients(self, model: torch.nn.Module, checkpoint: str) -> None:
+        self._write_step_train_gradients(checkpoint, self._step_meta(self._new_capture(model), checkpoint))
+
+    def _write_step_train_gradients(self, checkpoint: str, meta: dict) -> None:
         """The training gradients captured during this checkpoint's epoch (saved with its weights)."""
         saved = self.run_.load_checkpoint_group(checkpoint, STEP_GRADIENTS)
-        meta = self._step_meta(self._new_capture(model), checkpoint)
-        meta["mode"] = "train (at the step each example was trained, before the update)"
+        meta = {**meta, "mode": STEP_TRAIN_MODE}
         self._write_gradients("train", checkpoint, {k: v.float().numpy() for k, v in saved.items()}, meta)
 
     def _step_validation_gradients(self, model: torch.nn.Module, checkpoint: str, encoded: dict) -> None:
         """Validation gradients at the end-of-epoch checkpoint through the same projection: one batched
         backward of the summed losses per batch, the hooks giving every example's own gradient."""
         capture = self._new_capture(model)
-        meta = {**self._step_meta(capture, checkpoint), "mode": "eval (end-of-epoch checkpoint)"}
+        meta = {**self._step_meta(capture, checkpoint), "mode": STEP_EVAL_MODE}
         stage = keys.represent_stage(checkpoint)
         total = sum(len(encoded[s][0]) for s in encoded)
         with StageProgress(self.run_, f"{stage} gradients", total, show=self.show_progress) as bar:
@@ -739,15 +727,43 @@ class Compute:
                     enc,
                     labels,
                     self.device,
-                    batch_size=self._step_batch_size(),
+                    batch_size=step_batch_size(self._sizes),
                     progress=bar,
                     task=self.task,
                 )
                 self._write_outputs(split, checkpoint, feats)
                 self._write_gradients(split, checkpoint, feats, meta)
 
-    def _step_batch_size(self) -> int:
-        """The step capture's validation batches: an ordinary forward and backward (no vmap), which holds
-        little more than a forward, so at least 64 examples when the forward batch allows it (fewer,
-        larger batches: each reads the stage-2 mixing matrix once), never fewer than the gradient pass's."""
-        return max(self._sizes["gradients"], min(self._sizes["forward"], 64))
+
+STEP_TRAIN_MODE = "train (at the step each example was trained, before the update)"
+STEP_EVAL_MODE = "eval (end-of-epoch checkpoint)"
+
+
+def new_step_capture(config: ComputeConfig, model: torch.nn.Module, device, reuse=None) -> StepCapture:
+    """The step capture of the run's gradient scope; its projection is a pure function of the config,
+    so training (train split), each checkpoint (validation) and every engine project identically."""
+    rcfg = config.represent
+    return StepCapture(
+        model,
+        gradient_parameter_names(model, config.resolved_grad_scope()),
+        rcfg.proj_dim,
+        rcfg.proj_seed,
+        factor_dim=rcfg.grad_factor_dim,
+        mixer=rcfg.projector,
+        device=device,
+        reuse=reuse,
+    )
+
+
+def step_meta(config: ComputeConfig, capture: StepCapture, checkpoint: str) -> dict:
+    """What step-captured gradient arrays record (projection, scope, parameter count)."""
+    named = dict(capture.model.named_parameters())
+    size = sum(named[n].numel() for n in capture.param_names)
+    return gradient_meta(config, capture.projection.spec(), capture.param_names, size, checkpoint)
+
+
+def step_batch_size(sizes: dict[str, int]) -> int:
+    """The step capture's validation batches: an ordinary forward and backward (no vmap), which holds
+    little more than a forward, so at least 64 examples when the forward batch allows it (fewer,
+    larger batches: each reads the stage-2 mixing matrix once), never fewer than the gradient pass's."""
+    return max(sizes["gradients"], min(sizes["forward"], 64))

@@ -17,10 +17,17 @@ from dataclasses import dataclass
 import torch
 
 from prune_core.distributed.cluster import WorkerSpec, connect, worker_spec
-from prune_core.distributed.extract import CheckpointJob, ShardJob, encode_split, plan_checkpoint, run_shards
+from prune_core.distributed.extract import (
+    CheckpointJob,
+    ShardJob,
+    encode_split,
+    plan_checkpoint,
+    run_shards,
+    step_eval_gradients,
+)
 from prune_core.distributed.plan import DEFAULT_SHARD_EXAMPLES, merge_rows
 from prune_core.models import load_tokenizer, resolve_model_source
-from prune_core.pipeline import PRETRAINED, Compute, ComputeConfig, epoch_checkpoint
+from prune_core.pipeline import PRETRAINED, STEP_EVAL_MODE, Compute, ComputeConfig, epoch_checkpoint
 from prune_core.store import RunStore, keys
 from prune_core.tasks import get_task
 
@@ -91,12 +98,12 @@ class RayCompute(Compute):
         show_progress: bool = True,
         log: Callable[[str], None] = print,
     ):
-        if config.represent.grad_capture != "checkpoint":
-            raise ValueError(
-                "--engine ray computes gradients at checkpoints (--grad-capture checkpoint); "
-                "--grad-capture step runs with --engine local"
-            )
         self.options = options or RayOptions()
+        if config.represent.grad_capture == "step" and (self.options.train_workers or 1) > 1:
+            raise ValueError(
+                "--train-workers: --grad-capture step captures gradients in one training process; "
+                "run it with --train-workers 1 (the default for step capture) or --grad-capture checkpoint"
+            )
         if config.dataset.task != "classification" and (self.options.train_workers or 1) > 1:
             raise ValueError(
                 "--train-workers: data-parallel training runs classification tasks; a generation run "
@@ -127,10 +134,10 @@ class RayCompute(Compute):
         self._facts = self.ray.get(facts.remote(self.config, labels))
         self.device = torch.device(self._facts["device"])
         self.precision = self._facts["precision"]
-        # generation trains on one worker (the data-parallel loop is classification's, ddp.py)
-        self.train_workers = self.options.train_workers or (
-            self.spec.workers if self.task.name == "classification" else 1
-        )
+        # generation and step capture train on one worker (the data-parallel loop is classification's,
+        # ddp.py, and captures no step gradients)
+        one = self.task.name != "classification" or self._step_capture_on()
+        self.train_workers = self.options.train_workers or (1 if one else self.spec.workers)
         self._sizes = self._facts["sizes"]
         self.log(f"[engine] {self.spec.describe()}; workers compute on {self._facts['describe']}")
         self.log(f"[represent] batch sizes: {self._facts['note']}")
@@ -196,6 +203,8 @@ class RayCompute(Compute):
         if checkpoint not in self._split_plans:
             grads = self._represent_params(checkpoint)["gradients"]
             encoded = self._encoded_splits(checkpoint)
+            if grads and self._step_capture_on():  # shards: forwards only; see _step_gradients
+                encoded, grads = {s: e for s, e in encoded.items() if s != "validation"}, False
             job.checkpoints[checkpoint] = CheckpointJob(
                 [s for s in ("train", "validation") if s in encoded and grads]
             )
@@ -239,6 +248,8 @@ class RayCompute(Compute):
             run.reload()
         encoded = self._encoded_splits(checkpoint)
         shards = self._merge(checkpoint, plans, self._job().checkpoints[checkpoint].gradient_splits)
+        if self._step_capture_on() and self._represent_params(checkpoint)["gradients"]:
+            self._step_gradients(checkpoint, [s for s in ("validation",) if s in encoded])
         prefix = keys.prefix(keys.SHARDS)
         extra = {
             "examples": {s: len(encoded[s][0]) for s in encoded},
@@ -258,6 +269,16 @@ class RayCompute(Compute):
         if "validation" in encoded:
             extra["validation"] = self._validation_scores(checkpoint, encoded["validation"][1])
         return extra
+
+    def _step_gradients(self, checkpoint: str, splits: list[str]) -> None:
+        """Step capture: the training gradients captured while training (saved with the checkpoint) and
+        the validation split's through the same hooks, in one Ray task on one worker's resources."""
+        task = self.ray.remote(num_cpus=self.spec.cpus, num_gpus=self.spec.gpus)(step_eval_gradients)
+        meta, feats = self.ray.get(task.remote(self._job(), checkpoint, splits))
+        self._write_step_train_gradients(checkpoint, meta)
+        for split, values in feats.items():
+            self._write_outputs(split, checkpoint, values)
+            self._write_gradients(split, checkpoint, values, {**meta, "mode": STEP_EVAL_MODE})
 
     def _pending_shards(self, checkpoint: str, plans: dict) -> tuple[list, list[str]]:
         """Shards still to compute, and the keys of intact ones of the same plan kept from a killed run."""

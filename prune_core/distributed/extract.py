@@ -171,6 +171,37 @@ class ShardExtractor:
         return {name: np.asarray(values) for name, values in out.items()}
 
 
+def step_eval_gradients(job: ShardJob, checkpoint: str, splits: list[str]) -> tuple[dict, dict]:
+    """``--grad-capture step`` at one checkpoint, as one Ray task: the step projection's metadata and each
+    of ``splits``' outputs and gradients through the capture hooks, computed as the local engine's
+    ``Compute._step_validation_gradients`` computes them (the training gradients were captured while
+    training and saved with the checkpoint)."""
+    import torch
+
+    from prune_core.pipeline import build_model, new_step_capture, step_batch_size, step_meta
+    from prune_core.represent.features import capture_features
+    from prune_core.reproducibility import deterministic
+    from prune_core.tasks import get_task
+
+    run, device, config = Run(job.run_path), torch.device(job.device), job.config
+    with deterministic(device):
+        model, tokenizer = build_model(config, len(run.label_names), run, checkpoint, device)
+        capture = new_step_capture(config, model, device)
+        feats = {}
+        for split in splits:
+            encoded, labels = encode_split(run, config, tokenizer, split)
+            feats[split] = capture_features(
+                model,
+                capture,
+                encoded,
+                labels,
+                device,
+                batch_size=step_batch_size(job.sizes),
+                task=get_task(config.dataset.task),
+            )
+    return step_meta(config, capture, checkpoint), feats
+
+
 def run_shards(ray, job: ShardJob, todo: list[tuple[str, Shard]], spec, on_done=None) -> list[dict]:
     """Compute ``todo`` ((checkpoint, shard) pairs) on an actor pool of ``spec.workers`` replicas;
     ``on_done(result)`` after each shard is written."""
