@@ -129,7 +129,11 @@ def method_stability(results: Sequence, method: str, balanced: bool = False) -> 
             "random_mean": 0.0,
             "random_std": finite(random_spearman_spread(len(frame))),
         }
-    return {"method": method, "budgets": rows, "spearman": spearman}
+    # Same subsets (and scores) on every seed: the method never reads the trained model (the random
+    # baseline's own seed, pretrained hidden states), so its "stability" says nothing about the seed.
+    identical = bool(rows) and all(r["jaccard"]["min"] == 1.0 for r in rows)
+    identical = identical and (spearman is None or spearman["min"] >= 1.0 - 1e-12)
+    return {"method": method, "budgets": rows, "spearman": spearman, "identical": identical}
 
 
 def seed_stability(results: Sequence, methods: Sequence[str] | None = None, balanced: bool = False) -> dict:
@@ -149,7 +153,8 @@ def seed_stability(results: Sequence, methods: Sequence[str] | None = None, bala
 
 def stability_table(report: dict) -> pd.DataFrame:
     """A seed-stability report as one row per (method, budget): mean Jaccard, its range, random Jaccard,
-    and the method's mean cross-seed Spearman (NaN for set methods)."""
+    the method's mean cross-seed Spearman (NaN for set methods), and whether it is identical on every
+    seed (it does not read the trained model)."""
     rows = []
     for entry in report["methods"]:
         rho = entry["spearman"]["mean"] if entry["spearman"] else None
@@ -163,10 +168,12 @@ def stability_table(report: dict) -> pd.DataFrame:
                     "jaccard_max": row["jaccard"]["max"],
                     "random_jaccard": row["random_jaccard"],
                     "spearman": rho,
+                    "identical": bool(entry.get("identical", False)),
                 }
             )
     columns = ["method", "budget", "jaccard", "jaccard_min", "jaccard_max", "random_jaccard", "spearman"]
-    return pd.DataFrame(rows, columns=columns).astype({c: float for c in columns[1:]})
+    frame = pd.DataFrame(rows, columns=[*columns, "identical"])
+    return frame.astype({**{c: float for c in columns[1:]}, "identical": bool})
 
 
 def _key(seed_index: int, method: str) -> str:

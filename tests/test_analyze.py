@@ -163,7 +163,10 @@ def test_seed_stability_is_the_mean_pairwise_jaccard_and_spearman_across_seeds(g
     # the random baseline's seed is its own, not the training seed: identical subsets on every run
     random_row = next(e for e in report["methods"] if e["method"] == "random")["budgets"][0]
     assert random_row["jaccard"]["mean"] == 1.0
+    identical = {e["method"] for e in report["methods"] if e["identical"]}
+    assert "random" in identical and "el2n" not in identical  # flagged: it never reads the trained model
     table = stability_table(report)
+    assert set(table.loc[table["identical"], "method"]) == identical
     assert len(table) == len(SEED_METHODS) * 4
     assert table.set_index(["method", "budget"]).loc[("el2n", 0.3), "jaccard"] == pytest.approx(
         np.mean(pairs)
@@ -323,6 +326,9 @@ def test_analyze_plain_output_prints_the_verdict(group, capsys):
     out = capsys.readouterr().out
     assert "moves the selection more" in out or "Neither factor" in out
     assert "seed stability over runs seed-0, seed-1, seed-2" in out
+    random_line = next(line for line in out.splitlines() if line.strip().startswith("random "))
+    assert "same on every seed" in random_line
+    assert "same on every seed" not in next(line for line in out.splitlines() if "el2n " in line)
 
 
 def test_analyze_refuses_a_call_without_an_analysis_and_a_bad_sweep(group, capsys):

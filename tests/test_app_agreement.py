@@ -151,6 +151,14 @@ def test_stability_page_draws_the_clis_numbers(seed_env):  # noqa: F811
     assert dict(zip(bars["y"], decode(bars["x"]).tolist())) == pytest.approx({m: rho[m] for m in bars["y"]})
 
 
+def test_stability_page_names_the_methods_that_are_identical_on_every_seed(seed_env):  # noqa: F811
+    at = open_page("app_pages/stability.py")
+    at.multiselect(key="stability_methods").set_value(["el2n", "random"]).run()
+    assert not at.exception
+    note = next(c.value for c in at.caption if "Identical on every seed" in c.value)
+    assert note.endswith("hidden states): random.")  # el2n reads the trained model: not listed
+
+
 def test_stability_page_explains_how_to_make_a_seed_group(seed_env):  # noqa: F811
     at = open_page("app_pages/stability.py", run="other-data")
     assert any("--seeds 0,1,2" in c.value for c in at.code)

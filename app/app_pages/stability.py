@@ -78,9 +78,15 @@ if len(rho):
         ),
         key="stability_spearman",
     )
+same = sorted(set(table.loc[table["identical"], "method"]) & set(chosen))
 st.caption(
     "The random baseline method draws its subsets from its own fixed seed, not from the training seed, so "
     "it keeps the same examples on every run; compare against the dashed random-subset line instead."
+    + (
+        f" Identical on every seed (they read no trained model, e.g. pre-trained hidden states): {', '.join(same)}."
+        if same
+        else ""
+    )
 )
 options = sorted(float(b) for b in table["budget"].unique())
 budget = st.select_slider(

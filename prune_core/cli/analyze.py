@@ -126,7 +126,8 @@ def _print_plain(report: dict) -> None:
                 f"{row['budget']:g}: {_f(row['jaccard']['mean'], 2)} (random {_f(row['random_jaccard'], 2)})"
                 for row in entry["budgets"]
             )
-            print(f"  {entry['method']:<18} spearman {_f(rho, 3)}  jaccard {jac}")
+            same = "  (same on every seed: does not read the trained model)" if entry.get("identical") else ""
+            print(f"  {entry['method']:<18} spearman {_f(rho, 3)}  jaccard {jac}{same}")
     if "compare" in report:
         comp = report["compare"]
         print(

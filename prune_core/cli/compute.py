@@ -355,6 +355,7 @@ def add_info(sub) -> None:
 
 def cmd_info(args) -> int:
     from prune_core.reference import curve_lines, reference_curve
+    from prune_core.select.graph import graphs_summary
     from prune_core.store import RunStore
     from prune_core.store.verify import check_run, stage_states
 
@@ -381,6 +382,9 @@ def cmd_info(args) -> int:
         seconds = stage.get("seconds")
         took = "" if seconds is None else f"{seconds:.1f} s"
         print(f"stage    {name:<28} {stage.get('status'):<11} {took}")
+        graphs = graphs_summary(run.stage_record(name).extra.get("knn_graphs", []))
+        if graphs:  # a selection built on approximate neighbour graphs
+            print(f"         {graphs}")
     for array in summary["arrays"]:
         print(f"array    {array['key']:<44} {str(tuple(array['shape'])):<16} {array['dtype']}")
     checked = "sizes and sha256 checksums" if args.verify else "sizes only (--verify adds checksums)"

@@ -18,6 +18,7 @@ from prune_core.methods.inputs import Representations
 from prune_core.methods.registry import PRESETS, Method, get_method
 from prune_core.methods.runner import DEFAULT_BUDGETS, VARIANTS, MethodResult, MethodRunner
 from prune_core.select.execution import Execution
+from prune_core.select.graph import graphs_summary, recording_graphs
 from prune_core.store import Run, keys, stable_hash
 
 
@@ -112,9 +113,15 @@ def select_methods(
             log(f"[{stage.name}] cached")
             continue
         with stage:
-            save_result(run, runner.run(method), stage.name, rule, balance_mode)
+            with recording_graphs() as graphs:
+                result = runner.run(method)
+            save_result(run, result, stage.name, rule, balance_mode)
             if execution is not None and method.selector_info.splits:  # info shows where its pieces ran
                 stage.report(engine=execution.name)
+            summary = graphs_summary(graphs)
+            if summary:  # an approximate neighbour graph: say how close to exact it was
+                stage.report(knn_graphs=graphs)
+                log(f"[{stage.name}] {summary}")
         if stage.error:
             report[method.id] = {"status": "failed", "error": stage.error}
             log(f"[{stage.name}] failed: {stage.exception}")
