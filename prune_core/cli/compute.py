@@ -178,8 +178,8 @@ def add_compute(sub) -> None:
         "--train-workers",
         type=positive_int,
         default=None,
-        help="data-parallel training workers (default: --workers; 1 reproduces the local run exactly, "
-        "more make their own run)",
+        help="data-parallel training workers (default: --workers, but 1 for generation runs and "
+        "--grad-capture step; 1 reproduces the local run exactly, more make their own run)",
     )
     e.add_argument(
         "--shard-examples",
