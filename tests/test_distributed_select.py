@@ -98,7 +98,7 @@ def test_clusters_are_packed_largest_first_into_at_most_one_task_per_cpu():
     assert sorted(i for task in pack_groups(list(range(17)), 3) for i in task) == list(range(17))
 
 
-METHODS = "gtp,s2l,prototypicality,semdedup"
+METHODS = "gtp,gtp-sharded,s2l,prototypicality,semdedup"
 
 
 def _select(run: Run, *engine: str) -> dict[str, np.ndarray]:
@@ -119,9 +119,10 @@ def test_select_engine_ray_writes_the_local_selections(ray_cluster, local_run, t
     for key, value in local.items():
         assert np.array_equal(value, ray[key]), key
     # the stage records say where the splitting selector's pieces ran (its parameters do not)
-    stages = {run: run.reload().stage_record("select:semdedup") for run in (here, there)}
-    assert stages[there].extra.get("engine") == "ray" and "engine" not in stages[here].extra
-    assert stages[there].params == stages[here].params
+    for method in ("semdedup", "gtp-sharded"):  # GTP's two-round preset sends its shards to Ray
+        stages = {run: run.reload().stage_record(f"select:{method}") for run in (here, there)}
+        assert stages[there].extra.get("engine") == "ray" and "engine" not in stages[here].extra
+        assert stages[there].params == stages[here].params
 
 
 def test_ray_address_without_engine_ray_is_refused_before_the_run_is_read(tmp_path, capsys):

@@ -667,6 +667,26 @@ for _preset in (
         },
     ),
     Method(
+        id="gtp-sharded",
+        title="GTP (two-round)",
+        objective="relevance",
+        representation="grad-sgd",
+        selector="gtp",
+        citation=GTP_CITE,
+        direction="set selection (no score)",
+        description="GTP's distributed variant for large n: CoSaMP + NNLS on each of 4 random shards, then "
+        "on the union of their picks; the shards run as Ray tasks under select --engine ray.",
+        settings={
+            "trajectory": Param(True, "paper", "as the gtp preset: per-checkpoint gradients concatenated"),
+            "distributed": Param(
+                True,
+                "paper",
+                "Deng, Li & Li 2024 propose the two-round sharded solve for data that does not fit one "
+                "machine; expect a larger residual than one-round GTP",
+            ),
+        },
+    ),
+    Method(
         id="gradmatch",
         title="GradMatch",
         objective="relevance",
