@@ -34,3 +34,18 @@ def test_annealing_is_seeded_and_handles_the_budget_ends():
     assert group_annealing(vectors, 10, seed=4).tolist() == group_annealing(vectors, 10, seed=4).tolist()
     assert group_annealing(vectors, 0).tolist() == []
     assert sorted(group_annealing(vectors, 30).tolist()) == list(range(30))
+
+
+def test_float32_rows_anneal_as_their_float64_copy_without_one(monkeypatch):
+    """At 1 M rows a float64 copy of the influence vectors is 8 GB: float32 input stays float32 (rows are
+    cast one at a time, the pruned sum by blocks of rows) and selects exactly what the copy selects."""
+    import prune_core.select.annealing as annealing
+
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((300, 8)).astype(np.float32)
+    reference = group_annealing(vectors.astype(np.float64), 120, seed=1, n_steps=5_000)
+    assert group_annealing(vectors, 120, seed=1, n_steps=5_000).tolist() == reference.tolist()
+    rows = rng.permutation(300)[:250]
+    monkeypatch.setattr(annealing, "_SUM_BLOCK", 64)  # several blocks: the same sum up to rounding
+    blocked = annealing._rows_sum(vectors, rows)
+    assert np.allclose(blocked, vectors[rows].astype(np.float64).sum(axis=0), rtol=1e-12, atol=1e-12)

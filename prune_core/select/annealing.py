@@ -30,6 +30,16 @@ import numpy as np
 from prune_core.select._validate import as_features, check_count, empty_indices, order_descending, row_norms
 
 _RESYNC_EVERY = 10_000
+_SUM_BLOCK = 65_536  # rows per float64 block of the pruned sum: no m x p float64 temporary at 1 M rows
+
+
+def _rows_sum(vectors: np.ndarray, rows) -> np.ndarray:
+    """sum of ``vectors[rows]`` in float64, by blocks of rows (one block: the same as a whole-array sum)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    total = np.zeros(vectors.shape[1])
+    for start in range(0, rows.shape[0], _SUM_BLOCK):
+        total += vectors[rows[start : start + _SUM_BLOCK]].astype(np.float64).sum(axis=0)
+    return total
 
 
 def _initial_temperature(
@@ -38,7 +48,7 @@ def _initial_temperature(
     base = float(np.linalg.norm(total))
     out_pos = rng.integers(pruned.shape[0], size=200)
     in_pos = rng.integers(kept.shape[0], size=200)
-    moved = total[None, :] - vectors[pruned[out_pos]] + vectors[kept[in_pos]]
+    moved = total[None, :] - vectors[pruned[out_pos]].astype(np.float64) + vectors[kept[in_pos]]
     increases = row_norms(moved) - base
     increases = increases[increases > 0]
     return float(np.median(increases)) if increases.size else 1.0
@@ -58,7 +68,11 @@ def group_annealing(
     ``influence_vectors`` [n, p]: one parameter-influence vector I(z) per example. ``cooling`` is the
     per-move temperature factor (default: t0 reaches t0 * 1e-4 after n_steps moves).
     """
-    vectors = as_features(influence_vectors, where="group_annealing", dtype=np.float64)
+    # float32 stays float32 (a memory map stays mapped): rows are cast to float64 one at a time below,
+    # so at n = 1 M no float64 copy of the n x p array (8 GB) is ever made.
+    given = np.asarray(influence_vectors)
+    dtype = given.dtype.type if given.dtype in (np.float32, np.float64) else np.float64
+    vectors = as_features(given, where="group_annealing", dtype=dtype)
     n = vectors.shape[0]
     k = check_count(k, n, where="group_annealing")
     n_steps = min(100_000, 100 * n) if n_steps is None else int(n_steps)
@@ -74,7 +88,7 @@ def group_annealing(
 
     kept, pruned = by_influence[:k].copy(), by_influence[k:].copy()
     rng = np.random.default_rng(seed)
-    total = vectors[pruned].sum(axis=0)
+    total = _rows_sum(vectors, pruned)
     temperature = _initial_temperature(vectors, pruned, kept, total, rng) if t0 is None else float(t0)
     factor = (1e-4) ** (1.0 / n_steps) if cooling is None else float(cooling)
     if not (temperature > 0 and 0 < factor <= 1):
@@ -94,7 +108,7 @@ def group_annealing(
     for step in range(n_steps):
         out_pos, in_pos = out_positions[step], in_positions[step]
         a, b = pruned_list[out_pos], kept_list[in_pos]
-        va, vb = vectors[a], vectors[b]
+        va, vb = vectors[a].astype(np.float64), vectors[b].astype(np.float64)
         new_sq = (
             energy_sq
             + sq_norms[a]
@@ -109,7 +123,7 @@ def group_annealing(
             pruned_list[out_pos], kept_list[in_pos] = b, a
             swaps.append((out_pos, in_pos))
             if len(swaps) % _RESYNC_EVERY == 0:
-                total = vectors[pruned_list].sum(axis=0)
+                total = _rows_sum(vectors, pruned_list)
             energy_sq = float(total @ total)
             if energy_sq < best_sq:
                 best_sq, best_at = energy_sq, len(swaps)
