@@ -210,7 +210,7 @@ def train_reference(
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with autocast(device, precision):
-                logits = model(**batch).logits
+                logits = model(**batch, **task.forward_kwargs(model, targets)).logits
             losses = task.per_example_loss(logits.float(), targets)
             loss = losses.mean()
             optimizer.zero_grad(set_to_none=True)

@@ -20,7 +20,7 @@ from prune_core.models import apply_lora, is_decoder_only, load_causal_lm
 from prune_core.prompt_data import plain_chat_prompt
 from prune_core.represent.gradients import PerExampleGradients, additive_mask, gradient_parameter_names
 from prune_core.tasks import GENERATION
-from prune_core.tasks.generation import encode_generation, response_token_losses
+from prune_core.tasks.generation import encode_generation, kept_positions, response_token_losses
 from prune_core.tiny_decoder import build_tiny_decoder
 from prune_core.tokenize import IGNORE, Encoded, response_targets
 
@@ -217,6 +217,48 @@ def test_loss_counts_response_tokens_only_on_hand_built_sequences():
     edited = logits.clone()
     edited[0, :2] += 5.0
     assert torch.equal(response_token_losses(edited, targets)[0], loss)
+
+
+def test_kept_positions_are_the_positions_that_predict_response_tokens():
+    encoded = Encoded([[5, 6, 7, 8, 9], [5, 6, 8]], None, pad_token_id=0, response_start=[3, 2])
+    targets = response_targets(encoded, np.array([0, 1]), 5)
+    positions, wanted = kept_positions(targets)
+    # example 0 reads positions 2 and 3 (predicting 8 and 9); example 1 reads 1 and fills with IGNORE
+    assert positions[0].tolist() == [2, 3] and wanted[0].tolist() == [8, 9]
+    assert positions[1, 0].item() == 1 and wanted[1].tolist() == [8, IGNORE]
+    logits = torch.randn(2, 5, 12, generator=torch.Generator().manual_seed(1))
+    kept = logits.gather(1, positions[:, :, None].expand(-1, -1, 12))
+    full_loss, full_counts = response_token_losses(logits, targets)
+    kept_loss, kept_counts = response_token_losses(kept, targets)
+    assert torch.allclose(kept_loss, full_loss, rtol=0, atol=1e-6) and torch.equal(kept_counts, full_counts)
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "llama"])
+def test_logits_at_response_positions_only_give_the_same_losses_and_gradients(decoder_dir, llama_dir, arch):
+    """The training step and the eval passes ask the decoder for logits at response positions only
+    (``logits_to_keep``): losses and parameter gradients equal those of the full-logit forward."""
+    loaded = load_causal_lm(str(decoder_dir if arch == "gpt2" else llama_dir))
+    model = loaded.model.eval()
+    rows = _pairs(6)
+    encoded = encode_generation(
+        loaded.tokenizer, [r["prompt"] for r in rows], [r["response"] for r in rows], 64, log=lambda _m: None
+    )
+    batch, targets = GENERATION.batch(encoded, np.zeros(6, dtype=np.int64), np.arange(6), torch.device("cpu"))
+    kwargs = GENERATION.forward_kwargs(model, targets)
+    assert set(kwargs) == {"logits_to_keep"}
+
+    def loss_and_grads(**extra):
+        model.zero_grad()
+        losses = GENERATION.per_example_loss(model(**batch, **extra).logits, targets)
+        losses.mean().backward()
+        return losses.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    full_losses, full_grads = loss_and_grads()
+    kept_losses, kept_grads = loss_and_grads(**kwargs)
+    assert torch.allclose(kept_losses, full_losses, rtol=1e-5, atol=1e-6)
+    assert full_grads.keys() == kept_grads.keys()
+    for name, grad in full_grads.items():
+        assert torch.allclose(kept_grads[name], grad, rtol=1e-4, atol=1e-6), name
 
 
 def test_a_prompt_change_leaves_the_loss_mask_and_a_response_change_moves_the_trained_loss(decoder_dir):

@@ -63,7 +63,7 @@ def forward_features(
         for idx in reversed(length_sorted_batches(encoded, batch_size)):
             batch, targets = task.batch(encoded, labels, idx, device)
             captured.clear()
-            result = model(**batch, output_hidden_states=True)
+            result = model(**batch, **task.forward_kwargs(model, targets), output_hidden_states=True)
             values = task.outputs(
                 result.logits,
                 result.hidden_states[-1],
@@ -177,7 +177,7 @@ def capture_features(
     def losses(item):
         _idx, batch, targets = item
         heads.clear()
-        result = model(**batch, output_hidden_states=True)
+        result = model(**batch, **task.forward_kwargs(model, targets), output_hidden_states=True)
         per_example = task.per_example_loss(result.logits.float(), targets)
         kept["values"] = task.outputs(
             result.logits.detach(),

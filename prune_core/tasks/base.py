@@ -71,6 +71,11 @@ class Task(ABC):
         """The per-example values stored at every checkpoint, from one eval-mode forward pass
         (``losses``: the per-example losses when already known, e.g. from the gradient pass)."""
 
+    def forward_kwargs(self, model: torch.nn.Module, targets: torch.Tensor) -> dict:
+        """Extra keyword arguments of the model's forward for one batch (generation: logits only at the
+        positions the loss reads). ``per_example_loss`` takes the logits of a forward with or without them."""
+        return {}
+
     def head(self, model: torch.nn.Module) -> torch.nn.Module | None:
         """The layer whose input is stored as ``head_input`` (None: this task stores none)."""
         return None

@@ -12,6 +12,7 @@ EMNLP) and S2L (Yang et al. 2024, NeurIPS) read.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import numpy as np
@@ -82,13 +83,42 @@ def encode_generation(
     return Encoded(input_ids=input_ids, token_type_ids=None, pad_token_id=pad, response_start=starts)
 
 
-def response_token_losses(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean response-token cross-entropy [B] and response-token counts [B] of [B, L, V] logits.
+def kept_positions(targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The positions whose logits the loss reads and the tokens they predict, both [B, P].
 
-    The logits at position t predict the token at t + 1; positions whose target is ``IGNORE`` (prompt,
-    padding) add nothing."""
-    shifted, wanted = logits[:, :-1].float(), targets[:, 1:]
-    token_losses = F.cross_entropy(shifted.transpose(1, 2), wanted, ignore_index=IGNORE, reduction="none")
+    Position t is read when the token at t + 1 is a response token. P is the batch's most response
+    tokens; an example with fewer fills its row with unread positions whose target is ``IGNORE``."""
+    wanted = targets[:, 1:]
+    keep = wanted != IGNORE
+    width = max(int(keep.sum(dim=1).max()), 1)
+    # A stable sort puts each row's read positions first, in order.
+    positions = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :width]
+    return positions, wanted.gather(1, positions)
+
+
+def accepts_logits_to_keep(model: torch.nn.Module) -> bool:
+    """Whether the causal LM's forward takes ``logits_to_keep`` (transformers' models do, through peft
+    and DistributedDataParallel wrappers too)."""
+    inner = getattr(model, "module", model)
+    if hasattr(inner, "get_base_model"):
+        inner = inner.get_base_model()
+    return "logits_to_keep" in inspect.signature(type(inner).forward).parameters
+
+
+def response_token_losses(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean response-token cross-entropy [B] and response-token counts [B] of a batch's logits.
+
+    ``logits`` are [B, L, V] (every position: the logits at t predict the token at t + 1) or [B, P, V] at
+    the ``kept_positions`` of ``targets`` (a forward with ``logits_to_keep``); positions whose target is
+    ``IGNORE`` (prompt, padding, fill) add nothing."""
+    if logits.shape[1] == targets.shape[1]:
+        logits, wanted = logits[:, :-1], targets[:, 1:]
+    else:
+        wanted = kept_positions(targets)[1]
+    rows, width = wanted.shape
+    token_losses = F.cross_entropy(
+        logits.float().reshape(rows * width, -1), wanted.reshape(-1), ignore_index=IGNORE, reduction="none"
+    ).view(rows, width)
     counts = (wanted != IGNORE).sum(dim=1)
     return token_losses.sum(dim=1) / counts.clamp(min=1), counts
 
@@ -129,6 +159,13 @@ class Generation(Task):
 
     def per_example_loss(self, logits, targets):
         return response_token_losses(logits, targets)[0]
+
+    def forward_kwargs(self, model, targets):
+        # The vocabulary projection and its softmax dominate a small decoder's step (MiniLM: 30 522 x 384,
+        # more than the six blocks together); only response positions need them.
+        if not accepts_logits_to_keep(model):
+            return {}
+        return {"logits_to_keep": kept_positions(targets)[0]}
 
     def record(self, recorder, epoch, indices, logits, targets, losses):
         recorder.record_losses(epoch, indices, losses)
