@@ -133,9 +133,10 @@ class PerExampleGradients:
         params = {n: named[n].detach() for n in self.names}
         constants = {n: p.detach() for n, p in named.items() if n not in params}
         constants.update(dict(model.named_buffers()))
-        extra = {k: v for k, v in batch.items() if k not in ("input_ids", "attention_mask")}
-        captured: list[torch.Tensor] = []
         task = self.task
+        extra = {k: v for k, v in batch.items() if k not in ("input_ids", "attention_mask")}
+        extra.update(task.forward_kwargs(model, labels))  # per-example rows, like the inputs
+        captured: list[torch.Tensor] = []
         head = task.head(model)
         hook = head.register_forward_hook(lambda _m, args, _o: captured.append(args[0])) if head else None
 

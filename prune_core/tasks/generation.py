@@ -83,14 +83,16 @@ def encode_generation(
     return Encoded(input_ids=input_ids, token_type_ids=None, pad_token_id=pad, response_start=starts)
 
 
-def kept_positions(targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def kept_positions(targets: torch.Tensor, width: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The positions whose logits the loss reads and the tokens they predict, both [B, P].
 
-    Position t is read when the token at t + 1 is a response token. P is the batch's most response
-    tokens; an example with fewer fills its row with unread positions whose target is ``IGNORE``."""
+    Position t is read when the token at t + 1 is a response token. P (``width``) is the batch's most
+    response tokens; an example with fewer fills its row with unread positions whose target is ``IGNORE``.
+    Passing ``width`` keeps the shapes static (inside vmap, where the per-example gradients are taken)."""
     wanted = targets[:, 1:]
     keep = wanted != IGNORE
-    width = max(int(keep.sum(dim=1).max()), 1)
+    if width is None:
+        width = max(int(keep.sum(dim=1).max()), 1)
     # A stable sort puts each row's read positions first, in order.
     positions = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :width]
     return positions, wanted.gather(1, positions)
@@ -114,7 +116,7 @@ def response_token_losses(logits: torch.Tensor, targets: torch.Tensor) -> tuple[
     if logits.shape[1] == targets.shape[1]:
         logits, wanted = logits[:, :-1], targets[:, 1:]
     else:
-        wanted = kept_positions(targets)[1]
+        wanted = kept_positions(targets, width=logits.shape[1])[1]
     rows, width = wanted.shape
     token_losses = F.cross_entropy(
         logits.float().reshape(rows * width, -1), wanted.reshape(-1), ignore_index=IGNORE, reduction="none"
