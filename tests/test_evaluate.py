@@ -35,6 +35,7 @@ from prune_core.results import Results
 from prune_core.select.balance import label_quota
 from prune_core.select.budget import BudgetError
 from prune_core.store import RunStore
+from prune_core.store.archive import ResultArchive
 from prune_core.synthetic import make_synthetic_run
 from prune_core.train import TrainConfig
 
@@ -315,6 +316,13 @@ def test_cli_evaluates_in_fast_mode_and_prints_mean_and_spread(run, cli, capsys)
     assert "0 computed, 9 cached" in capsys.readouterr().out
 
 
+def test_cli_archive_keeps_the_results_outside_the_run(run, cli, capsys, tmp_path):
+    folder = tmp_path / "kept"
+    args = ["evaluate", str(run.path), "--methods", "el2n", "--budgets", "0.3", "--mode", "fast"]
+    assert cli([*args, "--quiet", "--archive", str(folder)]) == 0
+    assert len(list(folder.rglob("*.json"))) == len(run.reload().keys("evaluation/", kind="json")) == 9
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -431,3 +439,59 @@ def test_old_tables_with_a_fast_result_per_seed_count_it_once():
     band = summary[summary["method"] == RANDOM_BAND].iloc[0]
     assert el2n["seeds"] == 1 and el2n["std"] == 0
     assert band["seeds"] == 2 and band["std"] == pytest.approx(np.std([0.7, 0.9], ddof=1))
+
+
+# ---------------------------------------------------------------------------------------------- archive
+def test_an_archive_gives_a_recomputed_run_every_result_and_trains_nothing_again(tmp_path):
+    def fresh_run(name):
+        return make_synthetic_run(
+            RunStore(tmp_path / name), n=150, m=60, num_labels=3, hidden=2, dim=8, seed=3
+        )
+
+    archive = ResultArchive(tmp_path / "archive")
+    first = evaluate_run(fresh_run("a"), ["el2n"], [0.3], [0], mode="fast", archive=archive, **QUIET)
+    assert len(first.computed) == len(first.jobs)
+    archived = sorted(p.relative_to(archive.folder).as_posix() for p in archive.folder.rglob("*.json"))
+    assert archived == sorted(f"{job.store_key}.json" for job in first.jobs)
+    # The same run computed again in another store (a new machine): everything comes from the archive.
+    again = evaluate_run(fresh_run("b"), ["el2n"], [0.3], [0], mode="fast", archive=archive, **QUIET)
+    assert again.computed == [] and sorted(again.cached) == sorted(first.jobs)
+    pd.testing.assert_frame_equal(again.table, first.table)
+
+
+def test_an_archived_result_under_another_key_is_never_imported(run, tmp_path):
+    archive = ResultArchive(tmp_path / "archive")
+    first = evaluate_run(run, ["el2n"], [0.3], [0], mode="fast", variants=["plain"], archive=archive, **QUIET)
+    for job in first.jobs:
+        run.forget_files([job.store_key])
+    # Another probe setting is another key: the archived results are stale for it and are recomputed.
+    changed = evaluate_run(
+        run.reload(),
+        ["el2n"],
+        [0.3],
+        [0],
+        mode="fast",
+        variants=["plain"],
+        probe=ProbeConfig(C=0.01),
+        archive=archive,
+        **QUIET,
+    )
+    assert sorted(changed.computed) == sorted(first.jobs)
+    # A record whose key was edited after the fact is refused even though its key_hash field matches.
+    job = first.jobs[0]
+    record = json.loads(archive.path(job.store_key).read_text())
+    record["key"]["settings"] = {"edited": True}
+    archive.path(job.store_key).write_text(json.dumps(record))
+    run.forget_files([job.store_key])
+    redone = evaluate_run(
+        run.reload(),
+        ["el2n"],
+        [0.3],
+        [0],
+        mode="fast",
+        variants=["plain"],
+        probe=ProbeConfig(C=0.01),
+        archive=archive,
+        **QUIET,
+    )
+    assert redone.computed == [job]

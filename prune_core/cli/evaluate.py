@@ -91,6 +91,12 @@ def add_evaluate(sub) -> None:
         default="auto",
         help="fine-tune mode: training precision (auto: bf16 on GPUs with native bf16); part of the cache key",
     )
+    p.add_argument(
+        "--archive",
+        default=None,
+        help="a folder that keeps every result outside the run as well (JSON files): results whose cache "
+        "key matches are reused from it, e.g. by a re-computed run on another machine",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the requested results as JSON rows")
     p.set_defaults(func=cmd_evaluate)
@@ -119,6 +125,7 @@ def cmd_evaluate(args) -> int:
     )
     from prune_core.results import Results
     from prune_core.store import RunStore
+    from prune_core.store.archive import ResultArchive
 
     # Flags are checked before the run is opened (budgets given as counts need the run's size).
     methods = _items(args.methods, "--methods", str)
@@ -153,6 +160,7 @@ def cmd_evaluate(args) -> int:
             schedule=args.schedule,
             precision=args.precision,
             rouge_sample=args.rouge_sample,
+            archive=ResultArchive(args.archive) if args.archive else None,
             show_progress=not args.quiet,
             log=log,
         )

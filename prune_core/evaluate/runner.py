@@ -45,6 +45,7 @@ from prune_core.evaluate.summary import metrics_for, result_rows
 from prune_core.progress import StageProgress
 from prune_core.results import MissingSelection, Results
 from prune_core.store import Run, StoreError, keys, stable_hash
+from prune_core.store.archive import ResultArchive
 
 TABLE = keys.EVALUATIONS
 RESULTS_PREFIX = keys.prefix(keys.EVALUATION)
@@ -137,13 +138,16 @@ def evaluate_run(
     schedule: str = "steps",
     precision: str = "auto",
     rouge_sample: int = 0,
+    archive: ResultArchive | None = None,
     show_progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> EvaluationReport:
     """Evaluate every job of the request that the run does not hold yet; returns what was done.
 
     ``methods=None`` means every method the run has selected. ``schedule`` is the fine-tune length:
-    "steps" (every subset gets the full-data run's optimizer steps, ``schedule.py``) or "epochs". Bad input (unknown method, budget outside
+    "steps" (every subset gets the full-data run's optimizer steps, ``schedule.py``) or "epochs". With an
+    ``archive`` (``store/archive.py``) a job the run lacks is first looked up there under its exact cache
+    key, and every result of the request is also kept there. Bad input (unknown method, budget outside
     (0, 1], a run without the stage a mode needs) raises before any training starts.
     """
     if methods is None:
@@ -187,6 +191,10 @@ def evaluate_run(
         errors="raise",
         keep=lambda record: record.kind == "json",  # each result is valid under its own key
     )
+    if archive is not None:
+        imported = import_results(run, archive, jobs, key_hashes, stage.name)
+        if imported:
+            log(f"[{stage.name}] {imported} results imported from {archive.folder}")
     if stage.done and all(holds_result(run, job, key_hashes[job]) for job in jobs):
         report.cached = list(jobs)
         log(f"[{stage.name}] cached: {len(jobs)} results")
@@ -204,11 +212,10 @@ def evaluate_run(
                     else:
                         positions = source.positions(job)
                         record = _evaluate_one(run, job, positions, evaluator, source.labels, show_progress)
-                        run.write_json(
-                            job.store_key,
-                            {**record, "key": result_keys[job], "key_hash": key_hashes[job]},
-                            stage=stage.name,
-                        )
+                        record = {**record, "key": result_keys[job], "key_hash": key_hashes[job]}
+                        run.write_json(job.store_key, record, stage=stage.name)
+                        if archive is not None:  # at once: a killed evaluation keeps it there too
+                            archive.save(job.store_key, record)
                         report.computed.append(job)
                     overall(1)
         finally:
@@ -250,6 +257,28 @@ def _evaluate_one(
         "device": str(getattr(evaluator, "device", "cpu")),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def import_results(
+    run: Run,
+    archive: ResultArchive,
+    jobs: list[EvalJob],
+    key_hashes: dict[EvalJob, str],
+    stage_name: str,
+) -> int:
+    """Copy into the run each archived result it lacks that was computed under the job's exact key, and
+    into the archive each result the run holds; returns how many were imported."""
+    imported = 0
+    for job in jobs:
+        if holds_result(run, job, key_hashes[job]):
+            archive.save(job.store_key, run.read_json(job.store_key))
+            continue
+        record = archive.find(job.store_key, key_hashes[job])
+        # The hash of the record's own key too: its key_hash field alone could have been edited.
+        if record is not None and stable_hash(record.get("key"), 16) == key_hashes[job]:
+            run.write_json(job.store_key, record, stage=stage_name)
+            imported += 1
+    return imported
 
 
 def holds_result(run: Run, job: EvalJob, key_hash: str) -> bool:
