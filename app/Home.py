@@ -49,6 +49,9 @@ navigation = st.navigation(
             st.Page(str(p.path), title=p.title_for(task), icon=p.icon, default=p.default) for p in specs
         ]
         for section, specs in sections().items()
-    }
+    },
+    # Every page in view: collapsed, Streamlit shows ten of the fourteen and hides the rest (the
+    # embedding map, data map, inspector and Export) behind "View 4 more".
+    expanded=True,
 )
 navigation.run()

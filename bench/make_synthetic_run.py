@@ -115,7 +115,7 @@ def synthetic_method(method: Method, priority: np.ndarray) -> Method:
     if method.kind == "score":
         return dataclasses.replace(method, score=lambda reps, params: priority)
 
-    def select(reps, params, positions: np.ndarray, k: int) -> np.ndarray:
+    def select(reps, params, positions: np.ndarray, k: int, execution=None) -> np.ndarray:
         return positions[np.argsort(-priority[positions], kind="stable")[:k]]
 
     replaced = dataclasses.replace(method)  # a copy (``select`` is derived in __post_init__, not an argument)

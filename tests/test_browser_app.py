@@ -138,6 +138,15 @@ def test_every_page_opens_without_an_exception_and_draws_its_charts(server, page
     ).first.is_visible()
 
 
+def test_the_sidebar_shows_a_link_to_every_page_without_expanding_it(server, page):
+    page.goto(server)
+    page.wait_for_selector('[data-testid="stSidebarNav"]')
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    for spec in PAGES:
+        assert nav.get_by_role("link", name=spec.title, exact=True).is_visible(), spec.title
+    assert page.locator('[data-testid="stSidebarNavViewButton"]').count() == 0  # no "View 4 more"
+
+
 def plot_geometry(page, index: int = 0) -> dict:
     """Screen position and size of a chart's axes (plotly's own offsets) and their ranges / categories."""
     return page.evaluate(
