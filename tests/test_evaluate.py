@@ -29,7 +29,13 @@ from prune_core.evaluate import (
 )
 from prune_core.evaluate.plan import baseline_subset, selection_hash
 from prune_core.evaluate.schedule import MIN_STEPS, matched_steps
-from prune_core.evaluate.summary import grid_table, metric_column, paired_vs_random, result_rows
+from prune_core.evaluate.summary import (
+    grid_table,
+    metric_column,
+    paired_metrics,
+    paired_vs_random,
+    result_rows,
+)
 from prune_core.methods.registry import UnknownMethod
 from prune_core.results import Results
 from prune_core.select.balance import label_quota
@@ -495,3 +501,20 @@ def test_an_archived_result_under_another_key_is_never_imported(run, tmp_path):
         **QUIET,
     )
     assert redone.computed == [job]
+
+
+def test_paired_wins_count_a_lower_perplexity_as_a_win():
+    rows = [
+        {"mode": "finetune", "method": m, "balanced": False, "budget": 0.1, "seed": s, "test_perplexity": p}
+        for s, (mine, band) in enumerate([(8.0, 9.0), (9.5, 9.0), (7.0, 9.0)])
+        for m, p in (("s2l", mine), (RANDOM_BAND, band))
+    ]
+    row = paired_vs_random(pd.DataFrame(rows), "test_perplexity").iloc[0]
+    assert row["wins"] == 2 and row["mean_diff"] == pytest.approx((-1.0 + 0.5 - 2.0) / 3)
+    accuracy = [{**r, "test_accuracy": r.pop("test_perplexity")} for r in rows]
+    assert paired_vs_random(pd.DataFrame(accuracy), "test_accuracy").iloc[0]["wins"] == 1
+
+
+def test_classification_runs_pair_accuracy_and_macro_f1_generation_runs_perplexity():
+    assert paired_metrics("classification") == ["accuracy", "macro_f1"]
+    assert paired_metrics("generation") == ["perplexity"]

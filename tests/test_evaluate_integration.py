@@ -164,3 +164,23 @@ def test_steps_matched_fine_tune_gives_a_10_percent_subset_the_full_datas_optimi
         **QUIET,
     )
     assert epochs.table.set_index("method")["steps"]["el2n"] == 2  # 1 batch x 2 epochs
+
+
+def test_cli_pairs_both_accuracy_and_macro_f1_with_the_random_band(tiny_run, capsys):
+    # Accuracy alone misreads an imbalanced set (Davidson is 77 % one label): the report pairs both.
+    from prune_core.cli import main
+
+    args = ["evaluate", str(tiny_run.path), "--methods", "el2n", "--budgets", "0.1", "--seeds", "0"]
+    assert main([*args, "--variants", "plain", "--device", "cpu", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    table = evaluate_run(
+        tiny_run, ["el2n"], [0.1], [0], mode="finetune", variants=["plain"], device="cpu", **QUIET
+    ).table
+    by_method = table.set_index("method")
+    for column, title in (("test_accuracy", "accuracy"), ("test_macro_f1", "macro-F1")):
+        heading = f"paired with the random band of the same seed, budget and variant (test {title}):"
+        assert heading in out
+        row = out.split(heading)[1].splitlines()[2].split()  # the header row, then el2n's row
+        diff = by_method.loc["el2n", column] - by_method.loc[RANDOM_BAND, column]
+        assert row[:4] == ["finetune", "el2n", "0.1", f"{diff:+.3f}"]
+        assert row[-2] == ("1/1" if diff > 0 else "0/1")  # one seed paired

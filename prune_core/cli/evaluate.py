@@ -118,6 +118,8 @@ def cmd_evaluate(args) -> int:
     from prune_core.evaluate import ProbeConfig, evaluate_run
     from prune_core.evaluate.summary import (
         metric_column,
+        metrics_for,
+        paired_metrics,
         paired_text,
         paired_vs_random,
         report_frame,
@@ -174,8 +176,10 @@ def cmd_evaluate(args) -> int:
         + report_heading(report.table, split)
     )
     print(report_frame(report.table, run.label_names, split).to_string(index=False))
-    paired = paired_vs_random(report.table, metric_column(split, metric))
-    if not paired.empty:
-        print(f"\npaired with the random band of the same seed, budget and variant ({split} {metric}):")
-        print(paired_text(paired).to_string(index=False))
+    for paired_metric in paired_metrics(run.task):
+        paired = paired_vs_random(report.table, metric_column(split, paired_metric))
+        if not paired.empty:
+            title = metrics_for(run.task)[paired_metric]
+            print(f"\npaired with the random band of the same seed, budget and variant ({split} {title}):")
+            print(paired_text(paired).to_string(index=False))
     return 0
